@@ -1,0 +1,93 @@
+"""eventstore: an event-sourced fact store with an audit trail.
+
+Analysts append immutable facts, each citing the exact span of a stored source that
+supports it; nothing is ever updated or deleted. A typical session::
+
+    from eventstore import EventStore, Fact, MeetingHeld, Party, MeetingKind
+
+    with EventStore.open("sqlite:///facts.db", create=True) as store:
+        src = store.add_source(open("article.txt", "rb").read(), title="…")
+        store.append("RUS-USA", [Fact.create(
+            MeetingHeld(key="geneva-2018-08-23", kind=MeetingKind.TALKS, place="Genève",
+                        participants=[Party("John Bolton", "USA"),
+                                      Party("Nikolaï Patrouchev", "RUS")]),
+            track="RUS-USA", date="2018-08-23", date_text="jeudi", date_anchor="2018-08-24",
+            cite=[{"source": src.id, "quote": "ont eu jeudi une rencontre à Genève"}])])
+        for event in store.read_track("RUS-USA"):
+            print(event.position, event.type, event.valid.edtf)
+"""
+
+from .codec import canonical_json
+from .dates import ValidTime, parse_valid_time
+from .errors import (
+    AmbiguousQuote,
+    AmbiguousSourcePrefix,
+    CitationError,
+    ConcurrencyError,
+    DatabaseError,
+    DateError,
+    DuplicateEventError,
+    EventNotFound,
+    EventStoreError,
+    ImmutabilityViolation,
+    QuoteNotFound,
+    SchemaError,
+    SourceError,
+    SourceNotFound,
+    TrackError,
+    UnknownFactType,
+    ValidationError,
+)
+from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
+from .facts import (
+    FACT_TYPES,
+    DeclarationNotSigned,
+    DeclarationPlanned,
+    DeclarationSigned,
+    FactData,
+    InvitationAccepted,
+    InvitationDeclined,
+    InvitationExtended,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingKind,
+    MeetingPlanned,
+    Party,
+    SourceRegistered,
+    Stance,
+    StatementMade,
+    TopicsDiscussed,
+)
+from .sources import Citation, CitationRequest, resolve_citation
+from .storage import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    Appended,
+    AppendResult,
+    CitedSpan,
+    EventStore,
+    ExpectedVersion,
+    NewSource,
+    Source,
+    SourceInfo,
+)
+from .tracks import parse_track
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANY", "NO_STREAM", "STREAM_EXISTS", "FACT_TYPES",
+    "AmbiguousQuote", "AmbiguousSourcePrefix", "Appended", "AppendResult", "Citation",
+    "CitationError", "CitationRequest", "CitedSpan", "ConcurrencyError", "DatabaseError",
+    "DateError", "DeclarationNotSigned", "DeclarationPlanned", "DeclarationSigned",
+    "DuplicateEventError", "EventNotFound", "EventStore", "EventStoreError", "ExpectedVersion",
+    "NewSource",
+    "Fact", "FactData", "ImmutabilityViolation", "InvitationAccepted", "InvitationDeclined",
+    "InvitationExtended", "MeetingCancelled", "MeetingHeld", "MeetingKind", "MeetingPlanned",
+    "Party", "QuoteNotFound", "RecordedEvent", "SchemaError", "Source", "SourceError",
+    "SourceInfo", "SourceNotFound", "SourceRegistered", "Stance", "StatementMade",
+    "TopicsDiscussed", "TrackError", "UnknownFactType", "ValidTime", "ValidationError",
+    "canonical_json", "fact_from_dict", "fact_to_dict", "parse_track", "parse_valid_time",
+    "resolve_citation",
+]

@@ -1,0 +1,317 @@
+"""The ``eventstore`` command: parse the arguments, call the library, render the answer.
+
+No logic of its own lives here. Every command takes ``--db`` and ``--format table|json``;
+errors go to stderr as one ``error: …`` line (no traceback) with exit status 1, usage
+mistakes exit 2 (click's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .. import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    EventStore,
+    EventStoreError,
+    ExpectedVersion,
+    NewSource,
+    ValidationError,
+)
+from ..facts import FACT_TYPES
+from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
+from . import render
+from .options import actor_option, common, db_option, field_options, format_option
+
+EXIT_REFUSED = 1
+
+
+def fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+class Group(click.Group):
+    """A click group that turns every :class:`EventStoreError` into one clean error line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EventStoreError as err:
+            raise click.ClickException(str(err)) from None
+
+
+def _open(db: str | None, actor: str | None = None) -> EventStore:
+    return EventStore.open(db, actor=actor)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="eventstore")
+def cli() -> None:
+    """An event-sourced fact store: cited, immutable facts about bilateral tracks."""
+
+
+@cli.command()
+@common
+def init(db: str | None, fmt: str) -> None:
+    """Create the database, or upgrade its schema to this version (harmless to repeat)."""
+    url = resolve_url(db)
+    engine = make_engine(url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    render.emit(fmt, {"url": safe_url(url), "previous": before, "revision": after},
+                lambda d: f"{d['url']}: schema {d['revision']}"
+                + (" (already current)" if d["previous"] == d["revision"]
+                   else f" (was {d['previous'] or 'empty'})"))
+
+
+# -- sources --------------------------------------------------------------------------
+
+@cli.group(cls=Group)
+def source() -> None:
+    """Register and inspect source articles."""
+
+
+@source.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--title", help="The article's headline.")
+@click.option("--outlet", help="Who published it.")
+@click.option("--url", "source_url", metavar="URL", help="Where it was published.")
+@click.option("--published", metavar="EDTF", help="Publication date, e.g. 2018-08-24.")
+@click.option("--language", metavar="CODE", help="Language, e.g. fr.")
+@common
+@actor_option
+def source_add(files: Sequence[str], title: str | None, outlet: str | None,
+               source_url: str | None, published: str | None, language: str | None,
+               db: str | None, fmt: str, actor: str | None) -> None:
+    """Register article texts (UTF-8). Adding the same text again returns the same id."""
+    if len(files) > 1 and any(v is not None for v in (title, outlet, source_url, published)):
+        fail("--title, --outlet, --url and --published describe one article: "
+             "give one file with them")
+    items = [NewSource(data=_read_file(name), title=title, outlet=outlet, url=source_url,
+                       published=published, language=language, name=name) for name in files]
+    with _open(db, actor) as store:
+        infos = store.add_sources(items)
+    docs = [info.to_dict() for info in infos]
+    render.emit(fmt, docs[0] if len(docs) == 1 else {"sources": docs},
+                lambda _: "\n".join(render.source_line(d) for d in docs))
+
+
+def _read_file(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as err:
+        fail(f"{name}: cannot read the file ({err.strerror})")
+
+
+@source.command("list")
+@common
+def source_list(db: str | None, fmt: str) -> None:
+    """Every registered source."""
+    with _open(db) as store:
+        docs = [info.to_dict() for info in store.list_sources()]
+    render.emit(fmt, {"sources": docs}, lambda _: render.sources_table(docs))
+
+
+@source.command("show")
+@click.argument("source_id", metavar="ID")
+@common
+def source_show(source_id: str, db: str | None, fmt: str) -> None:
+    """A source's text, with the spans that facts cite marked ⟦like this⟧."""
+    with _open(db) as store:
+        found = store.get_source(source_id)
+        spans = store.citations_of(found.info.id)
+    doc = found.info.to_dict() | {"text": found.text, "citations": [
+        {"position": s.position, "event_id": str(s.event_id), "type": s.type,
+         "start": s.citation.start, "end": s.citation.end, "exact": s.citation.exact}
+        for s in spans]}
+    render.emit(fmt, doc, render.source_text)
+
+
+# -- append ---------------------------------------------------------------------------
+
+def _expected(value: str | None) -> ExpectedVersion | int:
+    if value is None or value == "any":
+        return ANY
+    if value == "no-stream":
+        return NO_STREAM
+    if value == "stream-exists":
+        return STREAM_EXISTS
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise click.BadParameter(f"{value!r}: give any, no-stream, stream-exists or a version "
+                                 "number", param_hint="--expected-version")
+    return number
+
+
+def _parse_cite(value: str) -> dict[str, Any]:
+    """``ID:quote`` or ``ID@START:END`` → the JSON form of a citation."""
+    ref, sep, rest = value.partition(":")
+    if not sep or not ref.strip():
+        raise click.BadParameter(f"{value!r}: write ID:\"exact quote\" or ID@START:END",
+                                 param_hint="--cite")
+    if "@" in ref:
+        ref, _, start = ref.partition("@")
+        try:
+            return {"source": ref.strip(), "start": int(start), "end": int(rest)}
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: START and END must be integers",
+                                     param_hint="--cite") from None
+    return {"source": ref.strip(), "quote": rest}
+
+
+class AppendGroup(Group):
+    """``append TYPE …`` for one fact, one sub-command per fact type; or ``append --file``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, cls in FACT_TYPES.items() if not cls.system]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        cls = FACT_TYPES.get(name)
+        if cls is None or cls.system:
+            return None
+        return _type_command(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            known = ", ".join(self.list_commands(ctx))
+            raise click.UsageError(f"unknown fact type {name!r}; known types: {known}")
+        return super().resolve_command(ctx, args)
+
+
+def _type_command(type_name: str) -> click.Command:
+    specs = field_options(FACT_TYPES[type_name])
+
+    def run(**kw: Any) -> None:
+        data = {spec.field: spec.to_data(kw.pop(f"field_{spec.field}")) for spec, _ in specs}
+        fact: dict[str, Any] = {
+            "type": type_name, "track": kw["track"], "date": kw["date"],
+            "data": {k: v for k, v in data.items() if v is not None},
+            "citations": [_parse_cite(c) for c in kw["cite"]],
+        }
+        for key in ("date_text", "date_anchor", "event_id", "correlation_id", "causation_id"):
+            if kw[key] is not None:
+                fact[key] = kw[key]
+        expected = _expected(kw["expected_version"])
+        with _open(kw["db"], kw["actor"]) as store:
+            result = store.append(kw["track"], [fact], expected_version=expected)
+        render.emit(kw["fmt"], render.append_doc(result), render.append_text)
+
+    params: list[click.Parameter] = [*_envelope_options(), *(option for _, option in specs)]
+    command = click.Command(type_name, callback=run, params=params,
+                            help=(FACT_TYPES[type_name].__doc__ or "").strip().splitlines()[0])
+    for decorate in (actor_option, format_option(), db_option):
+        decorate(command)
+    return command
+
+
+def _envelope_options() -> list[click.Option]:
+    return [
+        click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA."),
+        click.Option(["--date"], required=True, metavar="EDTF",
+                     help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b."),
+        click.Option(["--date-text"], metavar="TEXT", help="The source's words, e.g. jeudi."),
+        click.Option(["--date-anchor"], metavar="EDTF",
+                     help="The date the words were resolved against (publication date)."),
+        click.Option(["--cite"], multiple=True, required=True, metavar='ID:"QUOTE"',
+                     help="Source id (or ≥ 8-digit prefix) and exact quote; or ID@START:END. "
+                          "Repeatable."),
+        click.Option(["--event-id"], metavar="UUID", help="Your id for this event (idempotency)."),
+        click.Option(["--correlation-id"], metavar="UUID"),
+        click.Option(["--causation-id"], metavar="UUID"),
+        click.Option(["--expected-version"], metavar="V",
+                     help="any (default), no-stream, stream-exists or a version number."),
+    ]
+
+
+@cli.group(cls=AppendGroup, invoke_without_command=True)
+@click.option("--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="A .jsonl file of facts, one per line (- for stdin): all or nothing.")
+@common
+@actor_option
+@click.pass_context
+def append(ctx: click.Context, file: str | None, db: str | None, fmt: str,
+           actor: str | None) -> None:
+    """Append one fact (append TYPE --track … --date … --cite …) or a file of them."""
+    if ctx.invoked_subcommand is not None:
+        if file is not None:
+            fail("give either --file or a fact type, not both")
+        return
+    if file is None:
+        click.echo(ctx.get_help())
+        ctx.exit(2)
+    facts, labels = _read_jsonl(file)
+    with _open(db, actor) as store:
+        result = store.append_many(facts, labels=labels)
+    render.emit(fmt, render.append_doc(result), render.append_text)
+
+
+def _read_jsonl(name: str) -> tuple[list[Any], list[str]]:
+    try:
+        stream = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as err:
+        fail(f"{name}: cannot read the file ({err.strerror})")
+    try:
+        text = stream.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(f"{name}: not valid UTF-8 (byte {err.start})")
+    facts, labels = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label = f"{name}: line {number}"
+        try:
+            fact = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValidationError(f"not JSON ({err.msg} at column {err.colno})",
+                                  where=label) from None
+        if not isinstance(fact, dict):
+            raise ValidationError(f"a fact must be a JSON object, not {type(fact).__name__}",
+                                  where=label)
+        facts.append(fact)
+        labels.append(label)
+    if not facts:
+        fail(f"{name}: no facts in the file")
+    return facts, labels
+
+
+# -- log ------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--track", help="Only this track (e.g. RUS-USA, or $sources).")
+@click.option("--type", "types", multiple=True, help="Only this fact type (repeatable).")
+@click.option("--since", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="POSITION", help="Start at this position.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
+@common
+def log(track: str | None, types: Sequence[str], since: int, limit: int | None,
+        db: str | None, fmt: str) -> None:
+    """The log, in position order (streamed: any size)."""
+    with _open(db) as store:
+        events: Iterator[Any] = store.read_all(since, limit, track=track,
+                                               types=types or None)
+        if fmt == "json":
+            render.json_stream("events", (e.to_dict() for e in events))
+        else:
+            render.log_lines(events)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line (the ``eventstore`` console script and ``cli.py``)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="eventstore")
+
+
+__all__ = ["cli", "main", "EXIT_REFUSED", "format_option"]

@@ -1,0 +1,112 @@
+"""Command-line options shared by every command, and the type-driven options of ``append``.
+
+The options of ``append TYPE`` are generated from the fields of the fact class, so the
+CLI can never drift from the catalogue: a text field becomes ``--field TEXT``, an enum a
+choice, a party ``--speaker "Name:ISO3[:role]"``, a list a repeatable option named in the
+singular (``--participant``, ``--topic``).
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+import click
+
+from ..facts import FactData, Party
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json")
+
+_SINGULAR = {"participants": "participant", "signatories": "signatory", "parties": "party",
+             "topics": "topic"}
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db", "db", metavar="URL", envvar="EVENTSTORE_URL", show_envvar=True,
+        help="Database URL or SQLite file path [default: sqlite:///facts.db].")(func)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    names = choices or FORMATS
+
+    def decorate(func: F) -> F:
+        return click.option("--format", "fmt", type=click.Choice(names), default=names[0],
+                            show_default=True, help="Output format (json: one document).")(func)
+    return decorate
+
+
+def actor_option(func: F) -> F:
+    return click.option("--actor", metavar="NAME", envvar="EVENTSTORE_ACTOR", show_envvar=True,
+                        help="Who records this [default: the OS user].")(func)
+
+
+def common(func: F) -> F:
+    """``--db`` and ``--format table|json``: every command takes them."""
+    return db_option(format_option()(func))
+
+
+def parse_party(value: str, where: str) -> dict[str, Any]:
+    """``"Name:ISO3[:role]"`` → the JSON form of a :class:`Party`."""
+    parts = [p.strip() for p in value.split(":", 2)]
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise click.BadParameter(f"{value!r}: write a party as NAME:COUNTRY[:ROLE], "
+                                 "e.g. 'John Bolton:USA:national security adviser'",
+                                 param_hint=where)
+    party: dict[str, Any] = {"name": parts[0], "country": parts[1].upper()}
+    if len(parts) == 3 and parts[2]:
+        party["role"] = parts[2]
+    return party
+
+
+@attrs.frozen
+class FieldOption:
+    """How one payload field is given on the command line."""
+
+    field: str
+    flag: str
+    kind: str  # "text", "choice", "party", "parties", "texts"
+    required: bool
+
+    def to_data(self, value: Any) -> Any:
+        if self.kind == "party":
+            return None if value is None else parse_party(value, self.flag)
+        if self.kind == "parties":
+            return [parse_party(v, self.flag) for v in value]
+        if self.kind == "texts":
+            return list(value)
+        return value
+
+
+def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]:
+    """The click options for the payload fields of a fact class."""
+    hints = typing.get_type_hints(cls)
+    result = []
+    for field in attrs.fields(typing.cast(Any, cls)):
+        hint = hints[field.name]
+        required = field.default is attrs.NOTHING
+        args = typing.get_args(hint)
+        item = args[0] if typing.get_origin(hint) is tuple else None
+        name = _SINGULAR.get(field.name, field.name) if item is not None else field.name
+        flag = "--" + name.replace("_", "-")
+        kwargs: dict[str, Any] = {"required": required}
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            kind = "choice"
+            kwargs["type"] = click.Choice([m.value for m in hint])
+        elif hint is Party:
+            kind, kwargs["metavar"] = "party", "NAME:ISO3[:ROLE]"
+        elif item is Party:
+            kind, kwargs["metavar"], kwargs["multiple"] = "parties", "NAME:ISO3[:ROLE]", True
+        elif item is str:
+            kind, kwargs["metavar"], kwargs["multiple"] = "texts", "TEXT", True
+        else:
+            kind, kwargs["metavar"] = "text", "TEXT"
+        kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")
+        spec = FieldOption(field=field.name, flag=flag, kind=kind, required=required)
+        result.append((spec, click.Option([flag, f"field_{field.name}"], **kwargs)))
+    return result

@@ -1,0 +1,120 @@
+"""Rendering answers: one JSON document for scripts, readable text for people."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..events import RecordedEvent
+from ..storage import AppendResult
+
+
+def emit(fmt: str, doc: Any, text: Callable[[Any], str]) -> None:
+    """Print ``doc`` as JSON, or as the text ``text(doc)`` gives."""
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(text(doc))
+
+
+def json_stream(key: str, items: Iterator[Mapping[str, Any]]) -> None:
+    """``{"key": [ … ]}`` written item by item, so memory stays flat for any length."""
+    click.echo(f'{{"{key}": [', nl=False)
+    first = True
+    for item in items:
+        click.echo(("\n" if first else ",\n") + json.dumps(item, ensure_ascii=False), nl=False)
+        first = False
+    click.echo("\n]}")
+
+
+def source_line(doc: Mapping[str, Any]) -> str:
+    state = "added" if doc["new"] else "already stored"
+    label = doc.get("title") or ""
+    return f"{doc['id']}  {state}  position {doc['position']}  {label}".rstrip()
+
+
+def sources_table(docs: list[dict[str, Any]]) -> str:
+    if not docs:
+        return "no sources yet (add one with `eventstore source add FILE`)"
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "published", "chars", "outlet", "title"):
+        table.add_column(column)
+    for doc in docs:
+        table.add_row(doc["id"][:16], doc["published"] or "", str(doc["length"]),
+                      doc["outlet"] or "", doc["title"] or "")
+    return _render(table)
+
+
+def _render(renderable: Any) -> str:
+    console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text().rstrip()
+
+
+def source_text(doc: Mapping[str, Any]) -> str:
+    """The text with cited spans marked ⟦…⟧ and numbered, then the list of citations."""
+    text: str = doc["text"]
+    spans = sorted(doc["citations"], key=lambda c: (c["start"], -c["end"]))
+    marks: dict[int, list[str]] = {}
+    for number, span in enumerate(spans, start=1):
+        marks.setdefault(span["start"], []).append("⟦")
+        marks.setdefault(span["end"], []).insert(0, f"⟧{number}")
+    out: list[str] = []
+    for index, char in enumerate(text):
+        out.extend(marks.get(index, ()))
+        out.append(char)
+    out.extend(marks.get(len(text), ()))
+    header = [f"source {doc['id']}"]
+    for key in ("title", "outlet", "published", "url", "language"):
+        if doc.get(key):
+            header.append(f"{key}: {doc[key]}")
+    lines = [f"  {n}. [{s['start']}, {s['end']}) position {s['position']} {s['type']}"
+             for n, s in enumerate(spans, start=1)]
+    cited = ["", f"{len(spans)} cited span(s)" + (":" if spans else "")] + lines
+    return "\n".join(header + ["", "".join(out)] + cited)
+
+
+def append_doc(result: AppendResult) -> dict[str, Any]:
+    return {
+        "positions": list(result.positions),
+        "written": result.written,
+        "events": [{"event_id": str(e.event_id), "position": e.position, "track": e.track,
+                    "version": e.version, "new": e.new} for e in result.events],
+    }
+
+
+def append_text(doc: Mapping[str, Any]) -> str:
+    lines = [f"position {e['position']}  {e['track']} v{e['version']}  {e['event_id']}"
+             + ("" if e["new"] else "  (already stored)") for e in doc["events"]]
+    already = len(doc["events"]) - doc["written"]
+    summary = f"{doc['written']} event(s) written" + (f", {already} already stored"
+                                                       if already else "")
+    return "\n".join(lines + [summary])
+
+
+def _summary(event: RecordedEvent) -> str:
+    data = event.data
+    for name in ("key", "meeting", "source"):
+        value = getattr(data, name, None)
+        if value:
+            return str(value)[:40]
+    return ""
+
+
+def log_lines(events: Iterable[RecordedEvent]) -> None:
+    """One line per event, streamed."""
+    count = 0
+    for event in events:
+        when = event.valid.edtf if event.valid else "-"
+        click.echo(f"{event.position:>7}  {event.recorded_at:%Y-%m-%d %H:%M:%S}  "
+                   f"{event.track:<9} v{event.version:<5} {event.type:<22} {when:<12} "
+                   f"{_summary(event)}")
+        count += 1
+    if count == 0:
+        click.echo("no events")

@@ -1,0 +1,168 @@
+"""Encoding: facts to and from plain data, canonical JSON, and the hashes of the chain.
+
+Pure code. The byte-level format is documented in ``docs/integrity.md``; in short:
+
+* **canonical JSON** is UTF-8 JSON with object keys sorted, no insignificant white space,
+  and non-ASCII characters written as themselves. For the values the store hashes
+  (strings, integers below 2**53, booleans, null, lists, objects with ASCII keys, and
+  never floats) this is byte-for-byte the RFC 8785 JSON Canonicalization Scheme; a
+  property test checks that against the ``rfc8785`` package.
+* ``payload_hash`` = SHA-256 of the canonical payload, ``citations_hash`` = SHA-256 of
+  the canonical list of citations, and the event ``hash`` = SHA-256 of the canonical
+  envelope, which holds both and the previous event's hash.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, get_origin
+
+import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.v import format_exception
+
+from .errors import ValidationError
+from .facts import FactData, fact_class, upcast
+
+__all__ = [
+    "converter", "canonical_json", "sha256_hex", "GENESIS_HASH",
+    "structure_data", "unstructure_data", "decode_stored", "parse_uuid",
+]
+
+#: The ``prev_hash`` of the first event in a log.
+GENESIS_HASH = "0" * 64
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _enum_value(value: Any, type_: Any) -> Any:
+    return type_(_strict_str(value, type_))
+
+
+def _strict_optional_str(value: Any, _: Any) -> str | None:
+    return None if value is None else _strict_str(value, _)
+
+
+def _list_only(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A list field takes a JSON list, never a string (which Python would iterate)."""
+    def hook(value: Any, type_: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return structure(value, type_)
+    return hook
+
+
+def _is_tuple(type_: Any) -> bool:
+    return get_origin(type_) is tuple
+
+
+def _tuple_factory(type_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    return _list_only(homogenous_tuple_structure_factory(type_, conv))
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    # A StrEnum is a str subclass: give it its own hook, or the str hook would take it.
+    conv.register_structure_hook(enum.StrEnum, _enum_value)
+    conv.register_structure_hook_func(lambda t: t == str | None, _strict_optional_str)
+    conv.register_structure_hook_factory(_is_tuple, _tuple_factory)
+    return conv
+
+
+#: The cattrs converter for every fact type: unknown keys and wrong types are errors.
+converter = _make_converter()
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical JSON bytes of ``value`` (RFC 8785 for the values the store hashes)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("text contains a lone surrogate code point, which is not valid "
+                              "Unicode text") from None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _messages(err: BaseException, path: str) -> list[str]:
+    if isinstance(err, ForbiddenExtraKeysError):
+        return [f"unknown field {', '.join(map(repr, sorted(err.extra_fields)))} @ {path}"]
+    if isinstance(err, (ValueError, TypeError)) and not isinstance(err, ClassValidationError):
+        return [f"{err} @ {path}"]
+    return list(cattrs.transform_error(err, path=path, format_exception=_describe))
+
+
+def _describe(exc: BaseException, type_: Any) -> str:
+    """Say what is wrong in the words of the check that failed (not just "invalid value")."""
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ValueError) and type(exc) is ValueError and str(exc):
+        if type_ is not None and isinstance(type_, type) and issubclass(type_, enum.Enum):
+            choices = ", ".join(str(member.value) for member in type_)
+            return f"not one of {choices}"
+        return str(exc)
+    if isinstance(exc, TypeError) and str(exc).startswith("expected"):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
+def structure_data(type_name: str, payload: Any, path: str = "data") -> FactData:
+    """Build the fact class of ``type_name`` from a plain dict, or raise :class:`ValidationError`.
+
+    Every problem is listed with where it is (``data.participants[0].country``).
+    """
+    cls = fact_class(type_name)
+    if not isinstance(payload, Mapping):
+        raise ValidationError(f"must be an object with the fields of {type_name}, "
+                              f"not {type(payload).__name__}", where=path)
+    try:
+        return converter.structure(dict(payload), cls)
+    except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as err:
+        problems = _messages(err, path)
+        raise ValidationError(f"{type_name}: " + "; ".join(problems), problems=problems) from None
+
+
+def unstructure_data(data: FactData) -> dict[str, Any]:
+    """The plain-dict form of a fact payload (what is stored and hashed)."""
+    result: dict[str, Any] = converter.unstructure(data)
+    return result
+
+
+def decode_stored(type_name: str, version: int, payload: dict[str, Any]) -> FactData:
+    """Read a stored payload of any known version as the current class of its type."""
+    current = fact_class(type_name).schema_version
+    if version > current:
+        raise ValidationError(f"{type_name} version {version} was written by a newer eventstore "
+                              f"(this one knows up to version {current}); upgrade eventstore")
+    return structure_data(type_name, upcast(type_name, version, payload), path="payload")
+
+
+def parse_uuid(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{value!r} is not a UUID", where=field)

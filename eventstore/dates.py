@@ -1,0 +1,120 @@
+"""Valid time: when a thing happened in the world, as precisely as the source lets us say.
+
+A :class:`ValidTime` keeps the EDTF value as given (``2018-08-23``, ``2018-08``,
+``2018?``, ``2018-06-24/2018-06-25``, ``../2018-10-23``), the words the source used
+("jeudi") and the anchor those words were resolved against (the publication date).
+From the EDTF value it derives the earliest and latest calendar day the value can
+mean (``lower``/``upper``, ``None`` for an open end); the store indexes those.
+
+We wrap the ``edtf`` library (Level 0-2 parser) and correct its quirks here, in one
+place, so nothing else in the store sees them:
+
+* it accepts impossible days such as ``2018-02-29``: we check every bound with
+  :class:`datetime.date`;
+* it accepts reversed intervals (``2018-06-24/2018-06-20``): we reject them;
+* an open interval end (``..``) comes back as a float infinity: we map it to ``None``;
+* an unknown end (``/2018-10-23``) comes back as an invented date ten years off:
+  we map it to ``None`` too (unknown is not a date);
+* ``2018?`` is widened by a whole year on each side by its "fuzzy" bounds; we use the
+  strict bounds, which keep the year, and let the ``?`` speak for itself;
+* years outside 1..9999 cannot be held by :class:`datetime.date`; we refuse them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import attrs
+from edtf import parse_edtf
+from edtf.parser.edtf_exceptions import EDTFParseException
+
+from .errors import DateError
+
+__all__ = ["ValidTime", "parse_valid_time", "parse_anchor"]
+
+
+@attrs.frozen
+class ValidTime:
+    """When something happened in the world, with the precision the source gives.
+
+    ``edtf`` is the value as given; ``lower``/``upper`` are derived from it (inclusive
+    calendar days; ``None`` means unbounded on that side). ``text`` is the source's own
+    words for the date and ``anchor`` the EDTF date those words were resolved against.
+    """
+
+    edtf: str
+    lower: dt.date | None
+    upper: dt.date | None
+    text: str | None = None
+    anchor: str | None = None
+
+    @property
+    def is_day(self) -> bool:
+        """True when the value names exactly one known day."""
+        return self.lower is not None and self.lower == self.upper
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "edtf": self.edtf,
+            "lower": self.lower.isoformat() if self.lower else None,
+            "upper": self.upper.isoformat() if self.upper else None,
+            "text": self.text,
+            "anchor": self.anchor,
+        }
+
+
+def _bound(value: Any, raw: str) -> dt.date | None:
+    """Turn one bound from the edtf library into a date, ``None`` for an open end."""
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    year, month, day = value[0], value[1], value[2]
+    if not 1 <= year <= 9999:
+        raise DateError(f"{raw!r}: year {year} is outside the supported range 1..9999")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise DateError(f"{raw!r} is not a real calendar date "
+                        f"({year:04d}-{month:02d}-{day:02d} does not exist)") from None
+
+
+def _has_unknown_end(parsed: Any, side: str) -> bool:
+    """True when an interval end is written as empty (unknown), e.g. ``/2018-10-23``."""
+    section = getattr(parsed, side, None)
+    return type(section).__name__ == "UnspecifiedIntervalSection" and str(section) == ""
+
+
+def parse_valid_time(value: str, *, text: str | None = None,
+                     anchor: str | None = None) -> ValidTime:
+    """Parse an EDTF value into a :class:`ValidTime`, or raise :class:`DateError` saying why."""
+    if not isinstance(value, str):
+        raise DateError(f"a date must be an EDTF string, not {type(value).__name__}")
+    raw = value.strip()
+    if not raw:
+        raise DateError("the date is empty (give an EDTF value such as 2018-08-23 or 2018-08)")
+    try:
+        parsed = parse_edtf(raw)
+        lower_raw = parsed.lower_strict()
+        upper_raw = parsed.upper_strict()
+    except EDTFParseException:
+        raise DateError(f"{raw!r} is not a valid EDTF date "
+                        "(examples: 2018-08-23, 2018-08, 2018?, 2018-06-24/2018-06-25, "
+                        "../2018-10-23)") from None
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise DateError(f"{raw!r} is not a supported EDTF date") from None
+    lower = None if _has_unknown_end(parsed, "lower") else _bound(lower_raw, raw)
+    upper = None if _has_unknown_end(parsed, "upper") else _bound(upper_raw, raw)
+    if lower is not None and upper is not None and lower > upper:
+        raise DateError(f"{raw!r}: the interval ends ({upper}) before it starts ({lower})")
+    if anchor is not None:
+        parse_anchor(anchor)
+    return ValidTime(edtf=raw, lower=lower, upper=upper, text=text, anchor=anchor)
+
+
+def parse_anchor(value: str) -> dt.date | None:
+    """Check an anchor date (an EDTF value, usually a day) and return its earliest day."""
+    try:
+        return parse_valid_time(value).lower
+    except DateError as err:
+        raise DateError(err.detail, where="date_anchor") from None

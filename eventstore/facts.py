@@ -1,0 +1,330 @@
+"""The catalogue of facts: one frozen attrs class per fact type.
+
+Every fact type has a stable name (``meeting.held``), a schema version, and the
+fields a careful analyst records. Names and fields are documented in
+``docs/facts.md`` with a full JSON example each. When a type changes shape, its
+version goes up and an *upcaster* turns stored older payloads into the current
+shape on read (see :data:`UPCASTERS`); stored rows are never rewritten.
+
+Lifecycle facts (a meeting planned, then held or cancelled; a declaration planned,
+then signed or not; an invitation extended, then accepted or declined) name the item
+they are about with a ``key``: a short slug chosen by the analyst, unique within the
+track (``geneva-2018-08-23``, ``joint-declaration-2018-08``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import attrs
+
+from .errors import UnknownFactType
+from .tracks import is_country
+
+__all__ = [
+    "FactData", "Party", "MeetingKind", "Stance",
+    "MeetingPlanned", "MeetingHeld", "MeetingCancelled", "TopicsDiscussed",
+    "DeclarationPlanned", "DeclarationSigned", "DeclarationNotSigned",
+    "InvitationExtended", "InvitationAccepted", "InvitationDeclined",
+    "StatementMade", "SourceRegistered",
+    "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
+    "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
+]
+
+#: Longest name, place, title or key, in characters.
+MAX_SHORT_TEXT = 1_000
+#: Longest free text (what was said, a reason, a purpose), in characters.
+MAX_LONG_TEXT = 100_000
+
+_KEY_RE = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)*$")
+
+
+def _control_chars(value: str, allowed: str) -> list[str]:
+    return [c for c in value if unicodedata.category(c) == "Cc" and c not in allowed]
+
+
+def _text(limit: int, allowed_controls: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise TypeError(f"{attribute.name} must be text, not {type(value).__name__}")
+        if not value.strip():
+            raise ValueError(f"{attribute.name} is empty")
+        if len(value) > limit:
+            raise ValueError(f"{attribute.name} has {len(value):,} characters; "
+                             f"the limit is {limit:,}")
+        bad = _control_chars(value, allowed_controls)
+        if bad:
+            raise ValueError(f"{attribute.name} contains the control character "
+                             f"U+{ord(bad[0]):04X} at character {value.index(bad[0])}")
+    return check
+
+
+#: A name, place, title: one line of text.
+short_text = _text(MAX_SHORT_TEXT, "")
+#: Free text: may span lines.
+long_text = _text(MAX_LONG_TEXT, "\n\t")
+
+
+def _key(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _KEY_RE.match(value) or len(value) > 120:
+        raise ValueError(f"{attribute.name} {value!r} is not a key: use lower-case letters, "
+                         "digits and single - . _ between them (at most 120), "
+                         "e.g. geneva-2018-08-23")
+
+
+def _country(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not is_country(value):
+        raise ValueError(f"{attribute.name} {value!r} is not an ISO 3166 alpha-3 country "
+                         "code in upper case (e.g. USA, RUS)")
+
+
+def _countries(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for code in value:
+        _country(_, attribute, code)
+
+
+def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not value:
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _each(check: Callable[[Any, attrs.Attribute[Any], Any], None]
+          ) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def run(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        for item in value:
+            check(instance, attribute, item)
+    return run
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+class MeetingKind(enum.StrEnum):
+    """How two sides met."""
+
+    TALKS = "talks"
+    CONSULTATIONS = "consultations"
+    VISIT = "visit"
+    SUMMIT = "summit"
+    CALL = "call"
+    CONFERENCE = "conference"
+
+
+class Stance(enum.StrEnum):
+    """What a statement does, in a word."""
+
+    WARNING = "warning"
+    ASSURANCE = "assurance"
+    REJECTION = "rejection"
+    PROPOSAL = "proposal"
+    CONGRATULATION = "congratulation"
+    HOPE = "hope"
+    OFFER = "offer"
+    DEMAND = "demand"
+    ASSESSMENT = "assessment"
+
+
+@attrs.frozen
+class Party:
+    """A person or body acting for a country: ``name``, ISO alpha-3 ``country``, ``role``."""
+
+    name: str = attrs.field(validator=short_text)
+    country: str = attrs.field(validator=_country)
+    role: str | None = attrs.field(default=None, validator=short_text)
+
+
+class FactData:
+    """Base of every fact payload; subclasses set ``type_name`` and ``schema_version``."""
+
+    type_name: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    #: True for facts the store writes about itself (not appended by analysts).
+    system: ClassVar[bool] = False
+
+
+_parties = attrs.field(converter=_tuple, validator=_non_empty)
+
+
+@attrs.frozen
+class MeetingPlanned(FactData):
+    """A meeting or summit is announced or being prepared; ``scheduled`` is when (EDTF), if said."""
+
+    type_name: ClassVar[str] = "meeting.planned"
+    key: str = attrs.field(validator=_key)
+    kind: MeetingKind
+    participants: tuple[Party, ...] = attrs.field(converter=_tuple, factory=tuple)
+    place: str | None = attrs.field(default=None, validator=short_text)
+    scheduled: str | None = attrs.field(default=None, validator=short_text)
+    purpose: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class MeetingHeld(FactData):
+    """A meeting took place (the envelope's date is when)."""
+
+    type_name: ClassVar[str] = "meeting.held"
+    key: str = attrs.field(validator=_key)
+    kind: MeetingKind
+    participants: tuple[Party, ...] = _parties
+    place: str | None = attrs.field(default=None, validator=short_text)
+    note: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class MeetingCancelled(FactData):
+    """A planned meeting will not take place."""
+
+    type_name: ClassVar[str] = "meeting.cancelled"
+    key: str = attrs.field(validator=_key)
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class TopicsDiscussed(FactData):
+    """The subjects discussed at a meeting (named by its key)."""
+
+    type_name: ClassVar[str] = "topics.discussed"
+    meeting: str = attrs.field(validator=_key)
+    topics: tuple[str, ...] = attrs.field(converter=_tuple,
+                                          validator=[_non_empty, _each(short_text)])
+
+
+@attrs.frozen
+class DeclarationPlanned(FactData):
+    """The parties intend to sign a declaration or agreement."""
+
+    type_name: ClassVar[str] = "declaration.planned"
+    key: str = attrs.field(validator=_key)
+    title: str = attrs.field(validator=short_text)
+    parties: tuple[str, ...] = attrs.field(converter=_tuple, validator=[_non_empty, _countries])
+
+
+@attrs.frozen
+class DeclarationSigned(FactData):
+    """A declaration was signed."""
+
+    type_name: ClassVar[str] = "declaration.signed"
+    key: str = attrs.field(validator=_key)
+    signatories: tuple[Party, ...] = attrs.field(converter=_tuple, factory=tuple)
+
+
+@attrs.frozen
+class DeclarationNotSigned(FactData):
+    """A planned declaration was not signed; ``reason`` as the source gives it."""
+
+    type_name: ClassVar[str] = "declaration.not_signed"
+    key: str = attrs.field(validator=_key)
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class InvitationExtended(FactData):
+    """One side invited the other (to a place, for a purpose)."""
+
+    type_name: ClassVar[str] = "invitation.extended"
+    key: str = attrs.field(validator=_key)
+    inviter: Party
+    invitee: Party
+    place: str | None = attrs.field(default=None, validator=short_text)
+    purpose: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class InvitationAccepted(FactData):
+    """An invitation was accepted."""
+
+    type_name: ClassVar[str] = "invitation.accepted"
+    key: str = attrs.field(validator=_key)
+    note: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class InvitationDeclined(FactData):
+    """An invitation was declined."""
+
+    type_name: ClassVar[str] = "invitation.declined"
+    key: str = attrs.field(validator=_key)
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class StatementMade(FactData):
+    """Someone said something, with a stance.
+
+    ``content`` is what was said (quoted or paraphrased); ``attribution`` is set when the
+    source reports it second-hand ("a-t-on appris de source russe"). Version 2: version 1
+    called ``content`` ``text`` and had no ``attribution`` (see :func:`_statement_v1_to_v2`).
+    """
+
+    type_name: ClassVar[str] = "statement.made"
+    schema_version: ClassVar[int] = 2
+    speaker: Party
+    stance: Stance
+    content: str = attrs.field(validator=long_text)
+    addressee: str | None = attrs.field(default=None, validator=short_text)
+    attribution: str | None = attrs.field(default=None, validator=short_text)
+
+
+@attrs.frozen
+class SourceRegistered(FactData):
+    """The store registered a source text (written by ``source add``, not by analysts)."""
+
+    type_name: ClassVar[str] = "source.registered"
+    system: ClassVar[bool] = True
+    source: str
+    original_sha256: str
+    length: int
+    title: str | None = attrs.field(default=None, validator=short_text)
+    outlet: str | None = attrs.field(default=None, validator=short_text)
+    url: str | None = attrs.field(default=None, validator=short_text)
+    published: str | None = attrs.field(default=None, validator=short_text)
+    language: str | None = attrs.field(default=None, validator=short_text)
+
+
+FACT_TYPES: dict[str, type[FactData]] = {
+    cls.type_name: cls
+    for cls in (MeetingPlanned, MeetingHeld, MeetingCancelled, TopicsDiscussed,
+                DeclarationPlanned, DeclarationSigned, DeclarationNotSigned,
+                InvitationExtended, InvitationAccepted, InvitationDeclined,
+                StatementMade, SourceRegistered)
+}
+
+
+def _statement_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """statement.made v1 → v2: ``text`` became ``content``; ``attribution`` is new (unknown)."""
+    upgraded = {k: v for k, v in payload.items() if k != "text"}
+    upgraded["content"] = payload["text"]
+    upgraded.setdefault("attribution", None)
+    return upgraded
+
+
+#: ``(type name, from version) → function`` turning a payload into the next version's shape.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("statement.made", 1): _statement_v1_to_v2,
+}
+
+
+def fact_class(type_name: str) -> type[FactData]:
+    """The class of a fact type, or :class:`UnknownFactType` listing the known names."""
+    try:
+        return FACT_TYPES[type_name]
+    except (KeyError, TypeError):
+        known = ", ".join(name for name, cls in FACT_TYPES.items() if not cls.system)
+        raise UnknownFactType(f"unknown fact type {type_name!r}; known types: {known}",
+                              where="type") from None
+
+
+def upcast(type_name: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored payload of ``version`` up to the current version of its type."""
+    current = fact_class(type_name).schema_version
+    while version < current:
+        payload = UPCASTERS[(type_name, version)](payload)
+        version += 1
+    return payload

@@ -1,0 +1,99 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+This module describes the schema so queries can be built from it; the schema itself
+is created only by the Alembic migrations in ``migrations/``, and a test checks the
+two agree on both engines (what ``alembic check`` checks).
+
+The log is split so that a payload or a source text can later be erased for legal
+reasons while the hash chain stays whole: ``events`` holds the chained envelopes,
+which reference ``payloads`` and ``citations`` by hash and ``source_texts`` by the
+source id (itself a hash of the text).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+HASH = sa.String(64)
+UUID_TEXT = sa.String(36)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", UUID_TEXT, nullable=False),
+    sa.Column("track", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("schema_version", sa.SmallInteger, nullable=False),
+    sa.Column("valid_edtf", sa.Text, nullable=True),
+    sa.Column("valid_lower", sa.Date, nullable=True),
+    sa.Column("valid_upper", sa.Date, nullable=True),
+    sa.Column("valid_text", sa.Text, nullable=True),
+    sa.Column("valid_anchor", sa.Text, nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("correlation_id", UUID_TEXT, nullable=True),
+    sa.Column("causation_id", UUID_TEXT, nullable=True),
+    sa.Column("payload_hash", HASH, nullable=False),
+    sa.Column("citations_hash", HASH, nullable=False),
+    sa.Column("prev_hash", HASH, nullable=False),
+    sa.Column("hash", HASH, nullable=False),
+    sa.UniqueConstraint("event_id", name="uq_events_event_id"),
+    sa.UniqueConstraint("track", "version", name="uq_events_track_version"),
+    sa.UniqueConstraint("hash", name="uq_events_hash"),
+    sa.Index("ix_events_track_valid", "track", "valid_lower", "valid_upper"),
+    sa.Index("ix_events_type", "type"),
+    sa.Index("ix_events_recorded_at", "recorded_at"),
+)
+
+payloads = sa.Table(
+    "payloads", metadata,
+    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
+                                                       name="fk_payloads_position"),
+              primary_key=True, autoincrement=False),
+    sa.Column("hash", HASH, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+sources = sa.Table(
+    "sources", metadata,
+    sa.Column("id", HASH, primary_key=True),
+    sa.Column("original_sha256", HASH, nullable=False),
+    sa.Column("length", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("outlet", sa.Text, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("published", sa.Text, nullable=True),
+    sa.Column("language", sa.Text, nullable=True),
+    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
+                                                       name="fk_sources_position"),
+              nullable=False),
+)
+
+source_texts = sa.Table(
+    "source_texts", metadata,
+    sa.Column("source_id", HASH, sa.ForeignKey("sources.id", name="fk_source_texts_source"),
+              primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+citations = sa.Table(
+    "citations", metadata,
+    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
+                                                       name="fk_citations_position"),
+              primary_key=True, autoincrement=False),
+    sa.Column("ordinal", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("source_id", HASH, sa.ForeignKey("sources.id", name="fk_citations_source"),
+              nullable=False),
+    sa.Column("start_offset", sa.Integer, nullable=False),
+    sa.Column("end_offset", sa.Integer, nullable=False),
+    sa.Column("exact", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("suffix", sa.Text, nullable=False),
+    sa.Index("ix_citations_source", "source_id"),
+)
+
+#: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE).
+APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts")

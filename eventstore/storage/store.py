@@ -1,0 +1,719 @@
+"""The event store: register sources, append cited facts, read the log back.
+
+This is the imperative shell around the pure core: it resolves citations against
+stored sources, assigns positions, versions and record times under the write lock,
+chains the hashes, and writes each batch in one transaction (all or nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import getpass
+import json
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import sqlalchemy as sa
+
+from ..codec import (
+    GENESIS_HASH,
+    canonical_json,
+    decode_stored,
+    parse_uuid,
+    sha256_hex,
+    unstructure_data,
+)
+from ..dates import ValidTime, parse_valid_time
+from ..errors import (
+    AmbiguousSourcePrefix,
+    ConcurrencyError,
+    DuplicateEventError,
+    EventNotFound,
+    EventStoreError,
+    SourceError,
+    SourceNotFound,
+    ValidationError,
+)
+from ..events import Fact, RecordedEvent, citations_bytes, envelope_dict, fact_from_dict
+from ..facts import SourceRegistered, fact_class, short_text
+from ..sources import Citation, CitationRequest, FoldedText, prepare_source_text, resolve_citation
+from ..tracks import SOURCES_STREAM, parse_track
+from . import schema as t
+from .engine import (
+    LOCK_TIMEOUT_SECONDS,
+    WRITE_OPTION,
+    Durability,
+    check_schema,
+    make_engine,
+    resolve_url,
+    safe_url,
+    upgrade,
+)
+from .errors import translated
+
+__all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
+           "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan"]
+
+#: Rows per page when streaming the log (memory stays constant whatever the log's size).
+PAGE_SIZE = 1000
+#: Bound parameters per ``IN (...)`` query.
+_CHUNK = 500
+#: Sources whose folded text is kept in memory for locating quotes.
+_SOURCE_CACHE_SIZE = 64
+
+
+class ExpectedVersion(enum.Enum):
+    """What the caller expects of a track before appending (EventStoreDB's vocabulary).
+
+    Besides these, an ``int`` means "the track is at exactly this version" (0 = empty).
+    """
+
+    ANY = "any"
+    NO_STREAM = "no-stream"
+    STREAM_EXISTS = "stream-exists"
+
+
+ANY = ExpectedVersion.ANY
+NO_STREAM = ExpectedVersion.NO_STREAM
+STREAM_EXISTS = ExpectedVersion.STREAM_EXISTS
+Expected = ExpectedVersion | int
+
+
+@attrs.frozen
+class Appended:
+    """Where one appended event stands: ``new`` is False when it was already stored."""
+
+    event_id: uuid.UUID
+    position: int
+    track: str
+    version: int
+    new: bool
+
+
+@attrs.frozen
+class AppendResult:
+    """What an append wrote (or found already written), in the order given."""
+
+    events: tuple[Appended, ...]
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        return tuple(e.position for e in self.events)
+
+    @property
+    def written(self) -> int:
+        return sum(1 for e in self.events if e.new)
+
+
+@attrs.frozen
+class SourceInfo:
+    """A registered source's metadata. ``new`` is False when the text was already stored."""
+
+    id: str
+    original_sha256: str
+    length: int
+    title: str | None
+    outlet: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    position: int
+    new: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class NewSource:
+    """A source to register: its bytes (or text) and what is known about it."""
+
+    data: bytes | str
+    title: str | None = None
+    outlet: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    #: How error messages name it (a file name).
+    name: str = "source"
+
+
+def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
+    raw = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
+    text, source_id, original = prepare_source_text(raw, item.name)
+    if item.published is not None:
+        try:
+            parse_valid_time(item.published)
+        except ValidationError as err:
+            raise err.at(f"{item.name}: published") from None
+    try:
+        payload = SourceRegistered(source=source_id, original_sha256=original, length=len(text),
+                                   title=item.title, outlet=item.outlet, url=item.url,
+                                   published=item.published, language=item.language)
+    except (TypeError, ValueError) as err:
+        raise ValidationError(str(err), where=item.name) from None
+    return text, payload
+
+
+@attrs.frozen
+class Source:
+    """A source with its text."""
+
+    info: SourceInfo
+    text: str
+
+
+@attrs.frozen
+class CitedSpan:
+    """A span of a source that a stored event cites."""
+
+    position: int
+    event_id: uuid.UUID
+    type: str
+    citation: Citation
+
+
+@attrs.frozen
+class _Prepared:
+    """An event ready to be written: everything but what the store assigns under the lock."""
+
+    event_id: uuid.UUID
+    caller_id: bool
+    track: str
+    type: str
+    schema_version: int
+    valid: ValidTime | None
+    correlation_id: uuid.UUID | None
+    causation_id: uuid.UUID | None
+    payload_body: str
+    payload_hash: str
+    citations: tuple[Citation, ...]
+    citations_hash: str
+
+
+def _default_actor() -> str:
+    actor = os.environ.get("EVENTSTORE_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _opt_uuid(value: str | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(value)
+
+
+class EventStore:
+    """An append-only log of cited facts in an SQLite or PostgreSQL database.
+
+    Open one with :meth:`open` (a URL) or build it from an SQLAlchemy engine. Every
+    method either does all it was asked or raises an :class:`EventStoreError` and
+    writes nothing.
+    """
+
+    def __init__(self, engine: sa.Engine, *, actor: str | None = None,
+                 check: bool = True) -> None:
+        self.engine = engine
+        self.url = safe_url(engine.url)
+        self.actor = actor or _default_actor()
+        try:
+            short_text(None, attrs.fields(SourceRegistered).title, self.actor)
+        except (TypeError, ValueError) as err:
+            raise ValidationError(str(err).replace("title", "actor", 1), where="actor") from None
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._folded: OrderedDict[str, FoldedText] = OrderedDict()
+        if check:
+            check_schema(engine)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, actor: str | None = None,
+             durability: Durability = "full", create: bool = False,
+             **engine_options: Any) -> EventStore:
+        """Open the store at ``url`` (default: ``$EVENTSTORE_URL`` or ``sqlite:///facts.db``).
+
+        With ``create``, a missing database is created and migrated to the current schema
+        (what ``eventstore init`` does); otherwise it must exist and be current.
+        """
+        engine = make_engine(resolve_url(url), durability=durability, must_exist=not create,
+                             **engine_options)
+        if create:
+            upgrade(engine)
+        return cls(engine, actor=actor)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------
+
+    def _writer(self) -> sa.Connection:
+        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+
+    def _lock(self, conn: sa.Connection) -> None:
+        """Serialise appends: position order is then commit order (see docs/concurrency.md)."""
+        if not self._sqlite:  # SQLite's writer lock was taken by BEGIN IMMEDIATE
+            conn.execute(sa.select(sa.func.set_config("lock_timeout",
+                                                      f"{LOCK_TIMEOUT_SECONDS}s", True)))
+            conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+
+    # -- sources --------------------------------------------------------------------
+
+    def add_source(self, data: bytes | str, *, title: str | None = None,
+                   outlet: str | None = None, url: str | None = None,
+                   published: str | None = None, language: str | None = None,
+                   name: str = "source") -> SourceInfo:
+        """Register an article's text; the same text again returns the same id, writing nothing.
+
+        The text must be non-empty UTF-8; it is stored normalised to NFC, identified by the
+        SHA-256 of that form. Registration is an event (``source.registered``) in the log.
+        """
+        return self.add_sources([NewSource(data=data, title=title, outlet=outlet, url=url,
+                                           published=published, language=language,
+                                           name=name)])[0]
+
+    def add_sources(self, items: Sequence[NewSource]) -> list[SourceInfo]:
+        """Register several sources in one transaction: all of them, or none if one is bad."""
+        prepared: dict[str, tuple[_Prepared, str, SourceRegistered]] = {}
+        order = []
+        for item in items:
+            text, payload = _check_source(item)
+            order.append(payload.source)
+            if payload.source not in prepared:
+                prepared[payload.source] = (self._prepare_system(payload), text, payload)
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            stored = set(conn.execute(sa.select(t.sources.c.id)
+                                      .where(t.sources.c.id.in_(list(prepared)))).scalars())
+            fresh = [source_id for source_id in prepared if source_id not in stored]
+            appended = self._write(conn, [prepared[s][0] for s in fresh], {})
+            for source_id, where in zip(fresh, appended, strict=True):
+                _, text, payload = prepared[source_id]
+                conn.execute(t.sources.insert(), {
+                    "id": source_id, "original_sha256": payload.original_sha256,
+                    "length": payload.length, "title": payload.title, "outlet": payload.outlet,
+                    "url": payload.url, "published": payload.published,
+                    "language": payload.language, "position": where.position})
+                conn.execute(t.source_texts.insert(), {"source_id": source_id, "text": text})
+        infos = []
+        for source_id in order:
+            info = self._source_info(source_id)
+            assert info is not None
+            infos.append(attrs.evolve(info, new=source_id in fresh))
+        return infos
+
+    def _source_info(self, source_id: str) -> SourceInfo | None:
+        with translated(self.url), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.sources).where(t.sources.c.id == source_id)).first()
+        return None if row is None else SourceInfo(**row._asdict())
+
+    def resolve_source_id(self, ref: str) -> str:
+        """The full id of the source ``ref`` names: its id, or a unique prefix (≥ 8 hex digits)."""
+        prefix = ref.strip().lower() if isinstance(ref, str) else ""
+        if len(prefix) < 8 or len(prefix) > 64 or any(c not in "0123456789abcdef" for c in prefix):
+            raise SourceNotFound(f"{ref!r} is not a source id: give the id or a prefix of at "
+                                 "least 8 hex digits (see `eventstore source list`)")
+        upper = prefix + "g"  # every id with this prefix sorts in [prefix, prefix + "g")
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.sources.c.id)
+                                .where(t.sources.c.id >= prefix, t.sources.c.id < upper)
+                                .order_by(t.sources.c.id).limit(6)).scalars().all()
+        if not rows:
+            raise SourceNotFound(f"no source has the id {ref!r} "
+                                 "(see `eventstore source list`)")
+        if len(rows) > 1:
+            raise AmbiguousSourcePrefix(f"source prefix {ref!r} is ambiguous: it matches "
+                                        + ", ".join(r[:16] for r in rows[:5])
+                                        + "; give more digits")
+        return str(rows[0])
+
+    def get_source(self, ref: str) -> Source:
+        """A source's metadata and text, by id or unique prefix."""
+        source_id = self.resolve_source_id(ref)
+        with translated(self.url), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.sources, t.source_texts.c.text)
+                               .join(t.source_texts, t.source_texts.c.source_id == t.sources.c.id)
+                               .where(t.sources.c.id == source_id)).one()
+        fields = row._asdict()
+        text = fields.pop("text")
+        return Source(info=SourceInfo(**fields), text=text)
+
+    def list_sources(self) -> list[SourceInfo]:
+        """Every registered source, in the order they were registered."""
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.sources).order_by(t.sources.c.position)).all()
+        return [SourceInfo(**row._asdict()) for row in rows]
+
+    def citations_of(self, ref: str) -> list[CitedSpan]:
+        """Every span of a source that stored events cite, in log order."""
+        source_id = self.resolve_source_id(ref)
+        query = (sa.select(t.citations, t.events.c.event_id, t.events.c.type)
+                 .join(t.events, t.events.c.position == t.citations.c.position)
+                 .where(t.citations.c.source_id == source_id)
+                 .order_by(t.citations.c.position, t.citations.c.ordinal))
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [CitedSpan(position=r.position, event_id=uuid.UUID(r.event_id), type=r.type,
+                          citation=_citation(r)) for r in rows]
+
+    def _folded_text(self, source_id: str) -> FoldedText:
+        folded = self._folded.get(source_id)
+        if folded is None:
+            with translated(self.url), self.engine.connect() as conn:
+                text = conn.execute(sa.select(t.source_texts.c.text)
+                                    .where(t.source_texts.c.source_id == source_id)).scalar_one()
+            folded = FoldedText.of(text)
+            self._folded[source_id] = folded
+            if len(self._folded) > _SOURCE_CACHE_SIZE:
+                self._folded.popitem(last=False)
+        else:
+            self._folded.move_to_end(source_id)
+        return folded
+
+    # -- append ---------------------------------------------------------------------
+
+    def append(self, track: str, facts: Iterable[Fact | Mapping[str, Any]],
+               expected_version: Expected = ANY) -> AppendResult:
+        """Append facts to one track, all or nothing; returns where each one stands.
+
+        ``expected_version`` is :data:`ANY`, :data:`NO_STREAM`, :data:`STREAM_EXISTS` or the
+        exact current version; a mismatch raises :class:`ConcurrencyError`. An event id that
+        is already stored with the same content is not written again: its original position
+        is returned. The same id with other content raises :class:`DuplicateEventError`.
+        """
+        canonical = parse_track(track)
+        items = [dict(f, track=f.get("track", canonical)) if isinstance(f, Mapping) else f
+                 for f in facts]
+        parsed = self._parse(items, None)
+        for index, fact in enumerate(parsed):
+            if fact.track != canonical:
+                raise ValidationError(f"the fact is for track {fact.track}, not {canonical}",
+                                      where=f"facts[{index}].track")
+        return self._append(parsed, {canonical: expected_version}, None)
+
+    def append_many(self, facts: Iterable[Fact | Mapping[str, Any]], *,
+                    labels: Sequence[str] | None = None) -> AppendResult:
+        """Append facts for any tracks in one transaction, all or nothing (expected: any).
+
+        ``labels`` name each fact in error messages (``line 3`` for a JSONL file); by
+        default they are ``facts[i]``.
+        """
+        items = list(facts)
+        return self._append(self._parse(items, labels), {}, labels)
+
+    @staticmethod
+    def _parse(items: Sequence[Fact | Mapping[str, Any]],
+               labels: Sequence[str] | None) -> list[Fact]:
+        parsed = []
+        for index, item in enumerate(items):
+            if isinstance(item, Fact):
+                parsed.append(item)
+                continue
+            try:
+                parsed.append(fact_from_dict(item))
+            except ValidationError as err:
+                raise err.at(labels[index] if labels else f"facts[{index}]") from None
+        return parsed
+
+    def _append(self, facts: list[Fact], expected: Mapping[str, Expected],
+                labels: Sequence[str] | None) -> AppendResult:
+        for value in expected.values():
+            if not isinstance(value, ExpectedVersion) and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValidationError(f"expected_version {value!r} is not any, no-stream, "
+                                      "stream-exists or a version number ≥ 0")
+        prepared = [self._prepare(fact, labels[i] if labels else f"facts[{i}]")
+                    for i, fact in enumerate(facts)]
+        if not prepared:
+            return AppendResult(events=())
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            return AppendResult(events=tuple(self._write(conn, prepared, expected)))
+
+    def _prepare(self, fact: Fact, label: str) -> _Prepared:
+        citations = []
+        for index, request in enumerate(fact.citations):
+            where = f"{label}: citations[{index}]"
+            citations.append(self._resolve(request, where))
+        payload_body = canonical_json(unstructure_data(fact.data)).decode("utf-8")
+        resolved = tuple(citations)
+        return _Prepared(
+            event_id=fact.event_id or uuid.uuid4(), caller_id=fact.event_id is not None,
+            track=fact.track, type=fact.type, schema_version=fact.data.schema_version,
+            valid=fact.valid, correlation_id=fact.correlation_id,
+            causation_id=fact.causation_id, payload_body=payload_body,
+            payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=resolved,
+            citations_hash=sha256_hex(citations_bytes(resolved)))
+
+    def _resolve(self, request: CitationRequest, where: str) -> Citation:
+        try:
+            source_id = self.resolve_source_id(request.source)
+        except SourceError as err:
+            raise type(err)(f"{where}.source: {err}") from None
+        try:
+            return resolve_citation(self._folded_text(source_id), source_id, request.quote,
+                                    request.start, request.end)
+        except ValidationError as err:
+            raise err.at(where) from None
+
+    def _prepare_system(self, data: SourceRegistered) -> _Prepared:
+        payload_body = canonical_json(unstructure_data(data)).decode("utf-8")
+        return _Prepared(
+            event_id=uuid.uuid4(), caller_id=False, track=SOURCES_STREAM, type=data.type_name,
+            schema_version=data.schema_version, valid=None, correlation_id=None,
+            causation_id=None, payload_body=payload_body,
+            payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=(),
+            citations_hash=sha256_hex(citations_bytes(())))
+
+    def _write(self, conn: sa.Connection, prepared: list[_Prepared],
+               expected: Mapping[str, Expected]) -> list[Appended]:
+        """Write prepared events under the lock: dedupe, check versions, chain, insert."""
+        results: list[Appended | None] = [None] * len(prepared)
+        fresh = self._dedupe(conn, prepared, results)
+        if fresh:
+            versions = self._versions(conn, {prepared[i].track for i in fresh})
+            for track, wanted in expected.items():
+                _check_expected(track, wanted, versions.get(track, 0))
+            self._insert(conn, [prepared[i] for i in fresh], versions,
+                         [i for i in fresh], results)
+        return [r for r in results if r is not None]
+
+    def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],
+                results: list[Appended | None]) -> list[int]:
+        """Fill ``results`` for events already stored; return the indexes still to write."""
+        supplied = [str(p.event_id) for p in prepared if p.caller_id]
+        if len(set(supplied)) != len(supplied):
+            twice = next(e for e in supplied if supplied.count(e) > 1)
+            raise ValidationError(f"event id {twice} appears twice in the batch")
+        stored: dict[str, Any] = {}
+        for chunk in _chunks(supplied):
+            rows = conn.execute(sa.select(t.events).where(t.events.c.event_id.in_(chunk)))
+            stored.update({row.event_id: row for row in rows})
+        fresh = []
+        for index, item in enumerate(prepared):
+            row = stored.get(str(item.event_id))
+            if row is None:
+                fresh.append(index)
+                continue
+            if _content(row) != _content_of(item):
+                raise DuplicateEventError(
+                    f"event id {item.event_id} is already stored (position {row.position}) with "
+                    "different content; an event is never changed: append a correction instead")
+            results[index] = Appended(event_id=item.event_id, position=row.position,
+                                      track=row.track, version=row.version, new=False)
+        return fresh
+
+    @staticmethod
+    def _versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        for chunk in _chunks(sorted(tracks)):
+            query = (sa.select(t.events.c.track, sa.func.max(t.events.c.version))
+                     .where(t.events.c.track.in_(chunk)).group_by(t.events.c.track))
+            versions.update({track: version for track, version in conn.execute(query)})
+        return versions
+
+    def _insert(self, conn: sa.Connection, items: list[_Prepared], versions: dict[str, int],
+                indexes: list[int], results: list[Appended | None]) -> None:
+        head = conn.execute(sa.select(t.events.c.position, t.events.c.hash,
+                                      t.events.c.recorded_at)
+                            .order_by(t.events.c.position.desc()).limit(1)).first()
+        position, prev_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
+        now = dt.datetime.now(dt.UTC)
+        if head is not None:
+            now = max(now, _utc(head.recorded_at))  # record time never goes backwards
+        stamp = now.replace(tzinfo=None) if self._sqlite else now
+        event_rows: list[dict[str, Any]] = []
+        payload_rows: list[dict[str, Any]] = []
+        citation_rows: list[dict[str, Any]] = []
+        for index, item in zip(indexes, items, strict=True):
+            position += 1
+            version = versions.get(item.track, 0) + 1
+            versions[item.track] = version
+            envelope = envelope_dict(
+                position=position, event_id=item.event_id, track=item.track, version=version,
+                type=item.type, schema_version=item.schema_version, valid=item.valid,
+                recorded_at=now, recorded_by=self.actor, correlation_id=item.correlation_id,
+                causation_id=item.causation_id, payload_hash=item.payload_hash,
+                citations_hash=item.citations_hash, prev_hash=prev_hash)
+            event_hash = sha256_hex(canonical_json(envelope))
+            valid = item.valid
+            event_rows.append({
+                "position": position, "event_id": str(item.event_id), "track": item.track,
+                "version": version, "type": item.type, "schema_version": item.schema_version,
+                "valid_edtf": valid.edtf if valid else None,
+                "valid_lower": valid.lower if valid else None,
+                "valid_upper": valid.upper if valid else None,
+                "valid_text": valid.text if valid else None,
+                "valid_anchor": valid.anchor if valid else None,
+                "recorded_at": stamp, "recorded_by": self.actor,
+                "correlation_id": envelope["correlation_id"],
+                "causation_id": envelope["causation_id"],
+                "payload_hash": item.payload_hash, "citations_hash": item.citations_hash,
+                "prev_hash": prev_hash, "hash": event_hash})
+            payload_rows.append({"position": position, "hash": item.payload_hash,
+                                 "body": item.payload_body})
+            citation_rows.extend(
+                {"position": position, "ordinal": ordinal, "source_id": c.source,
+                 "start_offset": c.start, "end_offset": c.end, "exact": c.exact,
+                 "prefix": c.prefix, "suffix": c.suffix}
+                for ordinal, c in enumerate(item.citations))
+            results[index] = Appended(event_id=item.event_id, position=position,
+                                      track=item.track, version=version, new=True)
+            prev_hash = event_hash
+        conn.execute(t.events.insert(), event_rows)
+        conn.execute(t.payloads.insert(), payload_rows)
+        if citation_rows:
+            conn.execute(t.citations.insert(), citation_rows)
+
+    # -- read -----------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """The last position and its hash (``(0, GENESIS_HASH)`` for an empty log)."""
+        with translated(self.url), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.events.c.position, t.events.c.hash)
+                               .order_by(t.events.c.position.desc()).limit(1)).first()
+        return (row.position, row.hash) if row else (0, GENESIS_HASH)
+
+    def track_version(self, track: str) -> int:
+        """The current version of a track (0 when it has no events)."""
+        canonical = track if track == SOURCES_STREAM else parse_track(track)
+        with translated(self.url), self.engine.connect() as conn:
+            return self._versions(conn, {canonical}).get(canonical, 0)
+
+    def read_all(self, from_position: int = 1, limit: int | None = None, *,
+                 track: str | None = None,
+                 types: Iterable[str] | None = None) -> Iterator[RecordedEvent]:
+        """Stream events in position order from ``from_position``, a page at a time.
+
+        Memory stays constant whatever the size of the log. A reader that remembers the
+        last position it saw and calls again from the next one never misses an event.
+        """
+        query = sa.select(t.events, t.payloads.c.body).join(
+            t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+        if track is not None:
+            query = query.where(t.events.c.track == (
+                track if track == SOURCES_STREAM else parse_track(track)))
+        if types is not None:
+            names = sorted(set(types))
+            for name in names:
+                fact_class(name)
+            query = query.where(t.events.c.type.in_(names))
+        return self._stream(query, t.events.c.position, max(1, from_position), limit)
+
+    def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
+        """Stream one track's events in version order from ``from_version``."""
+        canonical = track if track == SOURCES_STREAM else parse_track(track)
+        query = (sa.select(t.events, t.payloads.c.body)
+                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+                 .where(t.events.c.track == canonical))
+        return self._stream(query, t.events.c.version, max(1, from_version), None)
+
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
+        """One event by its id, or :class:`EventNotFound`."""
+        wanted = str(parse_uuid(event_id, "event_id"))
+        query = (sa.select(t.events, t.payloads.c.body)
+                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+                 .where(t.events.c.event_id == wanted))
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                raise EventNotFound(f"no event has the id {wanted}")
+            return self._decode_page(conn, rows)[0]
+
+    def _stream(self, query: sa.Select[Any], key: sa.Column[int], start: int,
+                limit: int | None) -> Iterator[RecordedEvent]:
+        remaining = limit
+        cursor = start
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            page_query = query.where(key >= cursor).order_by(key).limit(size)
+            with translated(self.url), self.engine.connect() as conn:
+                rows = conn.execute(page_query).all()
+                decoded = self._decode_page(conn, rows)
+            yield from decoded
+            if len(rows) < size:
+                return
+            cursor = getattr(rows[-1], key.key) + 1
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def _decode_page(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RecordedEvent]:
+        by_position: dict[int, list[Citation]] = {}
+        positions = [row.position for row in rows]
+        for chunk in _chunks(positions):
+            query = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
+                     .order_by(t.citations.c.position, t.citations.c.ordinal))
+            for row in conn.execute(query):
+                by_position.setdefault(row.position, []).append(_citation(row))
+        return [_decode(row, tuple(by_position.get(row.position, ()))) for row in rows]
+
+
+def _citation(row: Any) -> Citation:
+    return Citation(source=row.source_id, start=row.start_offset, end=row.end_offset,
+                    exact=row.exact, prefix=row.prefix, suffix=row.suffix)
+
+
+def _decode(row: Any, citations: tuple[Citation, ...]) -> RecordedEvent:
+    try:
+        data = decode_stored(row.type, row.schema_version, json.loads(row.body))
+    except (EventStoreError, ValueError, TypeError) as err:
+        raise EventStoreError(f"position {row.position}: the stored payload cannot be read: "
+                              f"{err}") from None
+    valid = None if row.valid_edtf is None else ValidTime(
+        edtf=row.valid_edtf, lower=row.valid_lower, upper=row.valid_upper,
+        text=row.valid_text, anchor=row.valid_anchor)
+    return RecordedEvent(
+        position=row.position, event_id=uuid.UUID(row.event_id), track=row.track,
+        version=row.version, type=row.type, schema_version=row.schema_version, data=data,
+        valid=valid, recorded_at=_utc(row.recorded_at), recorded_by=row.recorded_by,
+        correlation_id=_opt_uuid(row.correlation_id), causation_id=_opt_uuid(row.causation_id),
+        citations=citations, payload_hash=row.payload_hash, citations_hash=row.citations_hash,
+        prev_hash=row.prev_hash, hash=row.hash)
+
+
+def _content(row: Any) -> tuple[Any, ...]:
+    return (row.track, row.type, row.schema_version, row.valid_edtf, row.valid_text,
+            row.valid_anchor, row.payload_hash, row.citations_hash)
+
+
+def _content_of(item: _Prepared) -> tuple[Any, ...]:
+    valid = item.valid
+    return (item.track, item.type, item.schema_version, valid.edtf if valid else None,
+            valid.text if valid else None, valid.anchor if valid else None,
+            item.payload_hash, item.citations_hash)
+
+
+def _check_expected(track: str, wanted: Expected, actual: int) -> None:
+    ok: bool
+    label: Literal["no-stream", "stream-exists", "any"] | int
+    if wanted is ANY:
+        return
+    if wanted is NO_STREAM:
+        ok, label = actual == 0, "no-stream"
+    elif wanted is STREAM_EXISTS:
+        ok, label = actual > 0, "stream-exists"
+    else:
+        assert isinstance(wanted, int)
+        ok, label = actual == wanted, wanted
+    if not ok:
+        raise ConcurrencyError(track, label, actual)
