@@ -27,7 +27,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.v import format_exception
 
 from .errors import ValidationError
-from .facts import FactData, fact_class, upcast
+from .facts import FactData, FieldValueError, fact_class, upcast
 
 __all__ = [
     "converter", "canonical_json", "sha256_hex", "GENESIS_HASH",
@@ -58,6 +58,10 @@ def _strict_optional_str(value: Any, _: Any) -> str | None:
     return None if value is None else _strict_str(value, _)
 
 
+def _strict_optional_int(value: Any, _: Any) -> int | None:
+    return None if value is None else _strict_int(value, _)
+
+
 def _list_only(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """A list field takes a JSON list, never a string (which Python would iterate)."""
     def hook(value: Any, type_: Any) -> Any:
@@ -82,6 +86,7 @@ def _make_converter() -> cattrs.Converter:
     # A StrEnum is a str subclass: give it its own hook, or the str hook would take it.
     conv.register_structure_hook(enum.StrEnum, _enum_value)
     conv.register_structure_hook_func(lambda t: t == str | None, _strict_optional_str)
+    conv.register_structure_hook_func(lambda t: t == int | None, _strict_optional_int)
     conv.register_structure_hook_factory(_is_tuple, _tuple_factory)
     return conv
 
@@ -107,15 +112,33 @@ def sha256_hex(data: bytes) -> str:
 def _messages(err: BaseException, path: str) -> list[str]:
     if isinstance(err, ForbiddenExtraKeysError):
         return [f"unknown field {', '.join(map(repr, sorted(err.extra_fields)))} @ {path}"]
+    if isinstance(err, FieldValueError):
+        return [f"{err} @ {path}.{err.field}"]
     if isinstance(err, (ValueError, TypeError)) and not isinstance(err, ClassValidationError):
         return [f"{err} @ {path}"]
-    return list(cattrs.transform_error(err, path=path, format_exception=_describe))
+    lines = cattrs.transform_error(err, path=path, format_exception=_describe)
+    # A check that failed inside a class's __init__ is reported at the class's path;
+    # move the field name (carried after _FIELD_MARK) to the end of the path.
+    return [_relocate(line) for line in lines]
+
+
+_FIELD_MARK = "\x00"
+
+
+def _relocate(line: str) -> str:
+    if _FIELD_MARK not in line:
+        return line
+    message, rest = line.split(_FIELD_MARK, 1)
+    field, _, where = rest.partition(" @ ")
+    return f"{message} @ {where}.{field}"
 
 
 def _describe(exc: BaseException, type_: Any) -> str:
     """Say what is wrong in the words of the check that failed (not just "invalid value")."""
     if isinstance(exc, KeyError):
         return "required field missing"
+    if isinstance(exc, FieldValueError):
+        return f"{exc}{_FIELD_MARK}{exc.field}"
     if isinstance(exc, ValueError) and type(exc) is ValueError and str(exc):
         if type_ is not None and isinstance(type_, type) and issubclass(type_, enum.Enum):
             choices = ", ".join(str(member.value) for member in type_)

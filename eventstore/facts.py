@@ -43,6 +43,14 @@ MAX_LONG_TEXT = 100_000
 _KEY_RE = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)*$")
 
 
+class FieldValueError(ValueError):
+    """A field's value failed its check; ``field`` names it so errors can say where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _control_chars(value: str, allowed: str) -> list[str]:
     return [c for c in value if unicodedata.category(c) == "Cc" and c not in allowed]
 
@@ -52,16 +60,18 @@ def _text(limit: int, allowed_controls: str) -> Callable[[Any, attrs.Attribute[A
         if value is None:
             return
         if not isinstance(value, str):
-            raise TypeError(f"{attribute.name} must be text, not {type(value).__name__}")
+            raise FieldValueError(attribute.name,
+                                  f"{attribute.name} must be text, not {type(value).__name__}")
         if not value.strip():
-            raise ValueError(f"{attribute.name} is empty")
+            raise FieldValueError(attribute.name, f"{attribute.name} is empty")
         if len(value) > limit:
-            raise ValueError(f"{attribute.name} has {len(value):,} characters; "
-                             f"the limit is {limit:,}")
+            raise FieldValueError(attribute.name, f"{attribute.name} has {len(value):,} "
+                                  f"characters; the limit is {limit:,}")
         bad = _control_chars(value, allowed_controls)
         if bad:
-            raise ValueError(f"{attribute.name} contains the control character "
-                             f"U+{ord(bad[0]):04X} at character {value.index(bad[0])}")
+            raise FieldValueError(attribute.name, f"{attribute.name} contains the control "
+                                  f"character U+{ord(bad[0]):04X} at character "
+                                  f"{value.index(bad[0])}")
     return check
 
 
@@ -73,15 +83,15 @@ long_text = _text(MAX_LONG_TEXT, "\n\t")
 
 def _key(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not _KEY_RE.match(value) or len(value) > 120:
-        raise ValueError(f"{attribute.name} {value!r} is not a key: use lower-case letters, "
-                         "digits and single - . _ between them (at most 120), "
-                         "e.g. geneva-2018-08-23")
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not a key: use "
+                              "lower-case letters, digits and single - . _ between them "
+                              "(at most 120), e.g. geneva-2018-08-23")
 
 
 def _country(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not is_country(value):
-        raise ValueError(f"{attribute.name} {value!r} is not an ISO 3166 alpha-3 country "
-                         "code in upper case (e.g. USA, RUS)")
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not an ISO 3166 "
+                              "alpha-3 country code in upper case (e.g. USA, RUS)")
 
 
 def _countries(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -91,7 +101,7 @@ def _countries(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not value:
-        raise ValueError(f"{attribute.name} must not be empty")
+        raise FieldValueError(attribute.name, f"{attribute.name} must not be empty")
 
 
 def _each(check: Callable[[Any, attrs.Attribute[Any], Any], None]
@@ -281,6 +291,9 @@ class SourceRegistered(FactData):
     source: str
     original_sha256: str
     length: int
+    #: The article's body, [body_start, body_end) in code points; the rest is page furniture.
+    body_start: int = 0
+    body_end: int | None = None
     title: str | None = attrs.field(default=None, validator=short_text)
     outlet: str | None = attrs.field(default=None, validator=short_text)
     url: str | None = attrs.field(default=None, validator=short_text)

@@ -36,6 +36,7 @@ __all__ = [
     "FoldedText",
     "MAX_SOURCE_BYTES",
     "CONTEXT_CHARS",
+    "locate_marker",
     "prepare_source_text",
     "resolve_citation",
 ]
@@ -203,18 +204,44 @@ def _occurrences_message(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "; ".join(shown) + more
 
 
+def locate_marker(text: str | FoldedText, marker: str, *, after: int = 0) -> int | None:
+    """Where ``marker`` first occurs at or after ``after`` (tolerant matching), or ``None``."""
+    folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
+    needle = _fold_quote(marker)
+    if not needle:
+        return None
+    for span_start, _ in folded.find_all(needle):
+        if span_start >= after:
+            return span_start
+    return None
+
+
+def _outside_body(source_id: str, body: tuple[int, int], spans: Sequence[tuple[int, int]],
+                  what: str) -> CitationError:
+    where = ", ".join(f"start={s}" for s, _ in spans[:5])
+    return CitationError(f"{what} is outside the body of source {_short(source_id)} "
+                         f"({where}): the citable body is [{body[0]}, {body[1]}) and the rest "
+                         "is page furniture (headlines, navigation), which is never cited")
+
+
 def resolve_citation(text: str | FoldedText, source_id: str, quote: str | None = None,
-                     start: int | None = None, end: int | None = None) -> Citation:
+                     start: int | None = None, end: int | None = None,
+                     body: tuple[int, int] | None = None) -> Citation:
     """Find the exact span a citation points at in ``text`` (a source's NFC text).
 
     Give ``quote`` (optionally with ``start``, or ``start``/``end``, to pick one of
-    several occurrences), or ``start`` and ``end`` alone. Raises :class:`QuoteNotFound`,
-    :class:`AmbiguousQuote` or :class:`CitationError`.
+    several occurrences), or ``start`` and ``end`` alone. When the source declares its
+    ``body`` (the article, without the page's furniture), only spans inside it can be
+    cited. Raises :class:`QuoteNotFound`, :class:`AmbiguousQuote` or :class:`CitationError`.
     """
     folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
     original = folded.original
     if quote is None:
-        return _by_span(original, source_id, start, end)
+        cited = _by_span(original, source_id, start, end)
+        if body is not None and not (body[0] <= cited.start and cited.end <= body[1]):
+            raise _outside_body(source_id, body, [(cited.start, cited.end)],
+                                f"span [{cited.start}, {cited.end})")
+        return cited
     if not isinstance(quote, str):
         raise CitationError(f"quote must be text, not {type(quote).__name__}")
     if len(quote) > MAX_QUOTE_CHARS:
@@ -228,6 +255,11 @@ def resolve_citation(text: str | FoldedText, source_id: str, quote: str | None =
         offset, passage = folded.closest(needle)
         raise QuoteNotFound(f"quote {quote!r} is not in source {_short(source_id)}; "
                             f"closest passage at start={offset}: {passage!r}")
+    if body is not None:
+        inside = [(s, e) for s, e in spans if body[0] <= s and e <= body[1]]
+        if not inside:
+            raise _outside_body(source_id, body, spans, f"quote {quote!r}")
+        spans = inside
     if start is not None or end is not None:
         chosen = [(s, e) for s, e in spans
                   if (start is None or s == start) and (end is None or e == end)]

@@ -87,17 +87,25 @@ def source() -> None:
 @click.option("--url", "source_url", metavar="URL", help="Where it was published.")
 @click.option("--published", metavar="EDTF", help="Publication date, e.g. 2018-08-24.")
 @click.option("--language", metavar="CODE", help="Language, e.g. fr.")
+@click.option("--body-from", metavar="TEXT",
+              help="The article's body starts where TEXT first occurs.")
+@click.option("--body-until", metavar="TEXT",
+              help="The body ends where TEXT first occurs: what follows (unrelated headlines, "
+                   "page furniture) can never be cited.")
 @common
 @actor_option
 def source_add(files: Sequence[str], title: str | None, outlet: str | None,
                source_url: str | None, published: str | None, language: str | None,
+               body_from: str | None, body_until: str | None,
                db: str | None, fmt: str, actor: str | None) -> None:
     """Register article texts (UTF-8). Adding the same text again returns the same id."""
-    if len(files) > 1 and any(v is not None for v in (title, outlet, source_url, published)):
-        fail("--title, --outlet, --url and --published describe one article: "
-             "give one file with them")
+    one_only = (title, outlet, source_url, published, body_from, body_until)
+    if len(files) > 1 and any(v is not None for v in one_only):
+        fail("--title, --outlet, --url, --published, --body-from and --body-until describe "
+             "one article: give one file with them")
     items = [NewSource(data=_read_file(name), title=title, outlet=outlet, url=source_url,
-                       published=published, language=language, name=name) for name in files]
+                       published=published, language=language, name=name,
+                       body_from=body_from, body_until=body_until) for name in files]
     with _open(db, actor) as store:
         infos = store.add_sources(items)
     docs = [info.to_dict() for info in infos]

@@ -100,6 +100,9 @@ def append_text(doc: Mapping[str, Any]) -> str:
 
 def _summary(event: RecordedEvent) -> str:
     data = event.data
+    speaker = getattr(data, "speaker", None)
+    if speaker is not None:
+        return f"{speaker.name}: {getattr(data, 'stance', '')}"
     for name in ("key", "meeting", "source"):
         value = getattr(data, name, None)
         if value:
@@ -113,7 +116,7 @@ def log_lines(events: Iterable[RecordedEvent]) -> None:
     for event in events:
         when = event.valid.edtf if event.valid else "-"
         click.echo(f"{event.position:>7}  {event.recorded_at:%Y-%m-%d %H:%M:%S}  "
-                   f"{event.track:<9} v{event.version:<5} {event.type:<22} {when:<12} "
+                   f"{event.track:<9} v{event.version:<5} {event.type:<23} {when:<14} "
                    f"{_summary(event)}")
         count += 1
     if count == 0:

@@ -59,7 +59,7 @@ def safe_url(url: str | sa.URL) -> str:
 def _parse(url: str) -> sa.URL:
     try:
         parsed = sa.make_url(url)
-    except sa_exc.ArgumentError:
+    except (sa_exc.ArgumentError, ValueError):
         raise DatabaseError(f"{url!r} is not a database URL (examples: sqlite:///facts.db, "
                             "postgresql+psycopg://user@host:5432/dbname)") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):

@@ -41,7 +41,14 @@ from ..errors import (
 )
 from ..events import Fact, RecordedEvent, citations_bytes, envelope_dict, fact_from_dict
 from ..facts import SourceRegistered, fact_class, short_text
-from ..sources import Citation, CitationRequest, FoldedText, prepare_source_text, resolve_citation
+from ..sources import (
+    Citation,
+    CitationRequest,
+    FoldedText,
+    locate_marker,
+    prepare_source_text,
+    resolve_citation,
+)
 from ..tracks import SOURCES_STREAM, parse_track
 from . import schema as t
 from .engine import (
@@ -117,6 +124,8 @@ class SourceInfo:
     id: str
     original_sha256: str
     length: int
+    body_start: int
+    body_end: int
     title: str | None
     outlet: str | None
     url: str | None
@@ -141,11 +150,36 @@ class NewSource:
     language: str | None = None
     #: How error messages name it (a file name).
     name: str = "source"
+    #: The article's body starts where this text first occurs (default: at the start).
+    body_from: str | None = None
+    #: The body ends where this text first occurs after its start: the page furniture
+    #: (unrelated headlines, share buttons) from there on can never be cited.
+    body_until: str | None = None
+
+
+def _body(item: NewSource, text: str) -> tuple[int, int]:
+    start, end = 0, len(text)
+    if item.body_from is not None:
+        found = locate_marker(text, item.body_from)
+        if found is None:
+            raise ValidationError(f"--body-from text {item.body_from!r} is not in the source",
+                                  where=item.name)
+        start = found
+    if item.body_until is not None:
+        found = locate_marker(text, item.body_until, after=start + 1)
+        if found is None:
+            raise ValidationError(f"--body-until text {item.body_until!r} is not in the "
+                                  "source after the body's start", where=item.name)
+        end = found
+    if not text[start:end].strip():
+        raise ValidationError("the body is empty", where=item.name)
+    return start, end
 
 
 def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
     raw = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
     text, source_id, original = prepare_source_text(raw, item.name)
+    body_start, body_end = _body(item, text)
     if item.published is not None:
         try:
             parse_valid_time(item.published)
@@ -153,6 +187,7 @@ def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
             raise err.at(f"{item.name}: published") from None
     try:
         payload = SourceRegistered(source=source_id, original_sha256=original, length=len(text),
+                                   body_start=body_start, body_end=body_end,
                                    title=item.title, outlet=item.outlet, url=item.url,
                                    published=item.published, language=item.language)
     except (TypeError, ValueError) as err:
@@ -237,7 +272,7 @@ class EventStore:
         except (TypeError, ValueError) as err:
             raise ValidationError(str(err).replace("title", "actor", 1), where="actor") from None
         self._sqlite = engine.dialect.name == "sqlite"
-        self._folded: OrderedDict[str, FoldedText] = OrderedDict()
+        self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
         if check:
             check_schema(engine)
 
@@ -282,15 +317,19 @@ class EventStore:
     def add_source(self, data: bytes | str, *, title: str | None = None,
                    outlet: str | None = None, url: str | None = None,
                    published: str | None = None, language: str | None = None,
-                   name: str = "source") -> SourceInfo:
+                   name: str = "source", body_from: str | None = None,
+                   body_until: str | None = None) -> SourceInfo:
         """Register an article's text; the same text again returns the same id, writing nothing.
 
         The text must be non-empty UTF-8; it is stored normalised to NFC, identified by the
         SHA-256 of that form. Registration is an event (``source.registered``) in the log.
+        ``body_from``/``body_until`` mark where the article's body starts and ends (see
+        :class:`NewSource`); only the body can be cited.
         """
         return self.add_sources([NewSource(data=data, title=title, outlet=outlet, url=url,
                                            published=published, language=language,
-                                           name=name)])[0]
+                                           name=name, body_from=body_from,
+                                           body_until=body_until)])[0]
 
     def add_sources(self, items: Sequence[NewSource]) -> list[SourceInfo]:
         """Register several sources in one transaction: all of them, or none if one is bad."""
@@ -311,7 +350,8 @@ class EventStore:
                 _, text, payload = prepared[source_id]
                 conn.execute(t.sources.insert(), {
                     "id": source_id, "original_sha256": payload.original_sha256,
-                    "length": payload.length, "title": payload.title, "outlet": payload.outlet,
+                    "length": payload.length, "body_start": payload.body_start,
+                    "body_end": payload.body_end, "title": payload.title, "outlet": payload.outlet,
                     "url": payload.url, "published": payload.published,
                     "language": payload.language, "position": where.position})
                 conn.execute(t.source_texts.insert(), {"source_id": source_id, "text": text})
@@ -376,13 +416,17 @@ class EventStore:
         return [CitedSpan(position=r.position, event_id=uuid.UUID(r.event_id), type=r.type,
                           citation=_citation(r)) for r in rows]
 
-    def _folded_text(self, source_id: str) -> FoldedText:
+    def _folded_text(self, source_id: str) -> tuple[FoldedText, tuple[int, int]]:
+        """A source's folded text and body, cached (sources never change)."""
         folded = self._folded.get(source_id)
         if folded is None:
+            query = (sa.select(t.source_texts.c.text, t.sources.c.body_start,
+                               t.sources.c.body_end)
+                     .join(t.sources, t.sources.c.id == t.source_texts.c.source_id)
+                     .where(t.source_texts.c.source_id == source_id))
             with translated(self.url), self.engine.connect() as conn:
-                text = conn.execute(sa.select(t.source_texts.c.text)
-                                    .where(t.source_texts.c.source_id == source_id)).scalar_one()
-            folded = FoldedText.of(text)
+                row = conn.execute(query).one()
+            folded = (FoldedText.of(row.text), (row.body_start, row.body_end))
             self._folded[source_id] = folded
             if len(self._folded) > _SOURCE_CACHE_SIZE:
                 self._folded.popitem(last=False)
@@ -471,8 +515,9 @@ class EventStore:
         except SourceError as err:
             raise type(err)(f"{where}.source: {err}") from None
         try:
-            return resolve_citation(self._folded_text(source_id), source_id, request.quote,
-                                    request.start, request.end)
+            folded, body = self._folded_text(source_id)
+            return resolve_citation(folded, source_id, request.quote, request.start,
+                                    request.end, body=body)
         except ValidationError as err:
             raise err.at(where) from None
 

@@ -65,6 +65,8 @@ def _tables() -> None:
         sa.Column("id", HASH, primary_key=True),
         sa.Column("original_sha256", HASH, nullable=False),
         sa.Column("length", sa.Integer, nullable=False),
+        sa.Column("body_start", sa.Integer, nullable=False),
+        sa.Column("body_end", sa.Integer, nullable=False),
         sa.Column("title", sa.Text, nullable=True),
         sa.Column("outlet", sa.Text, nullable=True),
         sa.Column("url", sa.Text, nullable=True),

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The worked example: build a store from the two sample articles and print the US–Russia track.
+# Idempotent: sources are content-addressed and every fact in facts.jsonl has its own event id,
+# so running it again writes nothing new. Database: --db / EVENTSTORE_URL, default ./facts.db.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+es="${EVENTSTORE:-$here/../.venv/bin/eventstore}"
+
+"$es" init
+# The page of 000_… ends with unrelated headlines: mark where the article's body ends,
+# so that nothing can ever be cited from them.
+"$es" source add "$here/corpus/000_86bc20a7cdb98149.txt" --language fr --published 2018-08-24 \
+  --outlet "People's Daily Online (édition française)" \
+  --body-until "Chine : une logistique plus verte"
+"$es" source add "$here/corpus/002_b7d725ce0dbfee63.txt" --language fr --outlet Baonghean.vn \
+  --title "Le président Poutine : la Russie ne cherche pas la confrontation avec les États-Unis"
+"$es" append --file "$here/facts.jsonl"
+"$es" log --track RUS-USA

@@ -1,0 +1,58 @@
+"""Valid time: EDTF values, their bounds, and what is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventstore import DateError, parse_valid_time
+
+D = dt.date
+
+
+@pytest.mark.parametrize(("value", "lower", "upper"), [
+    ("2018-08-23", D(2018, 8, 23), D(2018, 8, 23)),
+    ("2018-08", D(2018, 8, 1), D(2018, 8, 31)),
+    ("2018-02", D(2018, 2, 1), D(2018, 2, 28)),
+    ("2020-02", D(2020, 2, 1), D(2020, 2, 29)),
+    ("2018", D(2018, 1, 1), D(2018, 12, 31)),
+    ("2018?", D(2018, 1, 1), D(2018, 12, 31)),       # not widened to 2017..2019
+    ("2018-08~", D(2018, 8, 1), D(2018, 8, 31)),
+    ("2018-06-24/2018-06-25", D(2018, 6, 24), D(2018, 6, 25)),
+    ("../2018-10-23", None, D(2018, 10, 23)),
+    ("2018-08-23/..", D(2018, 8, 23), None),
+    ("/2018-10-23", None, D(2018, 10, 23)),          # unknown start is not a date
+    ("2018-XX", D(2018, 1, 1), D(2018, 12, 31)),
+    ("2020-02-29", D(2020, 2, 29), D(2020, 2, 29)),
+])
+def test_bounds(value: str, lower: D | None, upper: D | None) -> None:
+    valid = parse_valid_time(value)
+    assert (valid.edtf, valid.lower, valid.upper) == (value, lower, upper)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("2018-02-30", "not a valid EDTF date"),
+    ("2018-02-29", "not a real calendar date"),
+    ("2018-13", "not a valid EDTF date"),
+    ("2018-04-31", "not a valid EDTF date"),
+    ("2018-06-25/2018-06-24", "ends (2018-06-24) before it starts"),
+    ("jeudi", "not a valid EDTF date"),
+    ("", "empty"),
+    ("-0044", "outside the supported range"),
+])
+def test_refused(value: str, words: str) -> None:
+    with pytest.raises(DateError) as caught:
+        parse_valid_time(value)
+    assert words in str(caught.value)
+
+
+def test_source_words_and_anchor_are_kept() -> None:
+    valid = parse_valid_time("2018-08-23", text="jeudi", anchor="2018-08-24")
+    assert valid.text == "jeudi" and valid.anchor == "2018-08-24" and valid.is_day
+
+
+def test_bad_anchor_is_named() -> None:
+    with pytest.raises(DateError) as caught:
+        parse_valid_time("2018-08-23", anchor="24/08")
+    assert caught.value.where == "date_anchor"

@@ -1,0 +1,134 @@
+"""The schema: made only by migrations, matching the models, and append-only in the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError
+from eventstore.storage import engine as engine_module
+from eventstore.storage.engine import make_engine, upgrade
+from eventstore.storage.errors import translated
+from eventstore.storage.schema import APPEND_ONLY_TABLES, metadata
+from tests.conftest import ARTICLE_GENEVA
+
+
+def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert upgrade(engine) == (None, "0001")
+        assert upgrade(engine) == ("0001", "0001")  # init twice is harmless
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def filled(store: EventStore) -> EventStore:
+    source = store.add_source(ARTICLE_GENEVA.read_bytes())
+    store.append("RUS-USA", [{
+        "type": "meeting.held", "date": "2018-08-23",
+        "data": {"key": "geneva", "kind": "talks",
+                 "participants": [{"name": "John Bolton", "country": "USA"}]},
+        "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
+    return store
+
+
+# Raw SQL as an intruder would type it; the table names come from the constant list.
+_CHANGES = {
+    ("UPDATE", "events"): "UPDATE events SET recorded_by = 'mallory'",
+    ("UPDATE", "payloads"): "UPDATE payloads SET body = '{}'",
+    ("UPDATE", "citations"): "UPDATE citations SET exact = 'forged'",
+    ("UPDATE", "sources"): "UPDATE sources SET title = 'forged'",
+    ("UPDATE", "source_texts"): "UPDATE source_texts SET text = 'forged'",
+    ("DELETE", "events"): "DELETE FROM events",
+    ("DELETE", "payloads"): "DELETE FROM payloads",
+    ("DELETE", "citations"): "DELETE FROM citations",
+    ("DELETE", "sources"): "DELETE FROM sources",
+    ("DELETE", "source_texts"): "DELETE FROM source_texts",
+}
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+@pytest.mark.parametrize("verb", ["UPDATE", "DELETE"])
+def test_the_database_refuses_update_and_delete(filled: EventStore, table: str, verb: str) -> None:
+    statement = _CHANGES[(verb, table)]
+    with pytest.raises(ImmutabilityViolation, match=f"{verb} on {table} is refused"):
+        with translated("db"), filled.engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    with filled.engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar()
+    assert count and count > 0
+
+
+_TRUNCATE = {
+    "events": "TRUNCATE events CASCADE",
+    "payloads": "TRUNCATE payloads CASCADE",
+    "citations": "TRUNCATE citations CASCADE",
+    "sources": "TRUNCATE sources CASCADE",
+    "source_texts": "TRUNCATE source_texts CASCADE",
+}
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+def test_postgresql_refuses_truncate(filled: EventStore, engine_kind: str, table: str) -> None:
+    if engine_kind != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL (SQLite has no TRUNCATE statement)")
+    with pytest.raises(ImmutabilityViolation, match="TRUNCATE"):
+        with translated("db"), filled.engine.begin() as conn:
+            conn.exec_driver_sql(_TRUNCATE[table])
+
+
+def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> None:
+    if engine_kind == "sqlite":
+        with pytest.raises(SchemaError, match="run `eventstore init`"):
+            EventStore.open(db_url)
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()  # nothing created
+    with pytest.raises(SchemaError, match="no eventstore schema yet; run `eventstore init`"):
+        EventStore(make_engine(db_url))
+
+
+def test_opening_a_database_behind_the_code(store: EventStore,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "head_revision", lambda: "0002")
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0002; "
+                                          "run `eventstore init`"):
+        EventStore(store.engine)
+
+
+def test_a_database_of_something_else(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    with pytest.raises(SchemaError, match="not an eventstore database"):
+        EventStore(engine)
+    with pytest.raises(SchemaError, match="holds other tables"):
+        upgrade(engine)
+    engine.dispose()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(DatabaseError, match="not an SQLite database"):
+        EventStore.open(f"sqlite:///{path}")
+    assert path.read_bytes().startswith(b"these are my notes")
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("mysql://root@localhost/db", "runs on SQLite or PostgreSQL"),
+    ("postgresql+psycopg://nobody@127.0.0.1:1/none", "cannot reach the database"),
+    ("sqlite:////no/such/folder/facts.db", "no database at"),
+    ("://nothing", "not a database URL"),
+    ("postgresql+psycopg://host:notaport/db", "not a database URL"),
+])
+def test_bad_database_urls(url: str, words: str) -> None:
+    with pytest.raises(DatabaseError, match=words):
+        EventStore.open(url)
