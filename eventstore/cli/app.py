@@ -8,6 +8,7 @@ mistakes exit 2 (click's convention).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -319,7 +320,12 @@ def log(track: str | None, types: Sequence[str], since: int, limit: int | None,
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line (the ``eventstore`` console script and ``cli.py``)."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="eventstore")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="eventstore")
+    except BrokenPipeError:  # `eventstore log | head`: the reader left; that is not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 __all__ = ["cli", "main", "EXIT_REFUSED", "format_option"]

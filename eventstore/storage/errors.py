@@ -21,6 +21,9 @@ def describe(err: BaseException, url: str) -> EventStoreError:
     if "file is not a database" in text or "file is encrypted" in text:
         return DatabaseError(f"{url}: this file is not an SQLite database "
                              "(give another --db, or move the file away)")
+    if "lock timeout" in text or "database is locked" in text:
+        return DatabaseError(f"{url}: another writer held the write lock too long; nothing was "
+                             "written, try again")
     if "unable to open database file" in text:
         return DatabaseError(f"{url}: cannot open the database file (does its folder exist, "
                              "and may you write there?)")
@@ -32,8 +35,6 @@ def describe(err: BaseException, url: str) -> EventStoreError:
             "connection" in text.lower() or "could not" in text.lower()
             or "timeout" in text.lower() or "resolve" in text.lower()):
         return DatabaseError(f"{url}: cannot reach the database: {first}")
-    if isinstance(err, sa_exc.OperationalError) and "locked" in text:
-        return DatabaseError(f"{url}: the database stayed locked by another writer: {first}")
     return DatabaseError(f"{url}: {first}")
 
 

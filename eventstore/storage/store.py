@@ -486,7 +486,8 @@ class EventStore:
                     isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ValidationError(f"expected_version {value!r} is not any, no-stream, "
                                       "stream-exists or a version number ≥ 0")
-        prepared = [self._prepare(fact, labels[i] if labels else f"facts[{i}]")
+        refs: dict[str, str] = {}  # source reference → full id, for this batch
+        prepared = [self._prepare(fact, labels[i] if labels else f"facts[{i}]", refs)
                     for i, fact in enumerate(facts)]
         if not prepared:
             return AppendResult(events=())
@@ -494,11 +495,11 @@ class EventStore:
             self._lock(conn)
             return AppendResult(events=tuple(self._write(conn, prepared, expected)))
 
-    def _prepare(self, fact: Fact, label: str) -> _Prepared:
+    def _prepare(self, fact: Fact, label: str, refs: dict[str, str]) -> _Prepared:
         citations = []
         for index, request in enumerate(fact.citations):
             where = f"{label}: citations[{index}]"
-            citations.append(self._resolve(request, where))
+            citations.append(self._resolve(request, where, refs))
         payload_body = canonical_json(unstructure_data(fact.data)).decode("utf-8")
         resolved = tuple(citations)
         return _Prepared(
@@ -509,11 +510,14 @@ class EventStore:
             payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=resolved,
             citations_hash=sha256_hex(citations_bytes(resolved)))
 
-    def _resolve(self, request: CitationRequest, where: str) -> Citation:
-        try:
-            source_id = self.resolve_source_id(request.source)
-        except SourceError as err:
-            raise type(err)(f"{where}.source: {err}") from None
+    def _resolve(self, request: CitationRequest, where: str, refs: dict[str, str]) -> Citation:
+        source_id = refs.get(request.source)
+        if source_id is None:
+            try:
+                source_id = self.resolve_source_id(request.source)
+            except SourceError as err:
+                raise type(err)(f"{where}.source: {err}") from None
+            refs[request.source] = source_id
         try:
             folded, body = self._folded_text(source_id)
             return resolve_citation(folded, source_id, request.quote, request.start,
