@@ -95,11 +95,15 @@ def _make_converter() -> cattrs.Converter:
 converter = _make_converter()
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                              allow_nan=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """Canonical JSON bytes of ``value`` (RFC 8785 for the values the store hashes)."""
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        return _CANONICAL.encode(value).encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("text contains a lone surrogate code point, which is not valid "
                               "Unicode text") from None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -51,8 +50,16 @@ class FieldValueError(ValueError):
         self.field = field
 
 
+#: Unicode category Cc (C0 and C1 controls), by what each kind of text allows.
+_CONTROLS = {
+    "": re.compile("[\x00-\x1f\x7f-\x9f]"),
+    "\n\t": re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+}
+
+
 def _control_chars(value: str, allowed: str) -> list[str]:
-    return [c for c in value if unicodedata.category(c) == "Cc" and c not in allowed]
+    found = _CONTROLS[allowed].search(value)
+    return [] if found is None else [found.group()]
 
 
 def _text(limit: int, allowed_controls: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:

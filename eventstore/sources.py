@@ -21,6 +21,7 @@ where, unless the caller says which one with ``start``.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import unicodedata
 from collections.abc import Sequence
@@ -169,6 +170,7 @@ class FoldedText:
         return start, self.original[start:end]
 
 
+@functools.lru_cache(maxsize=8192)
 def _fold_quote(quote: str) -> str:
     folded = FoldedText.of(unicodedata.normalize("NFC", quote)).folded
     return folded.strip()

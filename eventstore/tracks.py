@@ -7,6 +7,7 @@ codes in either order and any case; :func:`parse_track` returns the canonical id
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pycountry
@@ -26,10 +27,8 @@ def is_country(code: str) -> bool:
     return len(code) == 3 and code.isupper() and pycountry.countries.get(alpha_3=code) is not None
 
 
-def parse_track(value: object) -> str:
-    """Return the canonical track id for ``value`` or raise :class:`TrackError`."""
-    if not isinstance(value, str):
-        raise TrackError(f"a track must be a string such as 'RUS-USA', not {type(value).__name__}")
+@functools.lru_cache(maxsize=4096)
+def _canonical(value: str) -> str:
     match = _TRACK_RE.match(value)
     if not match:
         raise TrackError(f"{value!r} is not a track id: give two ISO 3166 alpha-3 country codes "
@@ -41,3 +40,10 @@ def parse_track(value: object) -> str:
     if unknown:
         raise TrackError(f"{value!r}: {', '.join(unknown)} is not an ISO 3166 alpha-3 country code")
     return f"{codes[0]}-{codes[1]}"
+
+
+def parse_track(value: object) -> str:
+    """Return the canonical track id for ``value`` or raise :class:`TrackError`."""
+    if not isinstance(value, str):
+        raise TrackError(f"a track must be a string such as 'RUS-USA', not {type(value).__name__}")
+    return _canonical(value)

@@ -56,3 +56,48 @@ def test_bad_anchor_is_named() -> None:
     with pytest.raises(DateError) as caught:
         parse_valid_time("2018-08-23", anchor="24/08")
     assert caught.value.where == "date_anchor"
+
+
+# The common forms are parsed without the edtf grammar (it costs milliseconds a value);
+# their bounds must be exactly the library's.
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eventstore.dates import _fast_bounds, _library_bounds  # noqa: E402
+
+
+@st.composite
+def simple_edtf(draw: st.DrawFn) -> str:
+    year = draw(st.integers(1, 9999))
+    text = f"{year:04d}"
+    if draw(st.booleans()):
+        text += f"-{draw(st.integers(1, 12)):02d}"
+        if draw(st.booleans()):
+            text += f"-{draw(st.integers(1, 31)):02d}"
+    return text + draw(st.sampled_from(["", "", "?", "~", "%"]))
+
+
+@st.composite
+def common_edtf(draw: st.DrawFn) -> str:
+    shape = draw(st.sampled_from(["single", "interval", "open-start", "open-end", "unknown"]))
+    if shape == "single":
+        return draw(simple_edtf())
+    if shape == "open-start":
+        return f"../{draw(simple_edtf())}"
+    if shape == "open-end":
+        return f"{draw(simple_edtf())}/.."
+    if shape == "unknown":
+        return f"/{draw(simple_edtf())}"
+    return f"{draw(simple_edtf())}/{draw(simple_edtf())}"
+
+
+@given(common_edtf())
+def test_fast_bounds_equal_the_library_bounds(value: str) -> None:
+    try:
+        expected: object = _library_bounds(value)
+    except DateError:
+        expected = DateError
+    fast = _fast_bounds(value)
+    if fast is None:
+        return  # left to the library
+    assert fast == expected, value

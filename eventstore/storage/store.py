@@ -51,6 +51,7 @@ from ..sources import (
 )
 from ..tracks import SOURCES_STREAM, parse_track
 from . import schema as t
+from .bulk import BulkInsert, sqlite_datetime
 from .engine import (
     LOCK_TIMEOUT_SECONDS,
     WRITE_OPTION,
@@ -272,6 +273,7 @@ class EventStore:
         except (TypeError, ValueError) as err:
             raise ValidationError(str(err).replace("title", "actor", 1), where="actor") from None
         self._sqlite = engine.dialect.name == "sqlite"
+        self._bulk = BulkInsert(engine.dialect)
         self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
         if check:
             check_schema(engine)
@@ -590,7 +592,8 @@ class EventStore:
         now = dt.datetime.now(dt.UTC)
         if head is not None:
             now = max(now, _utc(head.recorded_at))  # record time never goes backwards
-        stamp = now.replace(tzinfo=None) if self._sqlite else now
+        sqlite = self._sqlite
+        stamp: Any = sqlite_datetime(now.replace(tzinfo=None)) if sqlite else now
         event_rows: list[dict[str, Any]] = []
         payload_rows: list[dict[str, Any]] = []
         citation_rows: list[dict[str, Any]] = []
@@ -610,8 +613,8 @@ class EventStore:
                 "position": position, "event_id": str(item.event_id), "track": item.track,
                 "version": version, "type": item.type, "schema_version": item.schema_version,
                 "valid_edtf": valid.edtf if valid else None,
-                "valid_lower": valid.lower if valid else None,
-                "valid_upper": valid.upper if valid else None,
+                "valid_lower": _day(valid.lower, sqlite) if valid else None,
+                "valid_upper": _day(valid.upper, sqlite) if valid else None,
                 "valid_text": valid.text if valid else None,
                 "valid_anchor": valid.anchor if valid else None,
                 "recorded_at": stamp, "recorded_by": self.actor,
@@ -629,10 +632,9 @@ class EventStore:
             results[index] = Appended(event_id=item.event_id, position=position,
                                       track=item.track, version=version, new=True)
             prev_hash = event_hash
-        conn.execute(t.events.insert(), event_rows)
-        conn.execute(t.payloads.insert(), payload_rows)
-        if citation_rows:
-            conn.execute(t.citations.insert(), citation_rows)
+        self._bulk.run(conn, t.events, event_rows)
+        self._bulk.run(conn, t.payloads, payload_rows)
+        self._bulk.run(conn, t.citations, citation_rows)
 
     # -- read -----------------------------------------------------------------------
 
@@ -715,6 +717,13 @@ class EventStore:
             for row in conn.execute(query):
                 by_position.setdefault(row.position, []).append(_citation(row))
         return [_decode(row, tuple(by_position.get(row.position, ()))) for row in rows]
+
+
+def _day(day: dt.date | None, sqlite: bool) -> Any:
+    """A date as the driver takes it (SQLite: the ISO text SQLAlchemy reads back)."""
+    if day is None or not sqlite:
+        return day
+    return day.isoformat()
 
 
 def _citation(row: Any) -> Citation:
