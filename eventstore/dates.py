@@ -167,11 +167,33 @@ def parse_valid_time(value: str, *, text: str | None = None,
     if not raw:
         raise DateError("the date is empty (give an EDTF value such as 2018-08-23 or 2018-08)")
     lower, upper = _bounds(raw)
+    if lower is None and upper is None:
+        raise DateError(f"{raw!r} says nothing about when (both ends open); give at least one "
+                        "bound, e.g. ../2018-10-23")
     if lower is not None and upper is not None and lower > upper:
         raise DateError(f"{raw!r}: the interval ends ({upper}) before it starts ({lower})")
     if anchor is not None:
         parse_anchor(anchor)
+    if text is not None:
+        _check_words(text)
     return ValidTime(edtf=raw, lower=lower, upper=upper, text=text, anchor=anchor)
+
+
+#: Longest ``date_text`` (the source's own words for a date), in characters.
+MAX_DATE_TEXT = 1_000
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_words(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise DateError("must be the source's words for the date, e.g. jeudi", where="date_text")
+    if len(text) > MAX_DATE_TEXT:
+        raise DateError(f"has {len(text):,} characters; the limit is {MAX_DATE_TEXT:,}",
+                        where="date_text")
+    found = _CONTROL.search(text)
+    if found:
+        raise DateError(f"contains the control character U+{ord(found.group()):04X}",
+                        where="date_text")
 
 
 def parse_anchor(value: str) -> dt.date | None:

@@ -11,7 +11,7 @@ The JSON form of a fact (a line of a ``.jsonl`` file; the library's dict form) i
      "date_text": "jeudi", "date_anchor": "2018-08-24",
      "event_id": "…optional UUID…",
      "data": {…the type's fields…},
-     "citations": [{"source": "86bc20a7", "quote": "ont eu jeudi une rencontre à Genève"}]}
+     "citations": [{"source": "7c3a6282", "quote": "ont eu jeudi une rencontre à Genève"}]}
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import attrs
 from .codec import canonical_json, parse_uuid, sha256_hex, structure_data, unstructure_data
 from .dates import ValidTime, parse_valid_time
 from .errors import DateError, ValidationError
-from .facts import FactData
+from .facts import FactData, fact_class
 from .sources import Citation, CitationRequest
 from .tracks import parse_track
 
@@ -181,7 +181,7 @@ def envelope_hash(envelope: Mapping[str, Any]) -> str:
 def _citation_from_dict(value: Any, where: str) -> CitationRequest:
     if not isinstance(value, Mapping):
         raise ValidationError("a citation must be an object such as "
-                              '{"source": "86bc20a7", "quote": "…"}', where=where)
+                              '{"source": "7c3a6282", "quote": "…"}', where=where)
     extra = sorted(set(value) - set(_CITATION_KEYS))
     if extra:
         raise ValidationError(f"unknown field {', '.join(map(repr, extra))} "
@@ -222,10 +222,10 @@ def fact_from_dict(obj: Any) -> Fact:
     if missing:
         raise ValidationError(f"missing key {', '.join(map(repr, missing))}")
     type_name = obj["type"]
-    data = structure_data(type_name, obj["data"])
-    if data.system:
+    if fact_class(type_name).system:
         raise ValidationError(f"{type_name} is written by the store itself and cannot be "
                               "appended", where="type")
+    data = structure_data(type_name, obj["data"])
     citations = obj["citations"]
     if not isinstance(citations, list) or not citations:
         raise ValidationError("a fact needs a non-empty list of citations", where="citations")

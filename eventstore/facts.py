@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .errors import UnknownFactType
+from .dates import parse_valid_time
+from .errors import DateError, UnknownFactType
 from .tracks import is_country
 
 __all__ = [
@@ -93,6 +94,15 @@ def _key(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not a key: use "
                               "lower-case letters, digits and single - . _ between them "
                               "(at most 120), e.g. geneva-2018-08-23")
+
+
+def _edtf(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    try:
+        parse_valid_time(value)
+    except DateError as err:
+        raise FieldValueError(attribute.name, f"{attribute.name}: {err.detail}") from None
 
 
 def _country(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -178,7 +188,7 @@ class MeetingPlanned(FactData):
     kind: MeetingKind
     participants: tuple[Party, ...] = attrs.field(converter=_tuple, factory=tuple)
     place: str | None = attrs.field(default=None, validator=short_text)
-    scheduled: str | None = attrs.field(default=None, validator=short_text)
+    scheduled: str | None = attrs.field(default=None, validator=_edtf)
     purpose: str | None = attrs.field(default=None, validator=long_text)
 
 
@@ -304,7 +314,7 @@ class SourceRegistered(FactData):
     title: str | None = attrs.field(default=None, validator=short_text)
     outlet: str | None = attrs.field(default=None, validator=short_text)
     url: str | None = attrs.field(default=None, validator=short_text)
-    published: str | None = attrs.field(default=None, validator=short_text)
+    published: str | None = attrs.field(default=None, validator=_edtf)
     language: str | None = attrs.field(default=None, validator=short_text)
 
 

@@ -200,8 +200,13 @@ def _by_span(text: str, source_id: str, start: int | None, end: int | None) -> C
     return _make_citation(text, source_id, start, end)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _occurrences_message(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    shown = [f"start={s} (…{text[max(0, s - 20):s]}[{text[s:e]}]…)" for s, e in spans[:5]]
+    shown = [f"start={s} (…{_one_line(text[max(0, s - 20):s])} [{_one_line(text[s:e])}]…)"
+             for s, e in spans[:5]]
     more = f" and {len(spans) - 5} more" if len(spans) > 5 else ""
     return "; ".join(shown) + more
 
@@ -255,8 +260,10 @@ def resolve_citation(text: str | FoldedText, source_id: str, quote: str | None =
     spans = folded.find_all(needle)
     if not spans:
         offset, passage = folded.closest(needle)
+        after = original[offset + len(passage):offset + len(passage) + 15]
         raise QuoteNotFound(f"quote {quote!r} is not in source {_short(source_id)}; "
-                            f"closest passage at start={offset}: {passage!r}")
+                            f"closest passage at start={offset}: "
+                            f"{_one_line(passage + after)!r}…")
     if body is not None:
         inside = [(s, e) for s, e in spans if body[0] <= s and e <= body[1]]
         if not inside:

@@ -110,6 +110,16 @@ def test_append_a_file_is_all_or_nothing_and_idempotent(run: Cli) -> None:
     assert again["written"] == 0 and again["positions"] == first["positions"]
 
 
+def test_cite_one_occurrence_of_an_ambiguous_quote(run: Cli) -> None:
+    err = run.refused(*MEETING, "--cite", "7c3a6282:M. Bolton")
+    assert "start=593" in err and "\n" not in err.strip()
+    out = json.loads(run(*MEETING, "--cite", "7c3a6282@1363:M. Bolton", "--format",
+                         "json").output)
+    event = json.loads(run("log", "--since", str(out["positions"][0]), "--format",
+                           "json").output)["events"][0]
+    assert event["citations"][0]["start"] == 1363
+
+
 def test_expected_version_conflict(run: Cli) -> None:
     run(*MEETING, *CITE, "--expected-version", "no-stream")
     err = run.refused(*MEETING, *CITE, "--expected-version", "0")
@@ -225,6 +235,8 @@ def test_source_body_markers(run: Cli) -> None:
     doc = json.loads(run("source", "add", str(ARTICLE_GENEVA), "--format", "json").output)
     text = ARTICLE_GENEVA.read_text(encoding="utf-8")
     assert (doc["body_start"], doc["body_end"]) == (0, text.index(BOILERPLATE))
+    again = run("source", "add", str(ARTICLE_GENEVA), "--title", "Autre titre").output
+    assert "note: title differ" in again and "kept as first registered" in again
     err = run.refused("source", "add", str(ARTICLE_MOSCOW), "--body-until", "Xiaomi")
     assert "--body-until text 'Xiaomi' is not in the source" in err
     err = run.refused("source", "add", str(ARTICLE_MOSCOW), str(ARTICLE_GENEVA),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -101,3 +102,19 @@ def test_fast_bounds_equal_the_library_bounds(value: str) -> None:
     if fast is None:
         return  # left to the library
     assert fast == expected, value
+
+
+@pytest.mark.parametrize(("words", "message"), [
+    ("", "must be the source's words"),
+    ("x" * 1001, "the limit is 1,000"),
+    ("jeu\x00di", "control character U+0000"),
+])
+def test_the_sources_words_are_checked(words: str, message: str) -> None:
+    with pytest.raises(DateError, match=re.escape(message)) as caught:
+        parse_valid_time("2018-08-23", text=words)
+    assert caught.value.where == "date_text"
+
+
+def test_a_date_with_no_bound_at_all() -> None:
+    with pytest.raises(DateError, match="says nothing about when"):
+        parse_valid_time("../..")

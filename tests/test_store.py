@@ -169,6 +169,36 @@ def test_same_event_id_twice_in_a_batch(store: EventStore, geneva: str) -> None:
     assert store.head()[0] == 1
 
 
+def test_facts_built_in_python_get_the_same_checks(store: EventStore, geneva: str) -> None:
+    cite = [{"source": geneva, "quote": QUOTE}]
+    bad_kind = MeetingHeld(key="g", kind="nonsense", participants=[BOLTON])  # type: ignore[arg-type]
+    bad_items = MeetingHeld(key="g", kind=MeetingKind.TALKS,
+                            participants=["John Bolton"])  # type: ignore[list-item]
+    for data in (bad_kind, bad_items):
+        fact = Fact.create(data, track="RUS-USA", date="2018-08-23", cite=cite)
+        with pytest.raises(ValidationError, match="facts\\[0\\]"):
+            store.append("RUS-USA", [fact])
+    assert store.head()[0] == 1
+    good = Fact.create(MeetingHeld(key="g", kind=MeetingKind.TALKS, participants=[BOLTON]),
+                       track="RUS-USA", date="2018-08-23", cite=cite)
+    assert store.append("RUS-USA", [good]).written == 1
+
+
+def test_empty_batch_still_checks_the_expected_version(store: EventStore) -> None:
+    with pytest.raises(ConcurrencyError):
+        store.append("RUS-USA", [], expected_version=STREAM_EXISTS)
+    assert store.append("RUS-USA", [], expected_version=NO_STREAM).events == ()
+
+
+def test_a_retry_must_carry_the_same_correlation(store: EventStore, geneva: str) -> None:
+    event_id = str(uuid.uuid4())
+    store.append("RUS-USA", [meeting(geneva, event_id=event_id,
+                                     correlation_id=str(uuid.uuid4()))])
+    with pytest.raises(DuplicateEventError):
+        store.append("RUS-USA", [meeting(geneva, event_id=event_id,
+                                         correlation_id=str(uuid.uuid4()))])
+
+
 def test_fact_for_another_track(store: EventStore, geneva: str) -> None:
     with pytest.raises(ValidationError, match="facts\\[0\\].track"):
         store.append("FRA-USA", [meeting(geneva)])

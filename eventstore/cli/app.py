@@ -1,7 +1,7 @@
 """The ``eventstore`` command: parse the arguments, call the library, render the answer.
 
 No logic of its own lives here. Every command takes ``--db`` and ``--format table|json``;
-errors go to stderr as one ``error: …`` line (no traceback) with exit status 1, usage
+errors go to stderr as one ``Error: …`` line (no traceback) with exit status 1, usage
 mistakes exit 2 (click's convention).
 """
 
@@ -165,19 +165,22 @@ def _expected(value: str | None) -> ExpectedVersion | int:
 
 
 def _parse_cite(value: str) -> dict[str, Any]:
-    """``ID:quote`` or ``ID@START:END`` → the JSON form of a citation."""
+    """``ID:quote``, ``ID@START:quote`` or ``ID@START:END`` → the JSON form of a citation."""
     ref, sep, rest = value.partition(":")
     if not sep or not ref.strip():
-        raise click.BadParameter(f"{value!r}: write ID:\"exact quote\" or ID@START:END",
-                                 param_hint="--cite")
-    if "@" in ref:
-        ref, _, start = ref.partition("@")
-        try:
-            return {"source": ref.strip(), "start": int(start), "end": int(rest)}
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: START and END must be integers",
-                                     param_hint="--cite") from None
-    return {"source": ref.strip(), "quote": rest}
+        raise click.BadParameter(f"{value!r}: write ID:\"exact quote\", ID@START:\"quote\" "
+                                 "or ID@START:END", param_hint="--cite")
+    if "@" not in ref:
+        return {"source": ref.strip(), "quote": rest}
+    ref, _, start_text = ref.partition("@")
+    try:
+        start = int(start_text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: START must be an integer (a code point offset)",
+                                 param_hint="--cite") from None
+    if rest.strip().isdigit():
+        return {"source": ref.strip(), "start": start, "end": int(rest)}
+    return {"source": ref.strip(), "quote": rest, "start": start}
 
 
 class AppendGroup(Group):
@@ -236,8 +239,8 @@ def _envelope_options() -> list[click.Option]:
         click.Option(["--date-anchor"], metavar="EDTF",
                      help="The date the words were resolved against (publication date)."),
         click.Option(["--cite"], multiple=True, required=True, metavar='ID:"QUOTE"',
-                     help="Source id (or ≥ 8-digit prefix) and exact quote; or ID@START:END. "
-                          "Repeatable."),
+                     help="Source id (or ≥ 8-digit prefix) and exact quote; ID@START:QUOTE "
+                          "picks one occurrence; ID@START:END cites a span. Repeatable."),
         click.Option(["--event-id"], metavar="UUID", help="Your id for this event (idempotency)."),
         click.Option(["--correlation-id"], metavar="UUID"),
         click.Option(["--causation-id"], metavar="UUID"),

@@ -36,7 +36,11 @@ def json_stream(key: str, items: Iterator[Mapping[str, Any]]) -> None:
 def source_line(doc: Mapping[str, Any]) -> str:
     state = "added" if doc["new"] else "already stored"
     label = doc.get("title") or ""
-    return f"{doc['id']}  {state}  position {doc['position']}  {label}".rstrip()
+    line = f"{doc['id']}  {state}  position {doc['position']}  {label}".rstrip()
+    if doc.get("ignored"):
+        line += (f"\n  note: {', '.join(doc['ignored'])} differ from the stored registration, "
+                 "which sources never change; kept as first registered")
+    return line
 
 
 def sources_table(docs: list[dict[str, Any]]) -> str:

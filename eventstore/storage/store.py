@@ -26,6 +26,7 @@ from ..codec import (
     decode_stored,
     parse_uuid,
     sha256_hex,
+    structure_data,
     unstructure_data,
 )
 from ..dates import ValidTime, parse_valid_time
@@ -40,7 +41,7 @@ from ..errors import (
     ValidationError,
 )
 from ..events import Fact, RecordedEvent, citations_bytes, envelope_dict, fact_from_dict
-from ..facts import SourceRegistered, fact_class, short_text
+from ..facts import FactData, SourceRegistered, fact_class, short_text
 from ..sources import (
     Citation,
     CitationRequest,
@@ -134,9 +135,11 @@ class SourceInfo:
     language: str | None
     position: int
     new: bool = False
+    #: What the caller gave that differs from the stored registration (which never changes).
+    ignored: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return attrs.asdict(self) | {"ignored": list(self.ignored)}
 
 
 @attrs.frozen
@@ -175,6 +178,9 @@ def _body(item: NewSource, text: str) -> tuple[int, int]:
     if not text[start:end].strip():
         raise ValidationError("the body is empty", where=item.name)
     return start, end
+
+
+_METADATA = ("title", "outlet", "url", "published", "language", "body_start", "body_end")
 
 
 def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
@@ -305,7 +311,16 @@ class EventStore:
     # -- transactions ---------------------------------------------------------------
 
     def _writer(self) -> sa.Connection:
-        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        """A connection for one append transaction.
+
+        On PostgreSQL it always runs at READ COMMITTED, whatever the server's or the
+        engine's default: the reads after ``LOCK TABLE`` must see the writer that held the
+        lock before, which an older snapshot (REPEATABLE READ, SERIALIZABLE) would not.
+        """
+        conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        if not self._sqlite:
+            conn = conn.execution_options(isolation_level="READ COMMITTED")
+        return conn
 
     def _lock(self, conn: sa.Connection) -> None:
         """Serialise appends: position order is then commit order (see docs/concurrency.md)."""
@@ -358,10 +373,15 @@ class EventStore:
                     "language": payload.language, "position": where.position})
                 conn.execute(t.source_texts.insert(), {"source_id": source_id, "text": text})
         infos = []
-        for source_id in order:
+        for item, source_id in zip(items, order, strict=True):
             info = self._source_info(source_id)
             assert info is not None
-            infos.append(attrs.evolve(info, new=source_id in fresh))
+            given = prepared[source_id][2]
+            ignored = tuple(name for name in _METADATA if getattr(given, name) is not None
+                            and getattr(given, name) != getattr(info, name))
+            if item.body_from is None and item.body_until is None:
+                ignored = tuple(n for n in ignored if not n.startswith("body_"))
+            infos.append(attrs.evolve(info, new=source_id in fresh, ignored=ignored))
         return infos
 
     def _source_info(self, source_id: str) -> SourceInfo | None:
@@ -472,11 +492,12 @@ class EventStore:
                labels: Sequence[str] | None) -> list[Fact]:
         parsed = []
         for index, item in enumerate(items):
-            if isinstance(item, Fact):
-                parsed.append(item)
-                continue
             try:
-                parsed.append(fact_from_dict(item))
+                if isinstance(item, Fact):
+                    _check_built(item)
+                    parsed.append(item)
+                else:
+                    parsed.append(fact_from_dict(item))
             except ValidationError as err:
                 raise err.at(labels[index] if labels else f"facts[{index}]") from None
         return parsed
@@ -491,8 +512,6 @@ class EventStore:
         refs: dict[str, str] = {}  # source reference → full id, for this batch
         prepared = [self._prepare(fact, labels[i] if labels else f"facts[{i}]", refs)
                     for i, fact in enumerate(facts)]
-        if not prepared:
-            return AppendResult(events=())
         with translated(self.url), self._writer() as conn, conn.begin():
             self._lock(conn)
             return AppendResult(events=tuple(self._write(conn, prepared, expected)))
@@ -541,12 +560,13 @@ class EventStore:
         """Write prepared events under the lock: dedupe, check versions, chain, insert."""
         results: list[Appended | None] = [None] * len(prepared)
         fresh = self._dedupe(conn, prepared, results)
-        if fresh:
-            versions = self._versions(conn, {prepared[i].track for i in fresh})
+        if fresh or not prepared:
+            tracks = {prepared[i].track for i in fresh} | set(expected)
+            versions = self._versions(conn, tracks)
             for track, wanted in expected.items():
                 _check_expected(track, wanted, versions.get(track, 0))
-            self._insert(conn, [prepared[i] for i in fresh], versions,
-                         [i for i in fresh], results)
+            if fresh:
+                self._insert(conn, [prepared[i] for i in fresh], versions, fresh, results)
         return [r for r in results if r is not None]
 
     def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],
@@ -576,11 +596,16 @@ class EventStore:
 
     @staticmethod
     def _versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
+        """Each track's current version: one index seek per track.
+
+        (``max(version) … GROUP BY track`` over several tracks reads every row of each
+        track; ``max`` of one track is answered from the end of the (track, version) index.)
+        """
         versions: dict[str, int] = {}
-        for chunk in _chunks(sorted(tracks)):
-            query = (sa.select(t.events.c.track, sa.func.max(t.events.c.version))
-                     .where(t.events.c.track.in_(chunk)).group_by(t.events.c.track))
-            versions.update({track: version for track, version in conn.execute(query)})
+        for track in sorted(tracks):
+            version = conn.execute(_VERSION_QUERY, {"track": track}).scalar()
+            if version is not None:
+                versions[track] = version
         return versions
 
     def _insert(self, conn: sa.Connection, items: list[_Prepared], versions: dict[str, int],
@@ -719,6 +744,29 @@ class EventStore:
         return [_decode(row, tuple(by_position.get(row.position, ()))) for row in rows]
 
 
+_VERSION_QUERY = (sa.select(sa.func.max(t.events.c.version))
+                  .where(t.events.c.track == sa.bindparam("track")))
+
+
+def _check_built(fact: Fact) -> None:
+    """A fact built in Python gets the checks a JSON fact gets (enum values, item types…).
+
+    attrs does not check types on construction, and a payload that cannot be read back
+    would poison the immutable log for ever; so it goes through its own JSON form once.
+    """
+    if not isinstance(fact.data, FactData):
+        raise ValidationError(f"data must be a fact payload, not {type(fact.data).__name__}")
+    if fact.data.system:
+        raise ValidationError(f"{fact.type} is written by the store itself and cannot be "
+                              "appended", where="type")
+    try:
+        plain = unstructure_data(fact.data)
+    except (AttributeError, TypeError, ValueError) as err:
+        raise ValidationError(f"{fact.type}: {err}", where="data") from None
+    if structure_data(fact.type, plain) != fact.data:
+        raise ValidationError(f"{fact.type}: a field has a value of the wrong type", where="data")
+
+
 def _day(day: dt.date | None, sqlite: bool) -> Any:
     """A date as the driver takes it (SQLite: the ISO text SQLAlchemy reads back)."""
     if day is None or not sqlite:
@@ -751,14 +799,20 @@ def _decode(row: Any, citations: tuple[Citation, ...]) -> RecordedEvent:
 
 def _content(row: Any) -> tuple[Any, ...]:
     return (row.track, row.type, row.schema_version, row.valid_edtf, row.valid_text,
-            row.valid_anchor, row.payload_hash, row.citations_hash)
+            row.valid_anchor, row.payload_hash, row.citations_hash, row.correlation_id,
+            row.causation_id)
 
 
 def _content_of(item: _Prepared) -> tuple[Any, ...]:
     valid = item.valid
     return (item.track, item.type, item.schema_version, valid.edtf if valid else None,
             valid.text if valid else None, valid.anchor if valid else None,
-            item.payload_hash, item.citations_hash)
+            item.payload_hash, item.citations_hash, _opt_text(item.correlation_id),
+            _opt_text(item.causation_id))
+
+
+def _opt_text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _check_expected(track: str, wanted: Expected, actual: int) -> None:
