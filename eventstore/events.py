@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -36,7 +36,7 @@ __all__ = ["Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict", "envelope_
 #: The keys a fact's JSON form may have.
 FACT_KEYS = ("type", "track", "date", "date_text", "date_anchor", "event_id",
              "correlation_id", "causation_id", "data", "citations")
-_REQUIRED_KEYS = ("type", "track", "date", "data", "citations")
+_REQUIRED_KEYS = ("type", "data")
 _CITATION_KEYS = ("source", "quote", "start", "end")
 
 
@@ -56,16 +56,25 @@ class Fact:
     """A fact to append: what happened (``data``), on which track, when, and who says so."""
 
     data: FactData
-    track: str = attrs.field(converter=parse_track)
-    valid: ValidTime
+    track: str
+    valid: ValidTime | None
     citations: tuple[CitationRequest, ...] = attrs.field(converter=_cites)
     event_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
 
-    @citations.validator
-    def _at_least_one(self, _: attrs.Attribute[Any], value: tuple[CitationRequest, ...]) -> None:
-        if not value and not self.data.system:
+    def __attrs_post_init__(self) -> None:
+        data = self.data
+        if data.stream is not None:
+            if self.track not in (None, data.stream):
+                raise ValidationError(f"{data.type_name} belongs to the {data.stream} stream, "
+                                      f"not {self.track}", where="track")
+            object.__setattr__(self, "track", data.stream)
+        else:
+            object.__setattr__(self, "track", _track(self.track))
+        if self.valid is None and data.needs_date:
+            raise ValidationError("missing: a fact needs the date it happened", where="date")
+        if not self.citations and data.needs_citation:
             raise ValidationError("a fact needs at least one citation", where="citations")
 
     @property
@@ -73,16 +82,21 @@ class Fact:
         return self.data.type_name
 
     @classmethod
-    def create(cls, data: FactData, *, track: str, date: str,
-               cite: Iterable[CitationRequest | Mapping[str, Any]],
+    def create(cls, data: FactData, *, track: str | None = None, date: str | None = None,
+               cite: Iterable[CitationRequest | Mapping[str, Any]] = (),
                date_text: str | None = None, date_anchor: str | None = None,
                event_id: uuid.UUID | str | None = None,
                correlation_id: uuid.UUID | str | None = None,
                causation_id: uuid.UUID | str | None = None) -> Fact:
-        """Build a fact, checking the track, the date and the ids."""
+        """Build a fact, checking the track, the date and the ids.
+
+        ``track`` is omitted for types with a stream of their own (``actor.registered``);
+        ``date`` and ``cite`` for the types that do not need them (retractions …).
+        """
         return cls(
-            data=data, track=track,
-            valid=parse_valid_time(date, text=date_text, anchor=date_anchor),
+            data=data, track=track,  # type: ignore[arg-type]
+            valid=None if date is None
+            else parse_valid_time(date, text=date_text, anchor=date_anchor),
             citations=tuple(cite),
             event_id=None if event_id is None else parse_uuid(event_id, "event_id"),
             correlation_id=None if correlation_id is None
@@ -222,28 +236,39 @@ def fact_from_dict(obj: Any) -> Fact:
     if missing:
         raise ValidationError(f"missing key {', '.join(map(repr, missing))}")
     type_name = obj["type"]
-    if fact_class(type_name).system:
+    cls = fact_class(type_name)
+    if cls.system:
         raise ValidationError(f"{type_name} is written by the store itself and cannot be "
                               "appended", where="type")
+    needed = [key for key, needs in (("track", cls.stream is None), ("date", cls.needs_date),
+                                     ("citations", cls.needs_citation))
+              if needs and key not in obj]
+    if needed:
+        raise ValidationError(f"missing key {', '.join(map(repr, needed))}")
     data = structure_data(type_name, obj["data"])
-    citations = obj["citations"]
-    if not isinstance(citations, list) or not citations:
+    citations = obj.get("citations", [])
+    if not isinstance(citations, list) or (cls.needs_citation and not citations):
         raise ValidationError("a fact needs a non-empty list of citations", where="citations")
     requests = [_citation_from_dict(c, f"citations[{i}]") for i, c in enumerate(citations)]
-    date = obj["date"]
-    if not isinstance(date, str):
-        raise ValidationError("must be an EDTF date string such as 2018-08-23", where="date")
-    try:
-        valid = parse_valid_time(date, text=_optional_text(obj, "date_text"),
-                                 anchor=_optional_text(obj, "date_anchor"))
-    except DateError as err:
-        raise (err if err.where else err.at("date")) from None
+    valid = None
+    date = obj.get("date")
+    if date is not None or cls.needs_date:
+        if not isinstance(date, str):
+            raise ValidationError("must be an EDTF date string such as 2018-08-23", where="date")
+        try:
+            valid = parse_valid_time(date, text=_optional_text(obj, "date_text"),
+                                     anchor=_optional_text(obj, "date_anchor"))
+        except DateError as err:
+            raise (err if err.where else err.at("date")) from None
     ids = {key: None if obj.get(key) is None else parse_uuid(obj[key], key)
            for key in ("event_id", "correlation_id", "causation_id")}
-    return Fact(data=data, track=_track(obj["track"]), valid=valid, citations=requests, **ids)
+    track = cast(str, obj.get("track"))  # None for a stream type: Fact fills it in
+    return Fact(data=data, track=track, valid=valid, citations=requests, **ids)
 
 
 def _track(value: Any) -> str:
+    if value is None:
+        raise ValidationError("missing: a fact needs its track, e.g. RUS-USA", where="track")
     try:
         return parse_track(value)
     except ValidationError as err:
@@ -252,13 +277,15 @@ def _track(value: Any) -> str:
 
 def fact_to_dict(fact: Fact) -> dict[str, Any]:
     """The JSON form of a fact (the inverse of :func:`fact_from_dict`)."""
-    result: dict[str, Any] = {
-        "type": fact.type, "track": fact.track, "date": fact.valid.edtf,
-    }
-    if fact.valid.text is not None:
-        result["date_text"] = fact.valid.text
-    if fact.valid.anchor is not None:
-        result["date_anchor"] = fact.valid.anchor
+    result: dict[str, Any] = {"type": fact.type}
+    if fact.data.stream is None:
+        result["track"] = fact.track
+    if fact.valid is not None:
+        result["date"] = fact.valid.edtf
+        if fact.valid.text is not None:
+            result["date_text"] = fact.valid.text
+        if fact.valid.anchor is not None:
+            result["date_anchor"] = fact.valid.anchor
     for key in ("event_id", "correlation_id", "causation_id"):
         value = getattr(fact, key)
         if value is not None:

@@ -30,7 +30,9 @@ __all__ = [
     "MeetingPlanned", "MeetingHeld", "MeetingCancelled", "TopicsDiscussed",
     "DeclarationPlanned", "DeclarationSigned", "DeclarationNotSigned",
     "InvitationExtended", "InvitationAccepted", "InvitationDeclined",
-    "StatementMade", "SourceRegistered",
+    "StatementMade", "SourceRegistered", "ActionAnnounced", "ActionDone", "MetaFact",
+    "FactRetracted", "FactCorrected", "CitationAdded", "SameEvent", "ActorRegistered",
+    "ActorRole",
     "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
 ]
@@ -174,6 +176,12 @@ class FactData:
     schema_version: ClassVar[int] = 1
     #: True for facts the store writes about itself (not appended by analysts).
     system: ClassVar[bool] = False
+    #: False for facts about other facts or the registry, which have no valid time.
+    needs_date: ClassVar[bool] = True
+    #: False where citations are optional (a retraction may cite, need not).
+    needs_citation: ClassVar[bool] = True
+    #: The fixed stream of a type that is not about one bilateral track ("$actors").
+    stream: ClassVar[str | None] = None
 
 
 _parties = attrs.field(converter=_tuple, validator=_non_empty)
@@ -202,6 +210,8 @@ class MeetingHeld(FactData):
     participants: tuple[Party, ...] = _parties
     place: str | None = attrs.field(default=None, validator=short_text)
     note: str | None = attrs.field(default=None, validator=long_text)
+    #: The key of the invitation this meeting answers, when the source says so.
+    fulfils: str | None = attrs.field(default=None, validator=attrs.validators.optional(_key))
 
 
 @attrs.frozen
@@ -300,11 +310,127 @@ class StatementMade(FactData):
 
 
 @attrs.frozen
+class ActionAnnounced(FactData):
+    """Someone is to do something (give a press conference, announce a place and date)."""
+
+    type_name: ClassVar[str] = "action.announced"
+    key: str = attrs.field(validator=_key)
+    actor: Party
+    action: str = attrs.field(validator=long_text)
+    expected: str | None = attrs.field(default=None, validator=_edtf)
+
+
+@attrs.frozen
+class ActionDone(FactData):
+    """An announced action was reported done."""
+
+    type_name: ClassVar[str] = "action.done"
+    key: str = attrs.field(validator=_key)
+    note: str | None = attrs.field(default=None, validator=long_text)
+
+
+def _event_ref(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not _UUID_RE.match(value):
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not an event id "
+                              "(a UUID such as 6e626110-b50d-5d77-935c-d93489f46758)")
+
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                      r"[0-9a-fA-F]{12}$")
+
+
+class MetaFact(FactData):
+    """A fact about another fact, named by its event id; it has no valid time of its own."""
+
+    needs_date: ClassVar[bool] = False
+    event: str
+
+
+@attrs.frozen
+class FactRetracted(MetaFact):
+    """The fact ``event`` was wrong: projections stop applying it. It stays in the log."""
+
+    type_name: ClassVar[str] = "fact.retracted"
+    needs_citation: ClassVar[bool] = False
+    event: str = attrs.field(validator=_event_ref)
+    reason: str = attrs.field(validator=long_text)
+
+
+@attrs.frozen
+class FactCorrected(MetaFact):
+    """The fact ``event`` is replaced by a corrected version (its ``data`` and/or ``date``).
+
+    ``data`` is the whole corrected payload, of the original's type; the original stays in
+    the log and in history.
+    """
+
+    type_name: ClassVar[str] = "fact.corrected"
+    needs_citation: ClassVar[bool] = False
+    event: str = attrs.field(validator=_event_ref)
+    reason: str = attrs.field(validator=long_text)
+    data: dict[str, Any] | None = None
+    date: str | None = attrs.field(default=None, validator=_edtf)
+    date_text: str | None = attrs.field(default=None, validator=short_text)
+
+    def __attrs_post_init__(self) -> None:
+        if self.data is None and self.date is None:
+            raise FieldValueError("data", "a correction gives the corrected data, date or both")
+
+
+@attrs.frozen
+class CitationAdded(MetaFact):
+    """Another source supports the fact ``event``: this event's citations are added to it."""
+
+    type_name: ClassVar[str] = "citation.added"
+    event: str = attrs.field(validator=_event_ref)
+
+
+@attrs.frozen
+class SameEvent(MetaFact):
+    """The fact ``event`` reports the same real-world event as ``same_as``: one item, not two."""
+
+    type_name: ClassVar[str] = "fact.same_as"
+    needs_citation: ClassVar[bool] = False
+    event: str = attrs.field(validator=_event_ref)
+    same_as: str = attrs.field(validator=_event_ref)
+
+
+@attrs.frozen
+class ActorRole:
+    """A role someone held, from/until an EDTF date when known."""
+
+    role: str = attrs.field(validator=short_text)
+    since: str | None = attrs.field(default=None, validator=_edtf)
+    until: str | None = attrs.field(default=None, validator=_edtf)
+
+
+@attrs.frozen
+class ActorRegistered(FactData):
+    """A person in the actor registry: every spelling that names them is the same person."""
+
+    type_name: ClassVar[str] = "actor.registered"
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    stream: ClassVar[str | None] = "$actors"
+    id: str = attrs.field(validator=_key)
+    name: str = attrs.field(validator=short_text)
+    country: str = attrs.field(validator=_country)
+    aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
+                                           validator=_each(short_text))
+    roles: tuple[ActorRole, ...] = attrs.field(converter=_tuple, factory=tuple)
+    wikidata: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        attrs.validators.matches_re(r"^Q[1-9][0-9]*$")))
+
+
+@attrs.frozen
 class SourceRegistered(FactData):
     """The store registered a source text (written by ``source add``, not by analysts)."""
 
     type_name: ClassVar[str] = "source.registered"
     system: ClassVar[bool] = True
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    stream: ClassVar[str | None] = "$sources"
     source: str
     original_sha256: str
     length: int
@@ -323,7 +449,9 @@ FACT_TYPES: dict[str, type[FactData]] = {
     for cls in (MeetingPlanned, MeetingHeld, MeetingCancelled, TopicsDiscussed,
                 DeclarationPlanned, DeclarationSigned, DeclarationNotSigned,
                 InvitationExtended, InvitationAccepted, InvitationDeclined,
-                StatementMade, SourceRegistered)
+                StatementMade, ActionAnnounced, ActionDone,
+                FactRetracted, FactCorrected, CitationAdded, SameEvent,
+                ActorRegistered, SourceRegistered)
 }
 
 

@@ -14,10 +14,14 @@ import pycountry
 
 from .errors import TrackError
 
-__all__ = ["parse_track", "is_country", "SOURCES_STREAM"]
+__all__ = ["parse_track", "is_country", "SOURCES_STREAM", "ACTORS_STREAM", "FIXED_STREAMS"]
 
 #: The stream that holds source registrations (not a bilateral track).
 SOURCES_STREAM = "$sources"
+#: The stream of the actor registry.
+ACTORS_STREAM = "$actors"
+#: Streams that are not bilateral tracks.
+FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM)
 
 _TRACK_RE = re.compile(r"^\s*([A-Za-z]{3})\s*[-–_/ ]\s*([A-Za-z]{3})\s*$")
 

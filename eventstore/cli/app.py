@@ -7,6 +7,7 @@ mistakes exit 2 (click's convention).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -26,8 +27,9 @@ from .. import (
     NewSource,
     ValidationError,
 )
-from ..facts import FACT_TYPES
+from ..facts import FACT_TYPES, FactData
 from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
+from ..tracks import parse_track
 from . import render
 from .options import actor_option, common, db_option, field_options, format_option
 
@@ -205,24 +207,27 @@ class AppendGroup(Group):
 
 
 def _type_command(type_name: str) -> click.Command:
-    specs = field_options(FACT_TYPES[type_name])
+    cls = FACT_TYPES[type_name]
+    specs = field_options(cls)
 
     def run(**kw: Any) -> None:
         data = {spec.field: spec.to_data(kw.pop(f"field_{spec.field}")) for spec, _ in specs}
         fact: dict[str, Any] = {
-            "type": type_name, "track": kw["track"], "date": kw["date"],
+            "type": type_name,
             "data": {k: v for k, v in data.items() if v is not None},
             "citations": [_parse_cite(c) for c in kw["cite"]],
         }
-        for key in ("date_text", "date_anchor", "event_id", "correlation_id", "causation_id"):
-            if kw[key] is not None:
+        for key in ("track", "date", "date_text", "date_anchor", "event_id", "correlation_id",
+                    "causation_id"):
+            if kw.get(key) is not None:
                 fact[key] = kw[key]
         expected = _expected(kw["expected_version"])
         with _open(kw["db"], kw["actor"]) as store:
-            result = store.append(kw["track"], [fact], expected_version=expected)
+            result = store.append(cls.stream or kw["track"], [fact], expected_version=expected)
         render.emit(kw["fmt"], render.append_doc(result), render.append_text)
 
-    params: list[click.Parameter] = [*_envelope_options(), *(option for _, option in specs)]
+    params: list[click.Parameter] = [*_envelope_options(cls),
+                                     *(option for _, option in specs)]
     command = click.Command(type_name, callback=run, params=params,
                             help=(FACT_TYPES[type_name].__doc__ or "").strip().splitlines()[0])
     for decorate in (actor_option, format_option(), db_option):
@@ -230,15 +235,18 @@ def _type_command(type_name: str) -> click.Command:
     return command
 
 
-def _envelope_options() -> list[click.Option]:
+def _envelope_options(cls: type[FactData]) -> list[click.Option]:
+    track = ([] if cls.stream else
+             [click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA.")])
     return [
-        click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA."),
-        click.Option(["--date"], required=True, metavar="EDTF",
+        *track,
+        click.Option(["--date"], required=cls.needs_date, metavar="EDTF",
                      help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b."),
         click.Option(["--date-text"], metavar="TEXT", help="The source's words, e.g. jeudi."),
         click.Option(["--date-anchor"], metavar="EDTF",
                      help="The date the words were resolved against (publication date)."),
-        click.Option(["--cite"], multiple=True, required=True, metavar='ID:"QUOTE"',
+        click.Option(["--cite"], multiple=True, required=cls.needs_citation,
+                     metavar='ID:"QUOTE"',
                      help="Source id (or ≥ 8-digit prefix) and exact quote; ID@START:QUOTE "
                           "picks one occurrence; ID@START:END cites a span. Repeatable."),
         click.Option(["--event-id"], metavar="UUID", help="Your id for this event (idempotency)."),
@@ -298,6 +306,85 @@ def _read_jsonl(name: str) -> tuple[list[Any], list[str]]:
     if not facts:
         fail(f"{name}: no facts in the file")
     return facts, labels
+
+
+# -- projections ----------------------------------------------------------------------
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a day as YYYY-MM-DD",
+                                 param_hint=option) from None
+
+
+def _moment(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a UTC time such as 2026-11-01T12:00:00Z "
+                                 "or a day", param_hint=option) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if len(value) == 10:  # a bare day means the end of that day
+        moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return moment
+
+
+_AS_OF = click.option("--as-of", metavar="DAY",
+                      help="The state of the world on this day (valid time), as best known.")
+_KNOWN_AT = click.option("--known-at", metavar="TIME",
+                         help="What the store said at this moment (record time, UTC); a bare "
+                              "day means its end.")
+
+
+@cli.command("project")
+@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
+@_AS_OF
+@_KNOWN_AT
+@click.option("--possible", is_flag=True,
+              help="With --as-of, also count facts that may have happened by then.")
+@db_option
+@format_option("table", "json", "markdown")
+def project_command(track: str, as_of: str | None, known_at: str | None, possible: bool,
+                    db: str | None, fmt: str) -> None:
+    """Where a track stands: meetings, declarations, invitations, statements, topics."""
+    with _open(db) as store:
+        state = store.project(track, as_of=_date(as_of, "--as-of"),
+                              known_at=_moment(known_at, "--known-at"), possible=possible)
+    render.emit("json" if fmt == "json" else "table", state.to_dict(),
+                lambda _: render.state_text(state, markdown=fmt == "markdown"))
+
+
+@cli.command("history")
+@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
+@click.option("--by", type=click.Choice(["valid", "recorded"]), default="valid",
+              show_default=True, help="Order of the steps: world time or record time.")
+@_KNOWN_AT
+@db_option
+@format_option("table", "json", "markdown")
+def history_command(track: str, by: str, known_at: str | None, db: str | None,
+                    fmt: str) -> None:
+    """How a track's state came about: one step per fact, with what it changed."""
+    with _open(db) as store:
+        steps = store.history(track, by="recorded" if by == "recorded" else "valid",
+                              known_at=_moment(known_at, "--known-at"))
+    doc = {"track": parse_track(track), "by": by, "steps": [s.to_dict() for s in steps]}
+    render.emit("json" if fmt == "json" else "table", doc,
+                lambda _: render.history_text(steps, markdown=fmt == "markdown"))
+
+
+@cli.command("tracks")
+@common
+def tracks_command(db: str | None, fmt: str) -> None:
+    """Every track with its number of events and the span of its dates."""
+    with _open(db) as store:
+        docs = [summary.to_dict() for summary in store.tracks()]
+    render.emit(fmt, {"tracks": docs}, lambda _: render.tracks_text(docs))
 
 
 # -- log ------------------------------------------------------------------------------

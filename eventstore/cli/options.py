@@ -9,6 +9,7 @@ singular (``--participant``, ``--topic``).
 from __future__ import annotations
 
 import enum
+import json
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,14 +17,15 @@ from typing import Any, TypeVar
 import attrs
 import click
 
-from ..facts import FactData, Party
+from ..facts import ActorRole, FactData, Party
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json")
 
 _SINGULAR = {"participants": "participant", "signatories": "signatory", "parties": "party",
-             "topics": "topic"}
+             "topics": "topic", "aliases": "alias", "roles": "role"}
+_SHAPES = {Party: "NAME:ISO3[:ROLE]", ActorRole: "ROLE[:SINCE[:UNTIL]]"}
 
 
 def db_option(func: F) -> F:
@@ -64,6 +66,24 @@ def parse_party(value: str, where: str) -> dict[str, Any]:
     return party
 
 
+def parse_role(value: str, where: str) -> dict[str, Any]:
+    """``"role[:since[:until]]"`` → the JSON form of an :class:`ActorRole`."""
+    parts = [p.strip() for p in value.split(":", 2)]
+    if not parts[0]:
+        raise click.BadParameter(f"{value!r}: write a role as ROLE[:SINCE[:UNTIL]], e.g. "
+                                 "'secrétaire du Conseil de sécurité:2008-05'", param_hint=where)
+    names = ("role", "since", "until")
+    return {name: part for name, part in zip(names, parts, strict=False) if part}
+
+
+def parse_json(value: str, where: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"not JSON ({err.msg} at column {err.colno})",
+                                 param_hint=where) from None
+
+
 @attrs.frozen
 class FieldOption:
     """How one payload field is given on the command line."""
@@ -78,6 +98,10 @@ class FieldOption:
             return None if value is None else parse_party(value, self.flag)
         if self.kind == "parties":
             return [parse_party(v, self.flag) for v in value]
+        if self.kind == "roles":
+            return [parse_role(v, self.flag) for v in value]
+        if self.kind == "json":
+            return None if value is None else parse_json(value, self.flag)
         if self.kind == "texts":
             return list(value)
         return value
@@ -102,8 +126,13 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"] = "party", "NAME:ISO3[:ROLE]"
         elif item is Party:
             kind, kwargs["metavar"], kwargs["multiple"] = "parties", "NAME:ISO3[:ROLE]", True
+        elif item is ActorRole:
+            kind, kwargs["metavar"], kwargs["multiple"] = "roles", _SHAPES[ActorRole], True
         elif item is str:
             kind, kwargs["metavar"], kwargs["multiple"] = "texts", "TEXT", True
+        elif typing.get_origin(hint) is not None and dict in {
+                typing.get_origin(a) for a in typing.get_args(hint)}:
+            kind, kwargs["metavar"] = "json", "JSON"
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
         kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")

@@ -125,3 +125,76 @@ def log_lines(events: Iterable[RecordedEvent]) -> None:
         count += 1
     if count == 0:
         click.echo("no events")
+
+
+def _when(valid: Any) -> str:
+    return valid.edtf if valid is not None else "-"
+
+
+def _cites(citations: Iterable[Any], indent: str) -> list[str]:
+    return [f"{indent}[{c.source[:8]} {c.start}-{c.end}] \u201c{c.exact}\u201d" for c in citations]
+
+
+def state_text(state: Any, *, markdown: bool = False) -> str:
+    """A track's state for people: one section per kind of item, each with its citations."""
+    head = "# " if markdown else ""
+    sub = "## " if markdown else ""
+    bullet = "- " if markdown else "  "
+    cut = []
+    if state.as_of:
+        cut.append(f"as of {state.as_of}" + (" (possibly)" if state.possible else ""))
+    if state.known_at:
+        cut.append(f"known at {state.known_at:%Y-%m-%d %H:%M:%S}Z")
+    lines = [f"{head}{state.track}" + (f" — {', '.join(cut)}" if cut else "")
+             + f"  ({state.facts} facts, up to position {state.position})"]
+
+    def section(title: str, items: Iterable[Any], describe: Any) -> None:
+        rows = list(items)
+        lines.append("")
+        lines.append(f"{sub}{title} ({len(rows)})")
+        for item in rows:
+            lines.append(f"{bullet}{describe(item)}")
+            lines.extend(_cites(item.citations, "      "))
+
+    section("Meetings", state.meetings, lambda m: (
+        f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
+        + (f" at {m.place}" if m.place else "")
+        + (f" — {', '.join(p.name for p in m.participants)}" if m.participants else "")
+        + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
+        + (" (outcome only)" if m.outcome_only else "")))
+    section("Declarations", state.declarations, lambda d: (
+        f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
+        + (f" — {d.reason}" if d.reason else "")))
+    section("Invitations", state.invitations, lambda i: (
+        f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
+        f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
+        + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
+    section("Statements", state.statements, lambda s: (
+        f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}"
+        + (f" [reported: {s.attribution}]" if s.attribution else "")))
+    section("Topics", state.topics, lambda t: (
+        f"{t.key}: {_when(t.first)} … {_when(t.last)} ({', '.join(t.meetings)})"))
+    section("Announced actions", state.actions, lambda a: (
+        f"{_when(a.date)}  {a.key}: {a.action} — {a.status}"))
+    opened = state.open_items
+    lines.append("")
+    lines.append(f"{sub}Open items ({len(opened)})")
+    lines.extend(f"{bullet}{o.kind} {o.key}: {o.what} ({o.status})" for o in opened)
+    return "\n".join(lines)
+
+
+def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
+    lines = []
+    for step in steps:
+        head = f"{_when(step.valid)}  #{step.position} {step.type}"
+        lines.append(f"- **{head}**" if markdown else head)
+        lines.extend(f"    {change}" for change in step.changes)
+        lines.extend(_cites(step.citations, "      "))
+    return "\n".join(lines) if lines else "no facts on this track"
+
+
+def tracks_text(docs: list[dict[str, Any]]) -> str:
+    if not docs:
+        return "no tracks yet"
+    return "\n".join(f"{d['track']}  {d['events']} events  {d['first'] or '?'} … "
+                     f"{d['last'] or '?'}  (last position {d['position']})" for d in docs)

@@ -41,7 +41,16 @@ from ..errors import (
     ValidationError,
 )
 from ..events import Fact, RecordedEvent, citations_bytes, envelope_dict, fact_from_dict
-from ..facts import FactData, SourceRegistered, fact_class, short_text
+from ..facts import (
+    FactCorrected,
+    FactData,
+    MetaFact,
+    SameEvent,
+    SourceRegistered,
+    fact_class,
+    short_text,
+)
+from ..projection import ActorRegistry, Step, TrackState, history, project, registry_of
 from ..sources import (
     Citation,
     CitationRequest,
@@ -50,7 +59,7 @@ from ..sources import (
     prepare_source_text,
     resolve_citation,
 )
-from ..tracks import SOURCES_STREAM, parse_track
+from ..tracks import ACTORS_STREAM, FIXED_STREAMS, SOURCES_STREAM, parse_track
 from . import schema as t
 from .bulk import BulkInsert, sqlite_datetime
 from .engine import (
@@ -208,6 +217,23 @@ class Source:
 
     info: SourceInfo
     text: str
+
+
+@attrs.frozen
+class TrackSummary:
+    """A track's size and date span (``eventstore tracks``)."""
+
+    track: str
+    events: int
+    first: dt.date | None
+    last: dt.date | None
+    position: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track": self.track, "events": self.events,
+                "first": self.first.isoformat() if self.first else None,
+                "last": self.last.isoformat() if self.last else None,
+                "position": self.position}
 
 
 @attrs.frozen
@@ -467,7 +493,7 @@ class EventStore:
         is already stored with the same content is not written again: its original position
         is returned. The same id with other content raises :class:`DuplicateEventError`.
         """
-        canonical = parse_track(track)
+        canonical = _stream_name(track)
         items = [dict(f, track=f.get("track", canonical)) if isinstance(f, Mapping) else f
                  for f in facts]
         parsed = self._parse(items, None)
@@ -510,11 +536,34 @@ class EventStore:
                 raise ValidationError(f"expected_version {value!r} is not any, no-stream, "
                                       "stream-exists or a version number ≥ 0")
         refs: dict[str, str] = {}  # source reference → full id, for this batch
-        prepared = [self._prepare(fact, labels[i] if labels else f"facts[{i}]", refs)
-                    for i, fact in enumerate(facts)]
+        names = [labels[i] if labels else f"facts[{i}]" for i in range(len(facts))]
+        self._check_references(facts, names)
+        prepared = [self._prepare(fact, name, refs)
+                    for fact, name in zip(facts, names, strict=True)]
         with translated(self.url), self._writer() as conn, conn.begin():
             self._lock(conn)
             return AppendResult(events=tuple(self._write(conn, prepared, expected)))
+
+    def _check_references(self, facts: Sequence[Fact], labels: Sequence[str]) -> None:
+        """Facts about facts must name an event of their own track (stored or in the batch).
+
+        A correction's data must fit the type of the fact it corrects. Events are never
+        deleted, so what is checked here before the write lock still holds under it.
+        """
+        in_batch = {str(f.event_id): (f.track, f.type) for f in facts if f.event_id}
+        wanted = {ref for f in facts if isinstance(f.data, MetaFact)
+                  for ref in _references(f.data)} - set(in_batch)
+        stored: dict[str, tuple[str, str]] = {}
+        if wanted:
+            with translated(self.url), self.engine.connect() as conn:
+                for chunk in _chunks(sorted(wanted)):
+                    query = (sa.select(t.events.c.event_id, t.events.c.track, t.events.c.type)
+                             .where(t.events.c.event_id.in_(chunk)))
+                    stored.update({r.event_id: (r.track, r.type) for r in conn.execute(query)})
+        known = stored | in_batch
+        for fact, label in zip(facts, labels, strict=True):
+            if isinstance(fact.data, MetaFact):
+                _check_targets(fact, known, label)
 
     def _prepare(self, fact: Fact, label: str, refs: dict[str, str]) -> _Prepared:
         citations = []
@@ -661,6 +710,61 @@ class EventStore:
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
 
+    # -- projections ----------------------------------------------------------------
+
+    def position_at(self, known_at: dt.datetime) -> int:
+        """The last position recorded at or before ``known_at`` (0 if none)."""
+        moment = _utc(known_at)
+        stamp = moment.replace(tzinfo=None) if self._sqlite else moment  # SQLite keeps UTC
+        query = sa.select(sa.func.max(t.events.c.position)).where(
+            t.events.c.recorded_at <= stamp)
+        with translated(self.url), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def _cut(self, known_at: dt.datetime | None) -> int | None:
+        return None if known_at is None else self.position_at(known_at)
+
+    def _track_events(self, track: str, cut: int | None) -> list[RecordedEvent]:
+        events = self.read_track(track)
+        return [e for e in events if cut is None or e.position <= cut]
+
+    def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
+        """The actor registry as the store knew it at ``known_at`` (default: now)."""
+        return registry_of(self._track_events(ACTORS_STREAM, self._cut(known_at)))
+
+    def project(self, track: str, *, as_of: dt.date | None = None,
+                known_at: dt.datetime | None = None, possible: bool = False) -> TrackState:
+        """Where ``track`` stands: as of a date of the world, as known at a moment of the store.
+
+        ``as_of`` cuts valid time (facts that certainly happened by then; with ``possible``,
+        also those that may have); ``known_at`` cuts record time (only what the store had
+        recorded by then, later corrections included). See docs/projections.md.
+        """
+        canonical = parse_track(track)
+        cut = self._cut(known_at)
+        events = self._track_events(canonical, cut)
+        return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
+                       registry=registry_of(self._track_events(ACTORS_STREAM, cut)))
+
+    def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
+                known_at: dt.datetime | None = None) -> list[Step]:
+        """One step per fact of ``track``, each saying what it changed, with its citations."""
+        canonical = parse_track(track)
+        cut = self._cut(known_at)
+        return history(canonical, self._track_events(canonical, cut), by=by,
+                       registry=registry_of(self._track_events(ACTORS_STREAM, cut)))
+
+    def tracks(self) -> list[TrackSummary]:
+        """Every bilateral track with its number of events and the span of its dates."""
+        e = t.events.c
+        query = (sa.select(e.track, sa.func.count(), sa.func.min(e.valid_lower),
+                           sa.func.max(e.valid_upper), sa.func.max(e.position))
+                 .where(e.track.not_in(FIXED_STREAMS)).group_by(e.track).order_by(e.track))
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [TrackSummary(track=r[0], events=r[1], first=_as_date(r[2]), last=_as_date(r[3]),
+                             position=r[4]) for r in rows]
+
     # -- read -----------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
@@ -672,7 +776,7 @@ class EventStore:
 
     def track_version(self, track: str) -> int:
         """The current version of a track (0 when it has no events)."""
-        canonical = track if track == SOURCES_STREAM else parse_track(track)
+        canonical = _stream_name(track)
         with translated(self.url), self.engine.connect() as conn:
             return self._versions(conn, {canonical}).get(canonical, 0)
 
@@ -688,7 +792,7 @@ class EventStore:
             t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
         if track is not None:
             query = query.where(t.events.c.track == (
-                track if track == SOURCES_STREAM else parse_track(track)))
+                _stream_name(track)))
         if types is not None:
             names = sorted(set(types))
             for name in names:
@@ -698,7 +802,7 @@ class EventStore:
 
     def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
         """Stream one track's events in version order from ``from_version``."""
-        canonical = track if track == SOURCES_STREAM else parse_track(track)
+        canonical = _stream_name(track)
         query = (sa.select(t.events, t.payloads.c.body)
                  .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
                  .where(t.events.c.track == canonical))
@@ -746,6 +850,53 @@ class EventStore:
 
 _VERSION_QUERY = (sa.select(sa.func.max(t.events.c.version))
                   .where(t.events.c.track == sa.bindparam("track")))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _stream_name(track: str) -> str:
+    return track if track in FIXED_STREAMS else parse_track(track)
+
+
+def _references(data: MetaFact) -> list[str]:
+    refs = [str(uuid.UUID(data.event))]
+    if isinstance(data, SameEvent):
+        refs.append(str(uuid.UUID(data.same_as)))
+    return refs
+
+
+def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str) -> None:
+    data = fact.data
+    assert isinstance(data, MetaFact)
+    types = []
+    for field, ref in zip(("event", "same_as"), _references(data), strict=False):
+        where = f"{label}: data.{field}"
+        if ref not in known:
+            raise EventNotFound(f"{where}: no event has the id {ref} (a {fact.type} names an "
+                                "event already in the log, or earlier in the same batch)")
+        track, type_name = known[ref]
+        if track != fact.track:
+            raise ValidationError(f"event {ref} is on track {track}, not {fact.track}",
+                                  where=where)
+        if fact_class(type_name).system or fact_class(type_name).stream is not None:
+            raise ValidationError(f"event {ref} is a {type_name}, which facts about facts "
+                                  "do not apply to", where=where)
+        types.append(type_name)
+    if isinstance(data, SameEvent) and types[0] != types[1]:
+        raise ValidationError(f"a {types[0]} cannot be the same event as a {types[1]}",
+                              where=f"{label}: data.same_as")
+    if isinstance(data, FactCorrected) and data.data is not None:
+        if fact_class(types[0]).needs_date is False:
+            raise ValidationError(f"a {types[0]} cannot be corrected; retract it instead",
+                                  where=f"{label}: data.event")
+        try:
+            structure_data(types[0], data.data, path="data.data")
+        except ValidationError as err:
+            raise err.at(label) from None
 
 
 def _check_built(fact: Fact) -> None:

@@ -1,0 +1,796 @@
+"""Where a bilateral track stands: the pure fold from its facts to a typed state.
+
+Nothing here does I/O. :func:`project` takes the events of one track (already cut at a
+record-time position by the caller: *known at*), resolves the facts about facts
+(retractions, corrections, added citations, "same event as"), keeps the facts that count
+at a valid-time date (*as of*), orders them deterministically and folds them into a
+:class:`TrackState`. :func:`history` replays the same fold step by step and says what
+each fact changed.
+
+The rules (``docs/projections.md`` explains them with the worked example):
+
+* **as of a date** — by default a fact counts when it *certainly* happened on or before
+  the date: its latest possible day (``valid.upper``) is on or before it. With
+  ``possible=True`` a fact also counts when it *may* have happened by then (its earliest
+  possible day is on or before it). A fact with an open end never certainly happened.
+* **order** — facts are folded by (earliest day, latest day, position): an open start
+  sorts first, an open end last, and the position breaks every tie, so the fold is
+  deterministic and independent of how other tracks' facts interleave.
+* **lifecycles only move forward** — planned → held / cancelled, planned → signed / not
+  signed, extended → accepted / declined → fulfilled; an outcome recorded without its
+  plan is kept and marked ``outcome_only``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from .codec import structure_data
+from .dates import ValidTime, parse_valid_time
+from .events import RecordedEvent
+from .facts import (
+    ActionAnnounced,
+    ActionDone,
+    ActorRegistered,
+    CitationAdded,
+    DeclarationNotSigned,
+    DeclarationPlanned,
+    DeclarationSigned,
+    FactCorrected,
+    FactData,
+    FactRetracted,
+    InvitationAccepted,
+    InvitationDeclined,
+    InvitationExtended,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingPlanned,
+    MetaFact,
+    Party,
+    SameEvent,
+    StatementMade,
+    TopicsDiscussed,
+)
+
+__all__ = [
+    "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
+    "Action", "OpenItem", "TrackState", "Step", "ActorRegistry", "Effective",
+    "project", "history", "resolve", "counts_at", "order_key", "diff", "PROJECTION_VERSION",
+]
+
+#: Bumped whenever the fold's rules change, so stored read models are rebuilt.
+PROJECTION_VERSION = 1
+
+
+@attrs.frozen
+class Evidence:
+    """A citation that shaped an item: which event, which source, which exact words."""
+
+    event_id: str
+    position: int
+    source: str
+    start: int
+    end: int
+    exact: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class PartyRef:
+    """A participant, matched by identity (the actor registry), not by spelling."""
+
+    id: str
+    name: str
+    country: str
+    role: str | None = None
+
+
+@attrs.frozen
+class Meeting:
+    key: str
+    status: str  # planned, held, cancelled
+    kind: str | None
+    date: ValidTime | None
+    place: str | None
+    participants: tuple[PartyRef, ...]
+    topics: tuple[str, ...]
+    scheduled: str | None
+    reason: str | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Declaration:
+    key: str
+    status: str  # planned, signed, not_signed
+    title: str | None
+    parties: tuple[str, ...]
+    signatories: tuple[PartyRef, ...]
+    reason: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Invitation:
+    key: str
+    status: str  # extended, accepted, declined, fulfilled
+    inviter: PartyRef | None
+    invitee: PartyRef | None
+    place: str | None
+    purpose: str | None
+    reason: str | None
+    fulfilled_by: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Statement:
+    key: str  # the event id of the statement
+    status: str  # made
+    speaker: PartyRef
+    stance: str
+    content: str
+    addressee: str | None
+    attribution: str | None
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Topic:
+    key: str  # the topic as first written
+    status: str  # discussed
+    first: ValidTime | None
+    last: ValidTime | None
+    meetings: tuple[str, ...]
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Action:
+    key: str
+    status: str  # announced, done
+    actor: PartyRef | None
+    action: str | None
+    expected: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class OpenItem:
+    """Something still waiting for an outcome."""
+
+    kind: str
+    key: str
+    status: str
+    what: str
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+Item = Meeting | Declaration | Invitation | Statement | Topic | Action
+KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions")
+
+
+@attrs.frozen
+class TrackState:
+    """Where a track stands: every item with the citations of the facts that shaped it."""
+
+    track: str
+    as_of: dt.date | None
+    known_at: dt.datetime | None
+    possible: bool
+    position: int
+    facts: int
+    meetings: tuple[Meeting, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    invitations: tuple[Invitation, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(self.track.split("-"))
+
+    @property
+    def open_items(self) -> tuple[OpenItem, ...]:
+        """Invitations pending, meetings and declarations planned, actions not yet done."""
+        items: list[OpenItem] = []
+        for inv in self.invitations:
+            if inv.status in ("extended", "accepted"):
+                who = inv.invitee.name if inv.invitee else "?"
+                items.append(OpenItem("invitation", inv.key, inv.status,
+                                      f"invitation of {who}" + (f" to {inv.place}"
+                                                                if inv.place else ""),
+                                      inv.date, inv.citations))
+        for meeting in self.meetings:
+            if meeting.status == "planned":
+                items.append(OpenItem("meeting", meeting.key, meeting.status,
+                                      f"{meeting.kind or 'meeting'} planned, not yet held",
+                                      meeting.date, meeting.citations))
+        for decl in self.declarations:
+            if decl.status == "planned":
+                items.append(OpenItem("declaration", decl.key, decl.status,
+                                      f"{decl.title or 'declaration'} not yet signed",
+                                      decl.date, decl.citations))
+        for action in self.actions:
+            if action.status == "announced":
+                items.append(OpenItem("action", action.key, action.status,
+                                      action.action or "announced action", action.date,
+                                      action.citations))
+        return tuple(items)
+
+    def items(self, kind: str) -> tuple[Any, ...]:
+        result: tuple[Any, ...] = getattr(self, kind)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``project --format json`` document (schema in docs/projections.md)."""
+        doc: dict[str, Any] = {
+            "track": self.track,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "known_at": _utc_text(self.known_at) if self.known_at else None,
+            "possible": self.possible,
+            "position": self.position,
+            "facts": self.facts,
+        }
+        for kind in KINDS:
+            doc[kind] = [_item_dict(item) for item in self.items(kind)]
+        doc["open_items"] = [_item_dict(item) for item in self.open_items]
+        return doc
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, ValidTime):
+        return value.edtf
+    if isinstance(value, tuple):
+        return [_value(v) for v in value]
+    if attrs.has(type(value)):
+        return {f.name: _value(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    return value
+
+
+def _item_dict(item: Any) -> dict[str, Any]:
+    doc = {f.name: _value(getattr(item, f.name)) for f in attrs.fields(type(item))}
+    doc["date"] = item.date.to_dict() if item.date else None
+    return doc
+
+
+# -- identity ---------------------------------------------------------------------------
+
+def name_key(name: str) -> str:
+    """A spelling-insensitive key: accents, case, punctuation and spacing folded away."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", plain.casefold()))
+
+
+@attrs.frozen
+class ActorRegistry:
+    """People by identity: every name and alias of a registered actor leads to its id."""
+
+    actors: Mapping[str, ActorRegistered] = attrs.field(factory=dict)
+    by_name: Mapping[tuple[str, str], str] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, registrations: Iterable[ActorRegistered]) -> ActorRegistry:
+        actors: dict[str, ActorRegistered] = {}
+        for reg in registrations:  # the latest registration of an id wins
+            actors[reg.id] = reg
+        by_name: dict[tuple[str, str], str] = {}
+        for reg in actors.values():
+            for name in (reg.name, *reg.aliases):
+                by_name[(reg.country, name_key(name))] = reg.id
+        return cls(actors=actors, by_name=by_name)
+
+    def ref(self, party: Party) -> PartyRef:
+        actor_id = self.by_name.get((party.country, name_key(party.name)))
+        if actor_id is None:
+            return PartyRef(id=f"{party.country}:{name_key(party.name)}", name=party.name,
+                            country=party.country, role=party.role)
+        actor = self.actors[actor_id]
+        return PartyRef(id=actor_id, name=actor.name, country=actor.country,
+                        role=party.role)
+
+
+# -- facts about facts ------------------------------------------------------------------
+
+@attrs.frozen
+class Effective:
+    """A fact as it stands after the facts about it: corrected, corroborated, or retracted."""
+
+    event_id: str
+    position: int
+    type: str
+    data: FactData
+    valid: ValidTime | None
+    citations: tuple[Evidence, ...]
+    retracted: str | None = None  # the reason, when retracted
+    corrected: str | None = None  # the reason, when corrected
+    same_as: str | None = None  # the event it duplicates, when it does
+
+
+def _evidence(event: RecordedEvent) -> tuple[Evidence, ...]:
+    return tuple(Evidence(str(event.event_id), event.position, c.source, c.start, c.end,
+                          c.exact) for c in event.citations)
+
+
+def resolve(events: Iterable[RecordedEvent]) -> list[Effective]:
+    """Apply the facts about facts to the facts they name; meta facts themselves drop out.
+
+    Returns every base fact of the track in position order, each as it stands now: with
+    its corrected data and date, the citations added to it (and those of the facts that
+    report the same event), and marked when retracted or when it duplicates another.
+    """
+    base: dict[str, RecordedEvent] = {}
+    retracted: dict[str, str] = {}
+    corrected: dict[str, FactCorrected] = {}
+    added: dict[str, list[Evidence]] = {}
+    same: dict[str, str] = {}
+    for event in events:
+        data = event.data
+        key = str(event.event_id)
+        if isinstance(data, MetaFact):
+            target = str(uuid.UUID(data.event))
+            if isinstance(data, FactRetracted):
+                retracted[target] = data.reason
+            elif isinstance(data, FactCorrected):
+                corrected[target] = data
+            elif isinstance(data, CitationAdded):
+                added.setdefault(target, []).extend(_evidence(event))
+            elif isinstance(data, SameEvent):
+                same[target] = str(uuid.UUID(data.same_as))
+                added.setdefault(str(uuid.UUID(data.same_as)), []).extend(_evidence(event))
+        elif data.stream is None:
+            base[key] = event
+    effective: dict[str, Effective] = {}
+    for key, event in base.items():
+        data, valid, reason = event.data, event.valid, None
+        fix = corrected.get(key)
+        if fix is not None:
+            reason = fix.reason
+            if fix.data is not None:
+                data = structure_data(event.type, fix.data)
+            if fix.date is not None:
+                valid = parse_valid_time(fix.date, text=fix.date_text,
+                                         anchor=valid.anchor if valid else None)
+        effective[key] = Effective(
+            event_id=key, position=event.position, type=event.type, data=data, valid=valid,
+            citations=_evidence(event) + tuple(added.get(key, ())),
+            retracted=retracted.get(key), corrected=reason, same_as=_root(key, same, base))
+    for item in list(effective.values()):  # a duplicate's citations join its original
+        root = item.same_as
+        if root is None:
+            continue
+        if root in effective and not effective[root].retracted:
+            original = effective[root]
+            effective[root] = attrs.evolve(
+                original, citations=_cite(original.citations, item.citations))
+        else:  # its original was retracted: the duplicate stands on its own
+            effective[item.event_id] = attrs.evolve(item, same_as=None)
+    return sorted(effective.values(), key=lambda e: e.position)
+
+
+def _root(key: str, same: Mapping[str, str], base: Mapping[str, Any]) -> str | None:
+    """Follow "same event as" links to the original (cycles stop at the earliest)."""
+    seen = [key]
+    current = key
+    while current in same and same[current] in base and same[current] not in seen:
+        current = same[current]
+        seen.append(current)
+    return None if current == key else current
+
+
+# -- valid time -------------------------------------------------------------------------
+
+def counts_at(valid: ValidTime | None, as_of: dt.date | None, possible: bool = False) -> bool:
+    """Whether a fact of this valid time counts in the state of the world on ``as_of``."""
+    if as_of is None:
+        return True
+    if valid is None:
+        return False
+    if possible:
+        return valid.lower is None or valid.lower <= as_of
+    return valid.upper is not None and valid.upper <= as_of
+
+
+def order_key(valid: ValidTime | None, position: int) -> tuple[dt.date, dt.date, int]:
+    """Deterministic fold order: earliest day, then latest day, then position."""
+    lower = valid.lower if valid and valid.lower else dt.date.min
+    upper = valid.upper if valid and valid.upper else dt.date.max
+    return (lower, upper, position)
+
+
+# -- the fold ---------------------------------------------------------------------------
+
+_FORWARD = {
+    "meeting": {"planned": 0, "held": 1, "cancelled": 1},
+    "declaration": {"planned": 0, "signed": 1, "not_signed": 1},
+    "invitation": {"extended": 0, "accepted": 1, "declined": 2, "fulfilled": 2},
+    "action": {"announced": 0, "done": 1},
+}
+
+
+def _advance(kind: str, current: str | None, new: str) -> str:
+    """Lifecycles only move forward; an equal rank means a later outcome replaces it."""
+    if current is None:
+        return new
+    ranks = _FORWARD[kind]
+    return new if ranks[new] >= ranks[current] else current
+
+
+def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
+    """Participants by identity: a second spelling of someone already there adds nobody."""
+    merged = list(old)
+    known = {p.id for p in old}
+    for party in new:
+        if party.id not in known:
+            known.add(party.id)
+            merged.append(party)
+    return tuple(merged)
+
+
+def _cite(old: tuple[Evidence, ...], new: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    return old + tuple(c for c in new if c not in old)
+
+
+class _Builder:
+    """The mutable working state of one fold (pure: it only ever sees its inputs)."""
+
+    def __init__(self, registry: ActorRegistry) -> None:
+        self.registry = registry
+        self.meetings: dict[str, Meeting] = {}
+        self.declarations: dict[str, Declaration] = {}
+        self.invitations: dict[str, Invitation] = {}
+        self.statements: dict[str, Statement] = {}
+        self.topics: dict[str, Topic] = {}
+        self.actions: dict[str, Action] = {}
+
+    def apply(self, fact: Effective) -> None:
+        handler = getattr(self, "_" + fact.type.replace(".", "_"), None)
+        if handler is not None:
+            handler(fact, fact.data)
+
+    # meetings
+    def _put_meeting(self, fact: Effective, key: str, status: str, **fields: Any) -> None:
+        old = self.meetings.get(key)
+        if old is None:
+            old = Meeting(key=key, status=status, kind=None, date=None, place=None,
+                          participants=(), topics=(), scheduled=None, reason=None,
+                          outcome_only=status != "planned", citations=())
+        participants = _merge_refs(old.participants, fields.pop("participants", ()))
+        updates = {k: v for k, v in fields.items() if v is not None}
+        self.meetings[key] = attrs.evolve(
+            old, status=_advance("meeting", old.status, status), participants=participants,
+            citations=_cite(old.citations, fact.citations),
+            date=fact.valid if status != "planned" or old.date is None else old.date,
+            **updates)
+
+    def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
+        self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
+                          scheduled=d.scheduled,
+                          participants=[self.registry.ref(p) for p in d.participants])
+
+    def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
+        self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place,
+                          participants=[self.registry.ref(p) for p in d.participants])
+        if d.fulfils and d.fulfils in self.invitations:
+            inv = self.invitations[d.fulfils]
+            self.invitations[d.fulfils] = attrs.evolve(
+                inv, status=_advance("invitation", inv.status, "fulfilled"), fulfilled_by=d.key)
+
+    def _meeting_cancelled(self, fact: Effective, d: MeetingCancelled) -> None:
+        self._put_meeting(fact, d.key, "cancelled", reason=d.reason)
+
+    def _topics_discussed(self, fact: Effective, d: TopicsDiscussed) -> None:
+        meeting = self.meetings.get(d.meeting)
+        if meeting is None:  # topics of a meeting never recorded: it was held
+            self._put_meeting(fact, d.meeting, "held")
+            meeting = self.meetings[d.meeting]
+        new_topics = tuple(t for t in d.topics if t not in meeting.topics)
+        self.meetings[d.meeting] = attrs.evolve(
+            meeting, topics=meeting.topics + new_topics,
+            citations=_cite(meeting.citations, fact.citations))
+        for name in d.topics:
+            key = name_key(name)
+            old = self.topics.get(key)
+            if old is None:
+                self.topics[key] = Topic(key=name, status="discussed", first=fact.valid,
+                                         last=fact.valid, meetings=(d.meeting,),
+                                         date=fact.valid, citations=fact.citations)
+            else:
+                meetings = old.meetings + (() if d.meeting in old.meetings else (d.meeting,))
+                self.topics[key] = attrs.evolve(old, last=fact.valid, date=fact.valid,
+                                                meetings=meetings,
+                                                citations=_cite(old.citations, fact.citations))
+
+    # declarations
+    def _put_declaration(self, fact: Effective, key: str, status: str, **fields: Any) -> None:
+        old = self.declarations.get(key)
+        if old is None:
+            old = Declaration(key=key, status=status, title=None, parties=(), signatories=(),
+                              reason=None, date=None, outcome_only=status != "planned",
+                              citations=())
+        signatories = _merge_refs(old.signatories, fields.pop("signatories", ()))
+        updates = {k: v for k, v in fields.items() if v is not None}
+        self.declarations[key] = attrs.evolve(
+            old, status=_advance("declaration", old.status, status), signatories=signatories,
+            date=fact.valid, citations=_cite(old.citations, fact.citations), **updates)
+
+    def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
+        self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties)
+
+    def _declaration_signed(self, fact: Effective, d: DeclarationSigned) -> None:
+        self._put_declaration(fact, d.key, "signed",
+                              signatories=[self.registry.ref(p) for p in d.signatories])
+
+    def _declaration_not_signed(self, fact: Effective, d: DeclarationNotSigned) -> None:
+        self._put_declaration(fact, d.key, "not_signed", reason=d.reason)
+
+    # invitations
+    def _put_invitation(self, fact: Effective, key: str, status: str, **fields: Any) -> None:
+        old = self.invitations.get(key)
+        if old is None:
+            old = Invitation(key=key, status=status, inviter=None, invitee=None, place=None,
+                             purpose=None, reason=None, fulfilled_by=None, date=None,
+                             outcome_only=status != "extended", citations=())
+        updates = {k: v for k, v in fields.items() if v is not None}
+        self.invitations[key] = attrs.evolve(
+            old, status=_advance("invitation", old.status, status), date=fact.valid,
+            citations=_cite(old.citations, fact.citations), **updates)
+
+    def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
+        self._put_invitation(fact, d.key, "extended", inviter=self.registry.ref(d.inviter),
+                             invitee=self.registry.ref(d.invitee), place=d.place,
+                             purpose=d.purpose)
+
+    def _invitation_accepted(self, fact: Effective, d: InvitationAccepted) -> None:
+        self._put_invitation(fact, d.key, "accepted")
+
+    def _invitation_declined(self, fact: Effective, d: InvitationDeclined) -> None:
+        self._put_invitation(fact, d.key, "declined", reason=d.reason)
+
+    # statements and actions
+    def _statement_made(self, fact: Effective, d: StatementMade) -> None:
+        self.statements[fact.event_id] = Statement(
+            key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker),
+            stance=str(d.stance), content=d.content, addressee=d.addressee,
+            attribution=d.attribution, date=fact.valid, citations=fact.citations)
+
+    def _put_action(self, fact: Effective, key: str, status: str, **fields: Any) -> None:
+        old = self.actions.get(key)
+        if old is None:
+            old = Action(key=key, status=status, actor=None, action=None, expected=None,
+                         date=None, outcome_only=status != "announced", citations=())
+        updates = {k: v for k, v in fields.items() if v is not None}
+        self.actions[key] = attrs.evolve(
+            old, status=_advance("action", old.status, status), date=fact.valid,
+            citations=_cite(old.citations, fact.citations), **updates)
+
+    def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
+        self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor),
+                         action=d.action, expected=d.expected)
+
+    def _action_done(self, fact: Effective, d: ActionDone) -> None:
+        self._put_action(fact, d.key, "done")
+
+    # the result
+    def fulfil_invitations(self) -> None:
+        """An invitation is fulfilled by a later meeting held at its place with its invitee."""
+        for key, inv in list(self.invitations.items()):
+            if inv.status not in ("extended", "accepted") or inv.invitee is None:
+                continue
+            for meeting in self.meetings.values():
+                if meeting.status == "held" and _answers(inv, meeting):
+                    self.invitations[key] = attrs.evolve(inv, status="fulfilled",
+                                                         fulfilled_by=meeting.key)
+                    break
+
+    def state(self, track: str, *, as_of: dt.date | None, known_at: dt.datetime | None,
+              possible: bool, position: int, facts: int) -> TrackState:
+        def by_date(items: Iterable[Any]) -> tuple[Any, ...]:
+            return tuple(sorted(items, key=lambda i: (order_key(i.date, 0)[:2], i.key)))
+        return TrackState(
+            track=track, as_of=as_of, known_at=known_at, possible=possible, position=position,
+            facts=facts, meetings=by_date(self.meetings.values()),
+            declarations=by_date(self.declarations.values()),
+            invitations=by_date(self.invitations.values()),
+            statements=tuple(sorted(self.statements.values(),
+                                    key=lambda s: (s.speaker.name, order_key(s.date, 0)[:2],
+                                                   s.key))),
+            topics=tuple(sorted(self.topics.values(), key=lambda t: name_key(t.key))),
+            actions=by_date(self.actions.values()))
+
+
+def _answers(inv: Invitation, meeting: Meeting) -> bool:
+    if inv.invitee is None or inv.place is None or meeting.place is None:
+        return False
+    if name_key(inv.place) != name_key(meeting.place):
+        return False
+    if inv.invitee.id not in {p.id for p in meeting.participants}:
+        return False
+    invited = inv.date.lower if inv.date and inv.date.lower else dt.date.min
+    held = meeting.date.lower if meeting.date and meeting.date.lower else None
+    return held is not None and held >= invited
+
+
+def _selected(effective: Iterable[Effective], as_of: dt.date | None,
+              possible: bool) -> list[Effective]:
+    chosen = [e for e in effective if not e.retracted
+              and not (e.same_as is not None) and counts_at(e.valid, as_of, possible)]
+    return sorted(chosen, key=lambda e: order_key(e.valid, e.position))
+
+
+def registry_of(events: Iterable[RecordedEvent]) -> ActorRegistry:
+    return ActorRegistry.of(e.data for e in events if isinstance(e.data, ActorRegistered))
+
+
+def project(track: str, events: Sequence[RecordedEvent], *, as_of: dt.date | None = None,
+            known_at: dt.datetime | None = None, possible: bool = False,
+            registry: ActorRegistry | None = None) -> TrackState:
+    """The state of ``track`` from its ``events`` (already cut at the known-at position)."""
+    builder = _Builder(registry or ActorRegistry())
+    chosen = _selected(resolve(events), as_of, possible)
+    for fact in chosen:
+        builder.apply(fact)
+    builder.fulfil_invitations()
+    position = max((e.position for e in events), default=0)
+    return builder.state(track, as_of=as_of, known_at=known_at, possible=possible,
+                         position=position, facts=len(chosen))
+
+
+# -- history ----------------------------------------------------------------------------
+
+@attrs.frozen
+class Step:
+    """One fact of a track's history and what it changed."""
+
+    position: int
+    event_id: str
+    type: str
+    valid: ValidTime | None
+    recorded_at: dt.datetime
+    changes: tuple[str, ...]
+    citations: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "event_id": self.event_id, "type": self.type,
+                "date": self.valid.to_dict() if self.valid else None,
+                "recorded_at": _utc_text(self.recorded_at), "changes": list(self.changes),
+                "citations": [c.to_dict() for c in self.citations]}
+
+
+_LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "invitation",
+          "statements": "statement", "topics": "topic", "actions": "action"}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_show(v) for v in value) or "none"
+    if isinstance(value, PartyRef):
+        return value.name
+    if isinstance(value, ValidTime):
+        return value.edtf
+    return "none" if value is None else str(value).replace("_", " ")
+
+
+def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
+    """What changed between two states, readably: "declaration 'x': planned → not signed"."""
+    lines: list[str] = []
+    for kind in KINDS:
+        label = _LABEL[kind]
+        old = {i.key: i for i in before.items(kind)}
+        new = {i.key: i for i in after.items(kind)}
+        for key, item in new.items():
+            if kind == "statements" and key not in old:
+                lines.append(f"statement by {item.speaker.name} ({item.stance}): "
+                             f"{_short(item.content)}")
+                continue
+            if key not in old:
+                lines.append(f"{label} '{key}': {_show(item.status)} (new)")
+                continue
+            was = old[key]
+            if was.status != item.status:
+                lines.append(f"{label} '{key}': {_show(was.status)} → {_show(item.status)}")
+            for field in attrs.fields(type(item)):
+                if field.name in ("key", "status", "citations", "date", "outcome_only"):
+                    continue
+                a, b = getattr(was, field.name), getattr(item, field.name)
+                if a == b:
+                    continue
+                if isinstance(a, tuple) and isinstance(b, tuple):
+                    added = tuple(x for x in b if x not in a)
+                    if added and len(b) == len(a) + len(added):
+                        lines.append(f"{label} '{key}': {field.name} + {_show(added)}")
+                        continue
+                if a is None:
+                    lines.append(f"{label} '{key}': {field.name}: {_show(b)}")
+                else:
+                    lines.append(f"{label} '{key}': {field.name} {_show(a)} → {_show(b)}")
+            extra = len(item.citations) - len(was.citations)
+            if extra > 0 and was.status == item.status:
+                lines.append(f"{label} '{key}': +{extra} citation(s)")
+        for key in old.keys() - new.keys():
+            lines.append(f"{label} '{key}': removed")
+    return tuple(lines)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def history(track: str, events: Sequence[RecordedEvent], *,
+            by: Literal["valid", "recorded"] = "valid",
+            registry: ActorRegistry | None = None) -> list[Step]:
+    """One step per fact: in valid-time order (the world's story as best known now) or in
+    record order (how the store's answer changed as facts arrived)."""
+    registry = registry or ActorRegistry()
+    base = [e for e in events if e.data.stream is None]
+    if by == "recorded":
+        return _history_recorded(track, base, registry)
+    effective = {e.event_id: e for e in resolve(base)}
+    by_id = {str(e.event_id): e for e in base}
+    order = sorted(effective.values(), key=lambda e: order_key(e.valid, e.position))
+    builder = _Builder(registry)
+    empty = builder.state(track, as_of=None, known_at=None, possible=False, position=0,
+                          facts=0)
+    previous = empty
+    steps = []
+    for fact in order:
+        event = by_id[fact.event_id]
+        if fact.retracted:
+            changes: tuple[str, ...] = (f"retracted later ({_short(fact.retracted)}): "
+                                        "not applied",)
+        elif fact.same_as:
+            changes = (f"same event as {fact.same_as}: its citations join that fact",)
+        else:
+            builder.apply(fact)
+            current = builder.state(track, as_of=None, known_at=None, possible=False,
+                                    position=fact.position, facts=0)
+            changes = diff(previous, current) or ("no change",)
+            if fact.corrected:
+                changes += (f"as corrected later ({_short(fact.corrected)})",)
+            previous = current
+        steps.append(Step(position=fact.position, event_id=fact.event_id, type=fact.type,
+                          valid=fact.valid, recorded_at=event.recorded_at, changes=changes,
+                          citations=fact.citations))
+    return steps
+
+
+def _history_recorded(track: str, events: Sequence[RecordedEvent],
+                      registry: ActorRegistry) -> list[Step]:
+    ordered = sorted(events, key=lambda e: e.position)
+    previous = project(track, [], registry=registry)
+    steps = []
+    for index, event in enumerate(ordered):
+        current = project(track, ordered[:index + 1], registry=registry)
+        changes = diff(previous, current) or ("no change",)
+        steps.append(Step(position=event.position, event_id=str(event.event_id),
+                          type=event.type, valid=event.valid, recorded_at=event.recorded_at,
+                          changes=changes, citations=_evidence(event)))
+        previous = current
+    return steps
+

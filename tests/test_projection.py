@@ -1,0 +1,487 @@
+"""Projections: lifecycles, corroboration, identity, corrections, both time axes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from typing import Any
+
+import pycountry
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventstore import EventNotFound, EventStore, ValidationError
+from eventstore.dates import parse_valid_time
+from eventstore.projection import counts_at, order_key, project
+from eventstore.storage.schema import events
+from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
+
+D = dt.date
+QUOTE = "ont eu jeudi une rencontre à Genève"
+OTHER_QUOTE = "Le 27 juin, le président russe Vladimir Poutine"
+BOLTON = {"name": "John Bolton", "country": "USA"}
+PATRUSHEV = {"name": "Nikolaï Patrouchev", "country": "RUS"}
+
+
+@pytest.fixture
+def sources(store: EventStore) -> tuple[str, str]:
+    geneva = store.add_source(ARTICLE_GENEVA.read_bytes(),
+                              body_until="Chine : une logistique plus verte").id
+    moscow = store.add_source(ARTICLE_MOSCOW.read_bytes()).id
+    return geneva, moscow
+
+
+def fact(type_: str, date: str | None, data: dict[str, Any], source: str,
+         quote: str = QUOTE, **extra: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": type_, "track": "RUS-USA", "data": data,
+                              "citations": [{"source": source, "quote": quote}]}
+    if date is not None:
+        result["date"] = date
+    result.update(extra)
+    return result
+
+
+def meeting(status: str, key: str, date: str, source: str, **data: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": key}
+    if status in ("planned", "held"):
+        body["kind"] = data.pop("kind", "talks")
+    if status == "held":
+        body["participants"] = data.pop("participants", [BOLTON])
+    body.update(data)
+    return fact(f"meeting.{status}", date, body, source)
+
+
+def test_meeting_lifecycle_planned_then_held(store: EventStore,
+                                             sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [
+        meeting("planned", "geneva", "2018-08-01", geneva, place="Genève"),
+        meeting("held", "geneva", "2018-08-23", geneva, participants=[BOLTON, PATRUSHEV]),
+    ])
+    before = store.project("RUS-USA", as_of=D(2018, 8, 10))
+    (planned,) = before.meetings
+    assert planned.status == "planned" and planned.place == "Genève"
+    assert [o.key for o in before.open_items] == ["geneva"]
+    (held,) = store.project("RUS-USA").meetings
+    assert held.status == "held" and not held.outcome_only and held.place == "Genève"
+    assert [p.name for p in held.participants] == ["John Bolton", "Nikolaï Patrouchev"]
+    assert len(held.citations) == 2 and store.project("RUS-USA").open_items == ()
+
+
+def test_outcome_without_its_plan_and_cancellation(store: EventStore,
+                                                   sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [
+        meeting("held", "geneva", "2018-08-23", geneva),
+        meeting("planned", "moscow", "2018-08-24", geneva),
+        meeting("cancelled", "moscow", "2018-09", geneva, reason="désaccord"),
+    ])
+    state = store.project("RUS-USA")
+    by_key = {m.key: m for m in state.meetings}
+    assert by_key["geneva"].outcome_only and by_key["geneva"].status == "held"
+    assert by_key["moscow"].status == "cancelled" and by_key["moscow"].reason == "désaccord"
+
+
+def test_declaration_and_invitation_lifecycles(store: EventStore,
+                                               sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [
+        fact("declaration.planned", "../2018-08-23",
+             {"key": "joint", "title": "déclaration conjointe", "parties": ["RUS", "USA"]},
+             geneva),
+        fact("declaration.not_signed", "2018-08-23", {"key": "joint", "reason": "désaccord"},
+             geneva),
+        fact("declaration.signed", "2018-09-01", {"key": "other"}, geneva),
+        fact("invitation.extended", "2018-08-23",
+             {"key": "moscow", "inviter": PATRUSHEV, "invitee": BOLTON, "place": "Moscou"},
+             geneva),
+        fact("invitation.extended", "2018-08-23",
+             {"key": "kremlin", "inviter": PATRUSHEV, "invitee": BOLTON}, geneva),
+        fact("invitation.declined", "2018-08-30", {"key": "kremlin", "reason": "agenda"},
+             geneva),
+    ])
+    assert store.project("RUS-USA", as_of=D(2018, 8, 22)).declarations == ()
+    (joint,) = store.project("RUS-USA", as_of=D(2018, 8, 24)).declarations
+    assert (joint.status, joint.reason, joint.title) == ("not_signed", "désaccord",
+                                                        "déclaration conjointe")
+    state = store.project("RUS-USA")
+    other = next(d for d in state.declarations if d.key == "other")
+    assert other.status == "signed" and other.outcome_only
+    invitations = {i.key: i for i in state.invitations}
+    assert invitations["kremlin"].status == "declined"
+    assert invitations["moscow"].status == "extended"
+    assert [o.key for o in state.open_items if o.kind == "invitation"] == ["moscow"]
+
+
+def test_an_invitation_is_fulfilled_by_a_later_meeting_at_its_place(
+        store: EventStore, sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [
+        meeting("held", "moscow-june", "2018-06-27", geneva, place="Moscou"),
+        fact("invitation.extended", "2018-08-23",
+             {"key": "moscow", "inviter": PATRUSHEV, "invitee": BOLTON, "place": "Moscou"},
+             geneva),
+    ])
+    (invitation,) = store.project("RUS-USA").invitations
+    assert invitation.status == "extended"  # the June visit came before the invitation
+    store.append("RUS-USA", [meeting("held", "moscow-oct", "2018-10-22", geneva,
+                                     place="moscou")])
+    (invitation,) = store.project("RUS-USA").invitations
+    assert (invitation.status, invitation.fulfilled_by) == ("fulfilled", "moscow-oct")
+    (earlier,) = store.project("RUS-USA", as_of=D(2018, 9, 1)).invitations
+    assert earlier.status == "extended"
+
+
+def test_corroboration_is_one_item_with_two_citations(store: EventStore,
+                                                      sources: tuple[str, str]) -> None:
+    geneva, moscow = sources
+    first_id, second_id = str(uuid.uuid4()), str(uuid.uuid4())
+    store.append("RUS-USA", [
+        meeting("held", "geneva", "2018-08-23", geneva) | {"event_id": first_id},
+        meeting("held", "geneva-bis", "2018-08-23", moscow) | {"event_id": second_id,
+                                                                "citations": [
+                                                                    {"source": moscow,
+                                                                     "quote": OTHER_QUOTE}]},
+    ])
+    assert len(store.project("RUS-USA").meetings) == 2
+    store.append("RUS-USA", [fact("fact.same_as", None, {"event": second_id,
+                                                         "same_as": first_id},
+                                  geneva, citations=[])])
+    (merged,) = store.project("RUS-USA").meetings
+    assert merged.key == "geneva"
+    assert {c.source for c in merged.citations} == {geneva, moscow}
+    store.append("RUS-USA", [fact("citation.added", None, {"event": first_id}, moscow,
+                                  quote="Le président Poutine a affirmé")])
+    (merged,) = store.project("RUS-USA").meetings
+    assert len(merged.citations) == 3
+    same_key = meeting("held", "geneva", "2018-08-23", moscow)
+    same_key["citations"] = [{"source": moscow, "quote": "M. Bolton a rencontré"}]
+    store.append("RUS-USA", [same_key])
+    (merged,) = store.project("RUS-USA").meetings
+    assert len(merged.citations) == 4
+
+
+def test_participants_are_matched_by_identity(store: EventStore,
+                                              sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("$actors", [{"type": "actor.registered",
+                              "data": {"id": "nikolai-patrushev", "name": "Nikolaï Patrouchev",
+                                       "country": "RUS", "aliases": ["Nikolai Patrushev"],
+                                       "roles": [{"role": "secrétaire du Conseil de sécurité",
+                                                  "since": "2008-05"}],
+                                       "wikidata": "Q315514"}}])
+    store.append("RUS-USA", [
+        meeting("held", "geneva", "2018-08-23", geneva, participants=[PATRUSHEV]),
+        meeting("held", "geneva", "2018-08-23", geneva,
+                participants=[{"name": "Nikolai PATRUSHEV", "country": "RUS"}, BOLTON]),
+    ])
+    (held,) = store.project("RUS-USA").meetings
+    assert [p.id for p in held.participants] == ["nikolai-patrushev", "USA:john bolton"]
+    assert held.participants[0].name == "Nikolaï Patrouchev"
+
+
+def test_retraction_and_correction(store: EventStore, sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    wrong, fixed = str(uuid.uuid4()), str(uuid.uuid4())
+    store.append("RUS-USA", [
+        meeting("held", "geneva", "2018-08-23", geneva) | {"event_id": wrong},
+        meeting("held", "helsinki", "2018-08", geneva, place="Genève") | {"event_id": fixed},
+    ])
+    before = store.head()
+    store.append("RUS-USA", [
+        fact("fact.retracted", None, {"event": wrong, "reason": "mal lu"}, geneva,
+             citations=[]),
+        fact("fact.corrected", None, {
+            "event": fixed, "reason": "le sommet était en juillet, à Helsinki",
+            "date": "2018-07", "data": {"key": "helsinki", "kind": "summit",
+                                        "participants": [BOLTON], "place": "Helsinki"}},
+            geneva, citations=[]),
+    ])
+    (helsinki,) = store.project("RUS-USA").meetings
+    assert (helsinki.key, helsinki.place, helsinki.kind, helsinki.date.edtf) == (
+        "helsinki", "Helsinki", "summit", "2018-07")
+    # what the store said before the retraction still shows the retracted fact
+    with store.engine.connect() as conn:
+        moment = conn.execute(sa.text("SELECT recorded_at FROM events WHERE position = :p"),
+                              {"p": before[0]}).scalar()
+    known_at = moment if isinstance(moment, dt.datetime) else dt.datetime.fromisoformat(moment)
+    then = store.project("RUS-USA", known_at=known_at.replace(tzinfo=known_at.tzinfo or dt.UTC))
+    assert {m.key for m in then.meetings} == {"geneva", "helsinki"}
+    assert {m.key: m.place for m in then.meetings}["helsinki"] == "Genève"
+    steps = store.history("RUS-USA", by="recorded")
+    assert steps[-2].changes == ("meeting 'geneva': removed",)
+    assert "place Genève → Helsinki" in " ".join(steps[-1].changes)
+    valid_steps = store.history("RUS-USA")
+    assert any("retracted later (mal lu)" in c for s in valid_steps for c in s.changes)
+
+
+def test_facts_about_facts_must_name_an_event_of_the_track(
+        store: EventStore, sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    ghost = str(uuid.uuid4())
+    with pytest.raises(EventNotFound, match="no event has the id"):
+        store.append("RUS-USA", [fact("fact.retracted", None, {"event": ghost, "reason": "x"},
+                                      geneva, citations=[])])
+    other = str(uuid.uuid4())
+    store.append("FRA-RUS", [meeting("held", "paris", "2018-08-01", geneva) | {
+        "event_id": other, "track": "FRA-RUS"}])
+    with pytest.raises(ValidationError, match="is on track FRA-RUS"):
+        store.append("RUS-USA", [fact("fact.retracted", None, {"event": other, "reason": "x"},
+                                      geneva, citations=[])])
+    held = str(uuid.uuid4())
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva) | {
+        "event_id": held}])
+    with pytest.raises(ValidationError, match="data.data.participants"):
+        store.append("RUS-USA", [fact("fact.corrected", None, {
+            "event": held, "reason": "x", "data": {"key": "geneva", "kind": "talks"}},
+            geneva, citations=[])])
+
+
+def test_tracks_summary(store: EventStore, sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append_many([meeting("held", "a", "2018-06-27", geneva),
+                       meeting("held", "b", "2018-08", geneva),
+                       meeting("held", "c", "2018", geneva) | {"track": "FRA-RUS"}])
+    summary = {s.track: s for s in store.tracks()}
+    assert set(summary) == {"FRA-RUS", "RUS-USA"}
+    assert (summary["RUS-USA"].events, summary["RUS-USA"].first, summary["RUS-USA"].last) == (
+        2, D(2018, 6, 27), D(2018, 8, 31))
+
+
+# -- the valid-time rule and the order, on their own ------------------------------------
+
+@pytest.mark.parametrize(("edtf", "as_of", "certain", "possible"), [
+    ("2018-08-23", "2018-08-23", True, True),
+    ("2018-08-23", "2018-08-22", False, False),
+    ("2018-08", "2018-08-15", False, True),
+    ("2018-08", "2018-08-31", True, True),
+    ("../2018-08-23", "2018-08-22", False, True),
+    ("2018-08-23/..", "2030-01-01", False, True),
+    ("2018?", "2018-12-31", True, True),
+])
+def test_counts_at(edtf: str, as_of: str, certain: bool, possible: bool) -> None:
+    valid = parse_valid_time(edtf)
+    day = D.fromisoformat(as_of)
+    assert counts_at(valid, day) is certain and counts_at(valid, day, True) is possible
+
+
+def test_order_is_deterministic() -> None:
+    values = ["2018-08-23", "2018-08", "../2018-08-23", "2018-08-23/..", "2018"]
+    keys = [order_key(parse_valid_time(v), i) for i, v in enumerate(values)]
+    assert sorted(range(5), key=lambda i: keys[i]) == [2, 4, 1, 0, 3]
+
+
+# -- properties -------------------------------------------------------------------------
+
+STATUSES = {"meeting": ["planned", "held", "cancelled"],
+            "declaration": ["planned", "signed", "not_signed"],
+            "invitation": ["extended", "accepted", "declined"]}
+RANK = {"planned": 0, "held": 1, "cancelled": 1, "signed": 1, "not_signed": 1,
+        "extended": 0, "accepted": 1, "declined": 2}
+DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "2018",
+         "2018-08-20/2018-08-25", "2018-09-01"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Random facts on two tracks, some late-arriving, some retracted or corrected later."""
+    facts: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 14))):
+        kind = draw(st.sampled_from(sorted(STATUSES)))
+        status = draw(st.sampled_from(STATUSES[kind]))
+        key = draw(st.sampled_from(["a", "b"]))
+        track = draw(st.sampled_from(["RUS-USA", "RUS-USA", "FRA-USA"]))
+        facts.append({"kind": kind, "status": status, "key": key, "track": track,
+                      "date": draw(st.sampled_from(DATES)), "id": str(uuid.uuid4()),
+                      "retract": draw(st.booleans()) and draw(st.booleans()),
+                      "redate": draw(st.sampled_from([None, None, None, *DATES]))})
+    return facts
+
+
+def _payload(item: dict[str, Any]) -> dict[str, Any]:
+    kind, status, key = item["kind"], item["status"], item["key"]
+    data: dict[str, Any] = {"key": key}
+    if kind == "meeting" and status in ("planned", "held"):
+        data["kind"] = "talks"
+    if kind == "meeting" and status == "held":
+        data["participants"] = [BOLTON]
+    if kind == "declaration" and status == "planned":
+        data |= {"title": "déclaration", "parties": ["RUS", "USA"]}
+    if kind == "invitation" and status == "extended":
+        data |= {"inviter": PATRUSHEV, "invitee": BOLTON}
+    return data
+
+
+def _oracle(facts: list[dict[str, Any]], known: int, as_of: D | None) -> dict[str, str]:
+    """A naive model: the facts known by then, not retracted, counted at as_of, in order."""
+    live = []
+    for index, item in enumerate(facts[:known]):
+        if item.get("meta"):
+            continue
+        if any(m.get("retracts") == item["id"] for m in facts[:known]):
+            continue
+        redate = next((m["date"] for m in facts[:known] if m.get("redates") == item["id"]),
+                      None)
+        valid = parse_valid_time(redate or item["date"])
+        if as_of is not None and (valid.upper is None or valid.upper > as_of):
+            continue
+        low = valid.lower or D.min
+        high = valid.upper or D.max
+        live.append(((low, high, index), item))
+    status: dict[str, str] = {}
+    for _, item in sorted(live, key=lambda pair: pair[0]):
+        name = f"{item['kind']}:{item['key']}"
+        old = status.get(name)
+        if old is None or RANK[item["status"]] >= RANK[old]:
+            status[name] = item["status"]
+    return status
+
+
+def _expand(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Interleave the meta facts (retractions, corrections) after what they name."""
+    out = []
+    for item in history:
+        out.append(item)
+        if item["retract"]:
+            out.append({"meta": True, "retracts": item["id"], "track": item["track"],
+                        "id": str(uuid.uuid4())})
+        elif item["redate"]:
+            out.append({"meta": True, "redates": item["id"], "date": item["redate"],
+                        "track": item["track"], "id": str(uuid.uuid4())})
+    return out
+
+
+def _as_fact(item: dict[str, Any], source: str) -> dict[str, Any]:
+    if item.get("retracts"):
+        return {"type": "fact.retracted", "track": item["track"], "event_id": item["id"],
+                "data": {"event": item["retracts"], "reason": "faux"}}
+    if item.get("redates"):
+        return {"type": "fact.corrected", "track": item["track"], "event_id": item["id"],
+                "data": {"event": item["redates"], "reason": "date", "date": item["date"]}}
+    return {"type": f"{item['kind']}.{item['status']}", "track": item["track"],
+            "date": item["date"], "event_id": item["id"], "data": _payload(item),
+            "citations": [{"source": source, "quote": QUOTE}]}
+
+
+def _statuses(state: Any) -> dict[str, str]:
+    return {f"{kind[:-1]}:{item.key}": item.status
+            for kind in ("meetings", "declarations", "invitations")
+            for item in state.items(kind)}
+
+
+_PAIRS = itertools.combinations(sorted(c.alpha_3 for c in pycountry.countries), 2)
+
+
+def fresh_track() -> str:
+    """A track no earlier example used (hypothesis reuses the store between examples)."""
+    first, second = next(_PAIRS)
+    return f"{first}-{second}"
+
+
+def _append_in_batches(store: EventStore, facts: list[dict[str, Any]],
+                       sizes: list[int]) -> list[int]:
+    positions: list[int] = []
+    index = 0
+    for size in sizes:
+        if index >= len(facts):
+            break
+        positions.extend(store.append_many(facts[index:index + size]).positions)
+        index += size
+    if index < len(facts):
+        positions.extend(store.append_many(facts[index:]).positions)
+    return positions
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories(), data=st.data())
+def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, str],
+                                         history: list[dict[str, Any]],
+                                         data: st.DataObject) -> None:
+    """project(as_of, known_at) equals the naive fold of the right prefix, at random points,
+    with late-arriving facts, retractions and corrections."""
+    ours, other = fresh_track(), fresh_track()
+    items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
+             for i in _expand(history)]
+    start = store.head()[0]
+    sizes = data.draw(st.lists(st.integers(1, 4), max_size=len(items)))
+    positions = _append_in_batches(store, [_as_fact(i, sources[0]) for i in items], sizes)
+    for _ in range(3):
+        known = data.draw(st.integers(0, len(items)))
+        cut = positions[known - 1] if known else start
+        as_of = data.draw(st.sampled_from([None, D(2018, 7, 31), D(2018, 8, 22),
+                                           D(2018, 8, 24), D(2018, 12, 31)]))
+        state = project(ours, [e for e in store.read_track(ours) if e.position <= cut],
+                        as_of=as_of)
+        mine = [i for i in items[:known] if i["track"] == ours]
+        assert _statuses(state) == _oracle(mine, len(mine), as_of)
+        # the store's known-at cut is the last position recorded by then
+        with store.engine.connect() as conn:
+            moment = conn.execute(sa.select(sa.func.max(events.c.recorded_at))
+                                  .where(events.c.position <= cut)).scalar()
+        if moment is not None:
+            at = _utc(moment)
+            through = store.position_at(at)
+            assert through >= cut
+            expected = project(ours, [e for e in store.read_track(ours)
+                                      if e.position <= through], as_of=as_of, known_at=at)
+            assert store.project(ours, as_of=as_of, known_at=at) == expected
+
+
+def _utc(moment: Any) -> dt.datetime:
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories(), data=st.data())
+def test_the_fold_ignores_how_other_tracks_interleave(store: EventStore,
+                                                      sources: tuple[str, str],
+                                                      history: list[dict[str, Any]],
+                                                      data: st.DataObject) -> None:
+    """The same facts on two tracks, other tracks' facts interleaved differently: one state."""
+    items = _expand(history)
+    mine = [i for i in items if i["track"] == "RUS-USA"]
+    others = [i for i in items if i["track"] != "RUS-USA"]
+    states = []
+    for shuffle in (False, True):
+        track, noise = fresh_track(), fresh_track()
+        ids = {i["id"]: str(uuid.uuid4()) for i in items}
+        copies = [_renamed(i, ids, track if i in mine else noise) for i in items]
+        ordered = [c for c in copies if c["track"] == track]
+        extra = [c for c in copies if c["track"] == noise]
+        if shuffle:
+            ordered = data.draw(st.permutations(extra)) + ordered
+            merged = ordered
+        else:
+            merged = ordered + extra
+        _append_in_batches(store, [_as_fact(i, sources[0]) for i in merged], [len(merged)])
+        state = store.project(track)
+        states.append(_comparable(state.to_dict(), {v: k for k, v in ids.items()}))
+    assert states[0] == states[1]
+    assert len(others) >= 0
+
+
+def _renamed(item: dict[str, Any], ids: dict[str, str], track: str) -> dict[str, Any]:
+    copy = dict(item, track=track, id=ids[item["id"]])
+    for key in ("retracts", "redates"):
+        if key in copy:
+            copy[key] = ids[copy[key]]
+    return copy
+
+
+def _comparable(doc: Any, original_ids: dict[str, str]) -> Any:
+    """The state without what differs by construction: positions, track names, event ids."""
+    if isinstance(doc, dict):
+        return {k: _comparable(v, original_ids) for k, v in doc.items()
+                if k not in ("position", "track")}
+    if isinstance(doc, list):
+        return [_comparable(v, original_ids) for v in doc]
+    if isinstance(doc, str):
+        return original_ids.get(doc, doc)
+    return doc
