@@ -63,6 +63,7 @@ __all__ = [
     "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
     "Action", "OpenItem", "TrackState", "Step", "ActorRegistry", "Effective",
     "project", "history", "resolve", "counts_at", "order_key", "diff", "PROJECTION_VERSION",
+    "Folded", "fold_all", "fold_more", "dump_folded", "load_folded",
 ]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
@@ -468,6 +469,18 @@ class _Builder:
         self.topics: dict[str, Topic] = {}
         self.actions: dict[str, Action] = {}
 
+    @classmethod
+    def resume(cls, state: TrackState, registry: ActorRegistry) -> _Builder:
+        """Carry on folding from a state (an incremental update of a read model)."""
+        builder = cls(registry)
+        builder.meetings = {m.key: m for m in state.meetings}
+        builder.declarations = {d.key: d for d in state.declarations}
+        builder.invitations = {i.key: i for i in state.invitations}
+        builder.statements = {s.key: s for s in state.statements}
+        builder.topics = {name_key(t.key): t for t in state.topics}
+        builder.actions = {a.key: a for a in state.actions}
+        return builder
+
     def apply(self, fact: Effective) -> None:
         handler = getattr(self, "_" + fact.type.replace(".", "_"), None)
         if handler is not None:
@@ -659,6 +672,76 @@ def project(track: str, events: Sequence[RecordedEvent], *, as_of: dt.date | Non
     position = max((e.position for e in events), default=0)
     return builder.state(track, as_of=as_of, known_at=known_at, possible=possible,
                          position=position, facts=len(chosen))
+
+
+# -- read models ------------------------------------------------------------------------
+
+@attrs.frozen
+class Folded:
+    """A current state with what an incremental update needs: the last fold key."""
+
+    state: TrackState
+    last: tuple[dt.date, dt.date, int] | None
+
+
+def fold_all(track: str, events: Sequence[RecordedEvent],
+             registry: ActorRegistry | None = None) -> Folded:
+    """The current state of a track from all its events (a rebuild)."""
+    chosen = _selected(resolve(events), None, False)
+    state = project(track, events, registry=registry)
+    last = order_key(chosen[-1].valid, chosen[-1].position) if chosen else None
+    return Folded(state=state, last=last)
+
+
+def fold_more(folded: Folded, new: Sequence[RecordedEvent],
+              registry: ActorRegistry | None = None) -> Folded | None:
+    """Apply newly appended events to a current state, or ``None`` if that is not valid.
+
+    Valid when every new event is a plain fact that sorts after everything folded so far;
+    a fact about facts, or a late-arriving fact about the past, needs a rebuild.
+    """
+    if any(isinstance(e.data, MetaFact) or e.data.stream is not None for e in new):
+        return None
+    effective = sorted(resolve(new), key=lambda e: order_key(e.valid, e.position))
+    if not effective:
+        return folded
+    first = order_key(effective[0].valid, effective[0].position)
+    if folded.last is not None and first < folded.last:
+        return None
+    builder = _Builder.resume(folded.state, registry or ActorRegistry())
+    for fact in effective:
+        builder.apply(fact)
+    builder.fulfil_invitations()
+    old = folded.state
+    state = builder.state(old.track, as_of=None, known_at=None, possible=False,
+                          position=max(old.position, max(e.position for e in new)),
+                          facts=old.facts + len(effective))
+    return Folded(state=state, last=order_key(effective[-1].valid, effective[-1].position))
+
+
+def _state_converter() -> Any:
+    import cattrs
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
+    conv.register_structure_hook(dt.date, lambda v, _: dt.date.fromisoformat(v))
+    conv.register_unstructure_hook(dt.datetime, lambda d: d.isoformat())
+    conv.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisoformat(v))
+    return conv
+
+
+_STATES = _state_converter()
+
+
+def dump_folded(folded: Folded) -> str:
+    """The read model's stored form: JSON of the state and the last fold key."""
+    import json
+    return json.dumps(_STATES.unstructure(folded), ensure_ascii=False, sort_keys=True)
+
+
+def load_folded(text: str) -> Folded:
+    import json
+    result: Folded = _STATES.structure(json.loads(text), Folded)
+    return result
 
 
 # -- history ----------------------------------------------------------------------------

@@ -485,3 +485,84 @@ def _comparable(doc: Any, original_ids: dict[str, str]) -> Any:
     if isinstance(doc, str):
         return original_ids.get(doc, doc)
     return doc
+
+
+# -- read models ------------------------------------------------------------------------
+
+def _stored(store: EventStore, track: str) -> Any:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT version, position, code_version, state FROM "
+                                    "track_states WHERE track = :t"), {"t": track}).first()
+
+
+def test_the_read_model_follows_every_append(store: EventStore,
+                                             sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    row = _stored(store, "RUS-USA")
+    assert (row.version, row.position) == (1, 3)
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    row = _stored(store, "RUS-USA")
+    assert (row.version, row.position) == (2, 4)
+    served = store._current_read_model("RUS-USA")
+    assert served is not None and served.meetings[0].status == "held"
+    rebuilt = project("RUS-USA", list(store.read_track("RUS-USA")))
+    assert served == rebuilt == store.project("RUS-USA")
+
+
+def test_late_facts_and_corrections_refold_the_read_model(store: EventStore,
+                                                          sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    held = str(uuid.uuid4())
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva) | {
+        "event_id": held}])
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva,
+                                     place="Genève")])  # arrives late, about the past
+    store.append("RUS-USA", [fact("fact.retracted", None, {"event": held, "reason": "x"},
+                                  geneva, citations=[])])
+    served = store._current_read_model("RUS-USA")
+    assert served == project("RUS-USA", list(store.read_track("RUS-USA")))
+    assert served is not None and served.meetings[0].status == "planned"
+
+
+def test_a_new_projection_version_is_not_served_stale(store: EventStore,
+                                                      sources: tuple[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    monkeypatch.setattr("eventstore.storage.store.PROJECTION_VERSION", 99)
+    assert store._current_read_model("RUS-USA") is None  # stale: folded live instead
+    assert store.project("RUS-USA").meetings[0].status == "held"
+    assert store.rebuild() == 1
+    assert _stored(store, "RUS-USA").code_version == 99
+    assert store._current_read_model("RUS-USA") is not None
+
+
+def test_registering_an_actor_makes_read_models_stale(store: EventStore,
+                                                      sources: tuple[str, str]) -> None:
+    geneva, _ = sources
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva,
+                                     participants=[PATRUSHEV])])
+    store.append("$actors", [{"type": "actor.registered", "data": {
+        "id": "patrushev", "name": "Nikolai Patrushev", "country": "RUS",
+        "aliases": ["Nikolaï Patrouchev"]}}])
+    assert store._current_read_model("RUS-USA") is None
+    assert store.project("RUS-USA").meetings[0].participants[0].id == "patrushev"
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories(), data=st.data())
+def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple[str, str],
+                                               history: list[dict[str, Any]],
+                                               data: st.DataObject) -> None:
+    """Appends in random batches, late facts included: the stored state is the rebuilt one."""
+    ours, other = fresh_track(), fresh_track()
+    items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
+             for i in _expand(history)]
+    sizes = data.draw(st.lists(st.integers(1, 4), max_size=len(items)))
+    _append_in_batches(store, [_as_fact(i, sources[0]) for i in items], sizes)
+    for track in {i["track"] for i in items}:
+        served = store._current_read_model(track)
+        assert served is not None
+        assert served == project(track, list(store.read_track(track)))

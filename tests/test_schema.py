@@ -20,8 +20,9 @@ from tests.conftest import ARTICLE_GENEVA
 def test_migrated_schema_matches_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        assert upgrade(engine) == (None, "0001")
-        assert upgrade(engine) == ("0001", "0001")  # init twice is harmless
+        head = engine_module.head_revision()
+        assert upgrade(engine) == (None, head)
+        assert upgrade(engine) == (head, head)  # init twice is harmless
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
@@ -97,8 +98,8 @@ def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> Non
 
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "head_revision", lambda: "0002")
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0002; "
+    monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
+    with pytest.raises(SchemaError, match="has schema 0002, but this eventstore needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -132,3 +133,21 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
 def test_bad_database_urls(url: str, words: str) -> None:
     with pytest.raises(DatabaseError, match=words):
         EventStore.open(url)
+
+
+def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
+    """Stop at the first revision, as an older eventstore left it; then upgrade it."""
+    from alembic import command
+
+    from eventstore.storage.engine import _alembic_config
+    engine = make_engine(db_url)
+    config = _alembic_config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.commit()
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0002; "
+                                          "run `eventstore init`"):
+        EventStore(engine)
+    assert upgrade(engine) == ("0001", "0002")
+    EventStore(engine).close()

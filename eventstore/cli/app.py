@@ -343,16 +343,27 @@ _KNOWN_AT = click.option("--known-at", metavar="TIME",
 
 
 @cli.command("project")
-@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
+@click.option("--track", help="Bilateral track, e.g. RUS-USA.")
 @_AS_OF
 @_KNOWN_AT
 @click.option("--possible", is_flag=True,
               help="With --as-of, also count facts that may have happened by then.")
+@click.option("--rebuild", is_flag=True,
+              help="Refold every track's stored read model from the log.")
 @db_option
 @format_option("table", "json", "markdown")
-def project_command(track: str, as_of: str | None, known_at: str | None, possible: bool,
-                    db: str | None, fmt: str) -> None:
+def project_command(track: str | None, as_of: str | None, known_at: str | None,
+                    possible: bool, rebuild: bool, db: str | None, fmt: str) -> None:
     """Where a track stands: meetings, declarations, invitations, statements, topics."""
+    if rebuild:
+        with _open(db) as store:
+            count = store.rebuild()
+        render.emit("json" if fmt == "json" else "table", {"rebuilt": count},
+                    lambda d: f"rebuilt the read models of {d['rebuilt']} track(s)")
+        if track is None:
+            return
+    if track is None:
+        raise click.UsageError("give --track (or --rebuild)")
     with _open(db) as store:
         state = store.project(track, as_of=_date(as_of, "--as-of"),
                               known_at=_moment(known_at, "--known-at"), possible=possible)

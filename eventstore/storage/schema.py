@@ -97,5 +97,16 @@ citations = sa.Table(
     sa.Index("ix_citations_source", "source_id"),
 )
 
+track_states = sa.Table(
+    "track_states", metadata,
+    sa.Column("track", sa.String(16), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),  # the track's version folded
+    sa.Column("position", sa.BigInteger, nullable=False),  # the last position folded
+    sa.Column("registry_version", sa.Integer, nullable=False),  # of the $actors stream
+    sa.Column("code_version", sa.Integer, nullable=False),  # PROJECTION_VERSION
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 #: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE).
 APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts")

@@ -50,7 +50,20 @@ from ..facts import (
     fact_class,
     short_text,
 )
-from ..projection import ActorRegistry, Step, TrackState, history, project, registry_of
+from ..projection import (
+    PROJECTION_VERSION,
+    ActorRegistry,
+    Folded,
+    Step,
+    TrackState,
+    dump_folded,
+    fold_all,
+    fold_more,
+    history,
+    load_folded,
+    project,
+    registry_of,
+)
 from ..sources import (
     Citation,
     CitationRequest,
@@ -615,7 +628,9 @@ class EventStore:
             for track, wanted in expected.items():
                 _check_expected(track, wanted, versions.get(track, 0))
             if fresh:
+                before = dict(versions)
                 self._insert(conn, [prepared[i] for i in fresh], versions, fresh, results)
+                self._refresh(conn, {prepared[i].track for i in fresh}, before)
         return [r for r in results if r is not None]
 
     def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],
@@ -710,6 +725,89 @@ class EventStore:
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
 
+    # -- read models ----------------------------------------------------------------
+
+    def _refresh(self, conn: sa.Connection, touched: set[str], before: Mapping[str, int]) -> None:
+        """Bring the read models of the tracks a batch touched up to date, in its transaction.
+
+        Incremental when the stored state is current and the new facts sort after what it
+        folded; otherwise the track is refolded from its events.
+        """
+        tracks = sorted(touched - set(FIXED_STREAMS))
+        if not tracks:
+            return
+        registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+        registry: list[ActorRegistry] = []
+
+        def actors() -> ActorRegistry:
+            if not registry:
+                registry.append(registry_of(self._read_conn(conn, ACTORS_STREAM)))
+            return registry[0]
+
+        rows = {row.track: row for row in conn.execute(
+            sa.select(t.track_states).where(t.track_states.c.track.in_(tracks)))}
+        for track in tracks:
+            row = rows.get(track)
+            folded = None
+            if (row is not None and row.code_version == PROJECTION_VERSION
+                    and row.registry_version == registry_version
+                    and row.version == before.get(track, 0)):
+                new = self._read_conn(conn, track, row.version + 1)
+                folded = fold_more(load_folded(row.state), new, actors())
+            if folded is None:
+                folded = fold_all(track, self._read_conn(conn, track), actors())
+            self._save_read_model(conn, track, folded, registry_version, exists=row is not None)
+
+    def _save_read_model(self, conn: sa.Connection, track: str, folded: Folded,
+                         registry_version: int, *, exists: bool) -> None:
+        now = dt.datetime.now(dt.UTC)
+        values = {"version": self._versions(conn, {track}).get(track, 0),
+                  "position": folded.state.position, "registry_version": registry_version,
+                  "code_version": PROJECTION_VERSION, "state": dump_folded(folded),
+                  "updated_at": now.replace(tzinfo=None) if self._sqlite else now}
+        if exists:
+            conn.execute(t.track_states.update().where(t.track_states.c.track == track)
+                         .values(**values))
+        else:
+            conn.execute(t.track_states.insert().values(track=track, **values))
+
+    def _read_conn(self, conn: sa.Connection, track: str,
+                   from_version: int = 1) -> list[RecordedEvent]:
+        query = (sa.select(t.events, t.payloads.c.body)
+                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+                 .where(t.events.c.track == track, t.events.c.version >= from_version)
+                 .order_by(t.events.c.version))
+        return self._decode_page(conn, conn.execute(query).all())
+
+    def _current_read_model(self, track: str) -> TrackState | None:
+        """The stored current state of a track, if it is up to date."""
+        with translated(self.url), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.track_states)
+                               .where(t.track_states.c.track == track)).first()
+            if row is None or row.code_version != PROJECTION_VERSION:
+                return None
+            versions = self._versions(conn, {track, ACTORS_STREAM})
+        if (row.version != versions.get(track, 0)
+                or row.registry_version != versions.get(ACTORS_STREAM, 0)):
+            return None
+        return load_folded(row.state).state
+
+    def rebuild(self) -> int:
+        """Refold every track's read model from the log; returns how many were rebuilt."""
+        count = 0
+        for summary in self.tracks():
+            with translated(self.url), self._writer() as conn, conn.begin():
+                self._lock(conn)
+                exists = conn.execute(sa.select(t.track_states.c.track).where(
+                    t.track_states.c.track == summary.track)).first() is not None
+                registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+                folded = fold_all(summary.track, self._read_conn(conn, summary.track),
+                                  registry_of(self._read_conn(conn, ACTORS_STREAM)))
+                self._save_read_model(conn, summary.track, folded, registry_version,
+                                      exists=exists)
+            count += 1
+        return count
+
     # -- projections ----------------------------------------------------------------
 
     def position_at(self, known_at: dt.datetime) -> int:
@@ -741,6 +839,10 @@ class EventStore:
         recorded by then, later corrections included). See docs/projections.md.
         """
         canonical = parse_track(track)
+        if as_of is None and known_at is None and not possible:
+            stored = self._current_read_model(canonical)
+            if stored is not None:
+                return stored
         cut = self._cut(known_at)
         events = self._track_events(canonical, cut)
         return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
