@@ -92,7 +92,7 @@ long_text = _text(MAX_LONG_TEXT, "\n\t")
 
 
 def _key(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _KEY_RE.match(value) or len(value) > 120:
+    if not isinstance(value, str) or not _KEY_RE.fullmatch(value) or len(value) > 120:
         raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not a key: use "
                               "lower-case letters, digits and single - . _ between them "
                               "(at most 120), e.g. geneva-2018-08-23")
@@ -330,7 +330,7 @@ class ActionDone(FactData):
 
 
 def _event_ref(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not _UUID_RE.match(value):
+    if not isinstance(value, str) or not _UUID_RE.fullmatch(value):
         raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not an event id "
                               "(a UUID such as 6e626110-b50d-5d77-935c-d93489f46758)")
 

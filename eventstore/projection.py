@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 
 
 @attrs.frozen
@@ -108,6 +108,9 @@ class Meeting:
     reason: str | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    purpose: str | None = None
+    note: str | None = None
+    fulfils: str | None = None
 
 
 @attrs.frozen
@@ -503,11 +506,12 @@ class _Builder:
 
     def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
         self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
-                          scheduled=d.scheduled,
+                          scheduled=d.scheduled, purpose=d.purpose,
                           participants=[self.registry.ref(p) for p in d.participants])
 
     def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
-        self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place,
+        self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place, note=d.note,
+                          fulfils=d.fulfils,
                           participants=[self.registry.ref(p) for p in d.participants])
         if d.fulfils and d.fulfils in self.invitations:
             inv = self.invitations[d.fulfils]

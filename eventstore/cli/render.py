@@ -107,7 +107,10 @@ def _summary(event: RecordedEvent) -> str:
     speaker = getattr(data, "speaker", None)
     if speaker is not None:
         return f"{speaker.name}: {getattr(data, 'stance', '')}"
-    for name in ("key", "meeting", "source"):
+    target = getattr(data, "event", None)
+    if target is not None:
+        return f"→ {target}"
+    for name in ("key", "meeting", "source", "id"):
         value = getattr(data, name, None)
         if value:
             return str(value)[:40]

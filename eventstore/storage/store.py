@@ -680,7 +680,9 @@ class EventStore:
         position, prev_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
         now = dt.datetime.now(dt.UTC)
         if head is not None:
-            now = max(now, _utc(head.recorded_at))  # record time never goes backwards
+            # Record time never goes backwards, and each append gets its own instant, so
+            # that "known at T" always separates one append from the next.
+            now = max(now, _utc(head.recorded_at) + dt.timedelta(microseconds=1))
         sqlite = self._sqlite
         stamp: Any = sqlite_datetime(now.replace(tzinfo=None)) if sqlite else now
         event_rows: list[dict[str, Any]] = []
