@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The worked example: build a store from the two sample articles and print the US–Russia track.
+# The worked example: build a store from the two sample articles, then print where the
+# US–Russia track stands and how it got there, each step with the exact words of a source.
 # Idempotent: sources are content-addressed and every fact in facts.jsonl has its own event id,
 # so running it again writes nothing new. Database: --db / EVENTSTORE_URL, default ./facts.db.
 set -euo pipefail
@@ -15,4 +16,5 @@ es="${EVENTSTORE:-$here/../.venv/bin/eventstore}"
 "$es" source add "$here/corpus/002_b7d725ce0dbfee63.txt" --language fr --outlet Baonghean.vn \
   --title "Le président Poutine : la Russie ne cherche pas la confrontation avec les États-Unis"
 "$es" append --file "$here/facts.jsonl"
-"$es" log --track RUS-USA
+"$es" project --track RUS-USA
+"$es" history --track RUS-USA
