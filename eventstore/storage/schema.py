@@ -108,5 +108,14 @@ track_states = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+projections = sa.Table(
+    "projections", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),  # the checkpoint: last folded
+    sa.Column("registry_version", sa.Integer, nullable=False),
+    sa.Column("code_version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 #: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE).
 APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts")

@@ -628,9 +628,7 @@ class EventStore:
             for track, wanted in expected.items():
                 _check_expected(track, wanted, versions.get(track, 0))
             if fresh:
-                before = dict(versions)
                 self._insert(conn, [prepared[i] for i in fresh], versions, fresh, results)
-                self._refresh(conn, {prepared[i].track for i in fresh}, before)
         return [r for r in results if r is not None]
 
     def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],
@@ -729,49 +727,149 @@ class EventStore:
 
     # -- read models ----------------------------------------------------------------
 
-    def _refresh(self, conn: sa.Connection, touched: set[str], before: Mapping[str, int]) -> None:
-        """Bring the read models of the tracks a batch touched up to date, in its transaction.
+    def catch_up(self, *, limit: int = 20_000) -> int:
+        """Fold the events appended since the projector's checkpoint into the read models.
 
-        Incremental when the stored state is current and the new facts sort after what it
-        folded; otherwise the track is refolded from its events.
+        Each round folds at most ``limit`` events and writes the touched tracks' states
+        and the new checkpoint in one transaction. A new projection code version or a
+        change to the actor registry rebuilds every track instead. Returns how many events
+        were folded. ``project`` calls it before it serves a stored state.
         """
-        tracks = sorted(touched - set(FIXED_STREAMS))
-        if not tracks:
+        if self._caught_up():
+            return 0
+        folded = 0
+        while True:
+            with translated(self.url), self._projector() as conn:
+                row = self._checkpoint(conn)
+                registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+                if (row is None or row.code_version != PROJECTION_VERSION
+                        or row.registry_version != registry_version):
+                    count = self._rebuild_in(conn, registry_version, row is not None)
+                    conn.commit()
+                    return folded + count
+                new = self._read_range(conn, row.position + 1, limit)
+                if not new:
+                    conn.commit()
+                    return folded
+                self._fold_into(conn, new, registry_version)
+                self._save_checkpoint(conn, new[-1].position, registry_version, exists=True)
+                conn.commit()
+                folded += len(new)
+
+    def _caught_up(self) -> bool:
+        """True when the read models are current (checked without taking any lock)."""
+        with translated(self.url), self.engine.connect() as conn:
+            row = self._checkpoint(conn)
+            if row is None or row.code_version != PROJECTION_VERSION:
+                return False
+            head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
+            registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+        return bool(row.position == head and row.registry_version == registry_version)
+
+    def rebuild(self) -> int:
+        """Refold every track's read model from the log; returns how many tracks."""
+        with translated(self.url), self._projector() as conn:
+            row = self._checkpoint(conn)
+            registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+            self._rebuild_in(conn, registry_version, row is not None)
+            tracks = len(self._track_names(conn))
+            conn.commit()
+            return tracks
+
+    def _projector(self) -> sa.Connection:
+        """A transaction that owns the read models: one projector at a time.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE (the writer's lock); on
+        PostgreSQL an advisory transaction lock keeps projectors apart without blocking
+        appends (positions are commit-ordered, so reading the log needs no lock).
+        """
+        conn = self._writer()
+        conn.begin()
+        if not self._sqlite:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROJECTOR_LOCK)))
+        return conn
+
+    @staticmethod
+    def _checkpoint(conn: sa.Connection) -> Any:
+        return conn.execute(sa.select(t.projections).where(
+            t.projections.c.name == _PROJECTOR)).first()
+
+    def _save_checkpoint(self, conn: sa.Connection, position: int, registry_version: int,
+                         *, exists: bool) -> None:
+        values = {"position": position, "registry_version": registry_version,
+                  "code_version": PROJECTION_VERSION, "updated_at": self._now()}
+        if exists:
+            conn.execute(t.projections.update().where(t.projections.c.name == _PROJECTOR)
+                         .values(**values))
+        else:
+            conn.execute(t.projections.insert().values(name=_PROJECTOR, **values))
+
+    def _now(self) -> dt.datetime:
+        now = dt.datetime.now(dt.UTC)
+        return now.replace(tzinfo=None) if self._sqlite else now
+
+    @staticmethod
+    def _track_names(conn: sa.Connection) -> list[str]:
+        e = t.events.c
+        return list(conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
+                                 .group_by(e.track).order_by(e.track)).scalars())
+
+    def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
+        """Refold every track, one at a time (memory: the largest track's events)."""
+        head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
+        registry = registry_of(self._read_conn(conn, ACTORS_STREAM))
+        count = 0
+        for track in self._track_names(conn):
+            events = self._read_conn(conn, track)
+            self._save_read_model(conn, track, fold_all(track, events, registry),
+                                  registry_version, events[-1].version)
+            count += len(events)
+        self._save_checkpoint(conn, head, registry_version, exists=exists)
+        return count
+
+    def _fold_into(self, conn: sa.Connection, new: list[RecordedEvent],
+                   registry_version: int) -> None:
+        """Fold new events into their tracks' states: incrementally where that is valid."""
+        by_track: dict[str, list[RecordedEvent]] = {}
+        for event in new:
+            if event.track not in FIXED_STREAMS:
+                by_track.setdefault(event.track, []).append(event)
+        if not by_track:
             return
-        registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-        registry: list[ActorRegistry] = []
-
-        def actors() -> ActorRegistry:
-            if not registry:
-                registry.append(registry_of(self._read_conn(conn, ACTORS_STREAM)))
-            return registry[0]
-
+        registry = registry_of(self._read_conn(conn, ACTORS_STREAM))
         rows = {row.track: row for row in conn.execute(
-            sa.select(t.track_states).where(t.track_states.c.track.in_(tracks)))}
-        for track in tracks:
+            sa.select(t.track_states).where(t.track_states.c.track.in_(sorted(by_track))))}
+        for track, events in by_track.items():
             row = rows.get(track)
             folded = None
-            if (row is not None and row.code_version == PROJECTION_VERSION
-                    and row.registry_version == registry_version
-                    and row.version == before.get(track, 0)):
-                new = self._read_conn(conn, track, row.version + 1)
-                folded = fold_more(load_folded(row.state), new, actors())
+            if row is not None and row.version == events[0].version - 1:
+                folded = fold_more(load_folded(row.state), events, registry)
             if folded is None:
-                folded = fold_all(track, self._read_conn(conn, track), actors())
-            self._save_read_model(conn, track, folded, registry_version, exists=row is not None)
+                folded = fold_all(track, self._read_conn(conn, track), registry)
+            self._save_read_model(conn, track, folded, registry_version, events[-1].version,
+                                  exists=row is not None)
 
     def _save_read_model(self, conn: sa.Connection, track: str, folded: Folded,
-                         registry_version: int, *, exists: bool) -> None:
-        now = dt.datetime.now(dt.UTC)
-        values = {"version": self._versions(conn, {track}).get(track, 0),
-                  "position": folded.state.position, "registry_version": registry_version,
-                  "code_version": PROJECTION_VERSION, "state": dump_folded(folded),
-                  "updated_at": now.replace(tzinfo=None) if self._sqlite else now}
+                         registry_version: int, version: int, *,
+                         exists: bool | None = None) -> None:
+        if exists is None:
+            exists = conn.execute(sa.select(t.track_states.c.track).where(
+                t.track_states.c.track == track)).first() is not None
+        values = {"version": version, "position": folded.state.position,
+                  "registry_version": registry_version, "code_version": PROJECTION_VERSION,
+                  "state": dump_folded(folded), "updated_at": self._now()}
         if exists:
             conn.execute(t.track_states.update().where(t.track_states.c.track == track)
                          .values(**values))
         else:
             conn.execute(t.track_states.insert().values(track=track, **values))
+
+    def _read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
+        query = (sa.select(t.events, t.payloads.c.body)
+                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+                 .where(t.events.c.position >= start).order_by(t.events.c.position)
+                 .limit(limit))
+        return self._decode_page(conn, conn.execute(query).all())
 
     def _read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
@@ -782,33 +880,14 @@ class EventStore:
         return self._decode_page(conn, conn.execute(query).all())
 
     def _current_read_model(self, track: str) -> TrackState | None:
-        """The stored current state of a track, if it is up to date."""
+        """The stored current state of a track, after catching up with the log."""
+        self.catch_up()
         with translated(self.url), self.engine.connect() as conn:
             row = conn.execute(sa.select(t.track_states)
                                .where(t.track_states.c.track == track)).first()
-            if row is None or row.code_version != PROJECTION_VERSION:
-                return None
-            versions = self._versions(conn, {track, ACTORS_STREAM})
-        if (row.version != versions.get(track, 0)
-                or row.registry_version != versions.get(ACTORS_STREAM, 0)):
+        if row is None or row.code_version != PROJECTION_VERSION:
             return None
         return load_folded(row.state).state
-
-    def rebuild(self) -> int:
-        """Refold every track's read model from the log; returns how many were rebuilt."""
-        count = 0
-        for summary in self.tracks():
-            with translated(self.url), self._writer() as conn, conn.begin():
-                self._lock(conn)
-                exists = conn.execute(sa.select(t.track_states.c.track).where(
-                    t.track_states.c.track == summary.track)).first() is not None
-                registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-                folded = fold_all(summary.track, self._read_conn(conn, summary.track),
-                                  registry_of(self._read_conn(conn, ACTORS_STREAM)))
-                self._save_read_model(conn, summary.track, folded, registry_version,
-                                      exists=exists)
-            count += 1
-        return count
 
     # -- projections ----------------------------------------------------------------
 
@@ -954,6 +1033,11 @@ class EventStore:
 
 _VERSION_QUERY = (sa.select(sa.func.max(t.events.c.version))
                   .where(t.events.c.track == sa.bindparam("track")))
+
+
+_PROJECTOR = "tracks"
+#: The PostgreSQL advisory lock key that lets one projector run at a time.
+_PROJECTOR_LOCK = 0x65767374  # "evst"
 
 
 def _as_date(value: Any) -> dt.date | None:

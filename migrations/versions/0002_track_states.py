@@ -1,10 +1,10 @@
-"""Read models: the current state of every track, kept up to date as facts are appended.
+"""Read models: the current state of every track, and the projector's checkpoint.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 
-Unlike the log, this table is derived and may be rewritten: `eventstore project
+Unlike the log, these tables are derived and may be rewritten: `eventstore project
 --rebuild` refolds every track from the log.
 """
 
@@ -30,7 +30,16 @@ def upgrade() -> None:
         sa.Column("state", sa.Text, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "projections",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("position", sa.BigInteger, nullable=False),
+        sa.Column("registry_version", sa.Integer, nullable=False),
+        sa.Column("code_version", sa.Integer, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("projections")
     op.drop_table("track_states")
