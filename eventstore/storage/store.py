@@ -1118,22 +1118,35 @@ def _citation(row: Any) -> Citation:
                     exact=row.exact, prefix=row.prefix, suffix=row.suffix)
 
 
+#: The columns of ``select(events, payloads.body)``, in order: rows are unpacked by
+#: position, which is several times cheaper than by name on the read hot path.
+_ROW_COLUMNS = (*(c.name for c in t.events.columns), "body")
+assert _ROW_COLUMNS == (
+    "position", "event_id", "track", "version", "type", "schema_version", "valid_edtf",
+    "valid_lower", "valid_upper", "valid_text", "valid_anchor", "recorded_at", "recorded_by",
+    "correlation_id", "causation_id", "payload_hash", "citations_hash", "prev_hash", "hash",
+    "body"), "update _decode to the events table's columns"
+
+
 def _decode(row: Any, citations: tuple[Citation, ...]) -> RecordedEvent:
+    (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
+     valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
+     causation_id, payload_hash, citations_hash, prev_hash, event_hash, body) = row
     try:
-        data = decode_stored(row.type, row.schema_version, json.loads(row.body))
+        data = decode_stored(type_name, schema_version, json.loads(body))
     except (EventStoreError, ValueError, TypeError) as err:
-        raise EventStoreError(f"position {row.position}: the stored payload cannot be read: "
+        raise EventStoreError(f"position {position}: the stored payload cannot be read: "
                               f"{err}") from None
-    valid = None if row.valid_edtf is None else ValidTime(
-        edtf=row.valid_edtf, lower=row.valid_lower, upper=row.valid_upper,
-        text=row.valid_text, anchor=row.valid_anchor)
+    valid = None if valid_edtf is None else ValidTime(
+        edtf=valid_edtf, lower=valid_lower, upper=valid_upper, text=valid_text,
+        anchor=valid_anchor)
     return RecordedEvent(
-        position=row.position, event_id=uuid.UUID(row.event_id), track=row.track,
-        version=row.version, type=row.type, schema_version=row.schema_version, data=data,
-        valid=valid, recorded_at=_utc(row.recorded_at), recorded_by=row.recorded_by,
-        correlation_id=_opt_uuid(row.correlation_id), causation_id=_opt_uuid(row.causation_id),
-        citations=citations, payload_hash=row.payload_hash, citations_hash=row.citations_hash,
-        prev_hash=row.prev_hash, hash=row.hash)
+        position=position, event_id=uuid.UUID(event_id), track=track, version=version,
+        type=type_name, schema_version=schema_version, data=data, valid=valid,
+        recorded_at=_utc(recorded_at), recorded_by=recorded_by,
+        correlation_id=_opt_uuid(correlation_id), causation_id=_opt_uuid(causation_id),
+        citations=citations, payload_hash=payload_hash, citations_hash=citations_hash,
+        prev_hash=prev_hash, hash=event_hash)
 
 
 def _content(row: Any) -> tuple[Any, ...]:
