@@ -173,9 +173,22 @@ def structure_data(type_name: str, payload: Any, path: str = "data") -> FactData
 
 
 def unstructure_data(data: FactData) -> dict[str, Any]:
-    """The plain-dict form of a fact payload (what is stored and hashed)."""
-    result: dict[str, Any] = converter.unstructure(data)
+    """The plain-dict form of a fact payload (what is stored and hashed).
+
+    Fields whose value is null are left out (every optional field defaults to null), so
+    adding an optional field to a type changes neither old payloads nor their hashes: a
+    file of facts written before can still be re-sent idempotently.
+    """
+    result: dict[str, Any] = _without_nulls(converter.unstructure(data))
     return result
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def decode_stored(type_name: str, version: int, payload: dict[str, Any]) -> FactData:

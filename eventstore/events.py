@@ -74,6 +74,9 @@ class Fact:
             object.__setattr__(self, "track", _track(self.track))
         if self.valid is None and data.needs_date:
             raise ValidationError("missing: a fact needs the date it happened", where="date")
+        if self.valid is not None and not data.needs_date:
+            raise ValidationError(f"a {data.type_name} fact has no date of its own (it is "
+                                  "about another fact, or about the registry)", where="date")
         if not self.citations and data.needs_citation:
             raise ValidationError("a fact needs at least one citation", where="citations")
 

@@ -780,7 +780,11 @@ def _show(value: Any) -> str:
         return value.name
     if isinstance(value, ValidTime):
         return value.edtf
-    return "none" if value is None else str(value).replace("_", " ")
+    return "none" if value is None else str(value)
+
+
+def _status(value: str) -> str:
+    return value.replace("_", " ")
 
 
 def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
@@ -796,11 +800,14 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
                              f"{_short(item.content)}")
                 continue
             if key not in old:
-                lines.append(f"{label} '{key}': {_show(item.status)} (new)")
+                lines.append(f"{label} '{key}': {_status(item.status)} (new)")
                 continue
             was = old[key]
             if was.status != item.status:
-                lines.append(f"{label} '{key}': {_show(was.status)} → {_show(item.status)}")
+                lines.append(f"{label} '{key}': {_status(was.status)} → "
+                             f"{_status(item.status)}")
+            elif was.date != item.date and kind != "topics":
+                lines.append(f"{label} '{key}': date {_show(was.date)} → {_show(item.date)}")
             for field in attrs.fields(type(item)):
                 if field.name in ("key", "status", "citations", "date", "outcome_only"):
                     continue
@@ -855,6 +862,7 @@ def history(track: str, events: Sequence[RecordedEvent], *,
             changes = (f"same event as {fact.same_as}: its citations join that fact",)
         else:
             builder.apply(fact)
+            builder.fulfil_invitations()
             current = builder.state(track, as_of=None, known_at=None, possible=False,
                                     position=fact.position, facts=0)
             changes = diff(previous, current) or ("no change",)

@@ -282,7 +282,7 @@ def fact_dicts(draw: st.DrawFn, data: st.SearchStrategy[F.FactData] | None = Non
         kwargs["track"] = draw(tracks(canonical=False))
     elif draw(st.booleans()):
         kwargs["track"] = stream
-    if getattr(cls, "needs_date", True) or draw(st.booleans()):
+    if getattr(cls, "needs_date", True):  # the others have no date of their own
         kwargs["date"] = draw(edtf_dates())
         date_text = draw(st.none() | short_texts(20))
         if date_text is not None:

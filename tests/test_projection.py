@@ -577,3 +577,16 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
         served = store._current_read_model(track)
         assert served is not None
         assert served == project(track, list(store.read_track(track)))
+
+
+def test_a_catch_up_round_never_folds_beyond_its_checkpoint(
+        store: EventStore, sources: tuple[str, str]) -> None:
+    """Found by the property above: refolding a new track read the events of later rounds."""
+    geneva, _ = sources
+    store.catch_up()
+    store.append("RUS-USA", [meeting("planned", "a", "2018-08-01", geneva)])
+    store.append("RUS-USA", [meeting("held", "a", "2018-08-23", geneva)])
+    assert store.catch_up(limit=1) == 2  # two rounds of one event
+    served = store._current_read_model("RUS-USA")
+    assert served == project("RUS-USA", list(store.read_track("RUS-USA")))
+    assert served is not None and served.facts == 2

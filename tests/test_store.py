@@ -274,3 +274,27 @@ def test_stored_v1_statements_are_read_as_v2(store: EventStore, geneva: str) -> 
                                        addressee="Russie", attribution=None,
                                        content="Les Etats-Unis ne toléreront pas une ingérence.")
     assert list(chain_problems(store.read_all())) == []
+
+
+def test_facts_about_facts_have_no_date_of_their_own(store: EventStore, geneva: str) -> None:
+    result = store.append("RUS-USA", [meeting(geneva)])
+    target = str(result.events[0].event_id)
+    with pytest.raises(ValidationError, match="has no date of its own"):
+        store.append("RUS-USA", [{"type": "fact.retracted", "date": "2018-08-24",
+                                  "data": {"event": target, "reason": "x"}}])
+    retraction = store.append("RUS-USA", [{"type": "fact.retracted",
+                                           "data": {"event": target, "reason": "x"}}])
+    with pytest.raises(ValidationError, match="itself a fact about a fact"):
+        store.append("RUS-USA", [{"type": "fact.retracted", "data": {
+            "event": str(retraction.events[0].event_id), "reason": "undo"}}])
+
+
+def test_null_fields_are_left_out_of_stored_payloads(store: EventStore, geneva: str) -> None:
+    store.append("RUS-USA", [meeting(geneva)])
+    with store.engine.connect() as conn:
+        body = conn.execute(sa.text("SELECT p.body FROM payloads p JOIN events e "
+                                    "ON e.position = p.position WHERE e.type = 'meeting.held'")
+                            ).scalar_one()
+    payload = json.loads(body)
+    assert "fulfils" not in payload and "note" not in payload
+    assert payload["participants"] == [{"name": "John Bolton", "country": "USA"}]

@@ -238,13 +238,16 @@ def _type_command(type_name: str) -> click.Command:
 def _envelope_options(cls: type[FactData]) -> list[click.Option]:
     track = ([] if cls.stream else
              [click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA.")])
-    return [
-        *track,
-        click.Option(["--date"], required=cls.needs_date, metavar="EDTF",
+    dates = [
+        click.Option(["--date"], required=True, metavar="EDTF",
                      help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b."),
         click.Option(["--date-text"], metavar="TEXT", help="The source's words, e.g. jeudi."),
         click.Option(["--date-anchor"], metavar="EDTF",
                      help="The date the words were resolved against (publication date)."),
+    ] if cls.needs_date else []
+    return [
+        *track,
+        *dates,
         click.Option(["--cite"], multiple=True, required=cls.needs_citation,
                      metavar='ID:"QUOTE"',
                      help="Source id (or ≥ 8-digit prefix) and exact quote; ID@START:QUOTE "
@@ -358,8 +361,9 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
     if rebuild:
         with _open(db) as store:
             count = store.rebuild()
-        render.emit("json" if fmt == "json" else "table", {"rebuilt": count},
-                    lambda d: f"rebuilt the read models of {d['rebuilt']} track(s)")
+        if track is None or fmt != "json":  # with --track, json gives the track's document
+            render.emit("json" if fmt == "json" else "table", {"rebuilt": count},
+                        lambda d: f"rebuilt the read models of {d['rebuilt']} track(s)")
         if track is None:
             return
     if track is None:

@@ -25,6 +25,9 @@ FORMATS = ("table", "json")
 
 _SINGULAR = {"participants": "participant", "signatories": "signatory", "parties": "party",
              "topics": "topic", "aliases": "alias", "roles": "role"}
+#: Option names the envelope and every command use; payload fields get --data-NAME instead.
+_RESERVED = {"actor", "db", "format", "track", "date", "date_text", "date_anchor", "cite",
+             "event_id", "correlation_id", "causation_id", "expected_version", "file", "help"}
 _SHAPES = {Party: "NAME:ISO3[:ROLE]", ActorRole: "ROLE[:SINCE[:UNTIL]]"}
 
 
@@ -117,6 +120,8 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
         args = typing.get_args(hint)
         item = args[0] if typing.get_origin(hint) is tuple else None
         name = _SINGULAR.get(field.name, field.name) if item is not None else field.name
+        if name in _RESERVED:  # a payload field named like an option every command has
+            name = f"data_{name}"
         flag = "--" + name.replace("_", "-")
         kwargs: dict[str, Any] = {"required": required}
         if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -820,7 +820,10 @@ class EventStore:
         registry = registry_of(self._read_conn(conn, ACTORS_STREAM))
         count = 0
         for track in self._track_names(conn):
-            events = self._read_conn(conn, track)
+            # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
+            events = [e for e in self._read_conn(conn, track) if e.position <= head]
+            if not events:
+                continue
             self._save_read_model(conn, track, fold_all(track, events, registry),
                                   registry_version, events[-1].version)
             count += len(events)
@@ -839,13 +842,15 @@ class EventStore:
         registry = registry_of(self._read_conn(conn, ACTORS_STREAM))
         rows = {row.track: row for row in conn.execute(
             sa.select(t.track_states).where(t.track_states.c.track.in_(sorted(by_track))))}
+        upto = new[-1].position  # the checkpoint this round moves to: fold nothing beyond
         for track, events in by_track.items():
             row = rows.get(track)
             folded = None
             if row is not None and row.version == events[0].version - 1:
                 folded = fold_more(load_folded(row.state), events, registry)
             if folded is None:
-                folded = fold_all(track, self._read_conn(conn, track), registry)
+                known = [e for e in self._read_conn(conn, track) if e.position <= upto]
+                folded = fold_all(track, known, registry)
             self._save_read_model(conn, track, folded, registry_version, events[-1].version,
                                   exists=row is not None)
 
@@ -1071,15 +1076,20 @@ def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str)
             raise ValidationError(f"event {ref} is on track {track}, not {fact.track}",
                                   where=where)
         if fact_class(type_name).system or fact_class(type_name).stream is not None:
-            raise ValidationError(f"event {ref} is a {type_name}, which facts about facts "
-                                  "do not apply to", where=where)
+            raise ValidationError(f"event {ref} is of type {type_name}, which facts about "
+                                  "facts do not apply to", where=where)
+        if issubclass(fact_class(type_name), MetaFact):
+            raise ValidationError(f"event {ref} is itself a fact about a fact ({type_name}); "
+                                  "facts about facts apply to plain facts only", where=where)
         types.append(type_name)
     if isinstance(data, SameEvent) and types[0] != types[1]:
-        raise ValidationError(f"a {types[0]} cannot be the same event as a {types[1]}",
+        raise ValidationError(f"a fact of type {types[0]} cannot be the same event as one of "
+                              f"type {types[1]}",
                               where=f"{label}: data.same_as")
     if isinstance(data, FactCorrected) and data.data is not None:
         if fact_class(types[0]).needs_date is False:
-            raise ValidationError(f"a {types[0]} cannot be corrected; retract it instead",
+            raise ValidationError(f"a fact of type {types[0]} cannot be corrected; retract it "
+                              "instead",
                                   where=f"{label}: data.event")
         try:
             structure_data(types[0], data.data, path="data.data")
