@@ -870,17 +870,13 @@ class EventStore:
             conn.execute(t.track_states.insert().values(track=track, **values))
 
     def _read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
-        query = (sa.select(t.events, t.payloads.c.body)
-                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
-                 .where(t.events.c.position >= start).order_by(t.events.c.position)
+        query = (_EVENT_ROWS.where(t.events.c.position >= start).order_by(t.events.c.position)
                  .limit(limit))
         return self._decode_page(conn, conn.execute(query).all())
 
     def _read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
-        query = (sa.select(t.events, t.payloads.c.body)
-                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
-                 .where(t.events.c.track == track, t.events.c.version >= from_version)
+        query = (_EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
                  .order_by(t.events.c.version))
         return self._decode_page(conn, conn.execute(query).all())
 
@@ -976,8 +972,7 @@ class EventStore:
         Memory stays constant whatever the size of the log. A reader that remembers the
         last position it saw and calls again from the next one never misses an event.
         """
-        query = sa.select(t.events, t.payloads.c.body).join(
-            t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+        query = _EVENT_ROWS
         if track is not None:
             query = query.where(t.events.c.track == (
                 _stream_name(track)))
@@ -991,17 +986,13 @@ class EventStore:
     def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
         """Stream one track's events in version order from ``from_version``."""
         canonical = _stream_name(track)
-        query = (sa.select(t.events, t.payloads.c.body)
-                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
-                 .where(t.events.c.track == canonical))
+        query = (_EVENT_ROWS.where(t.events.c.track == canonical))
         return self._stream(query, t.events.c.version, max(1, from_version), None)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
         """One event by its id, or :class:`EventNotFound`."""
         wanted = str(parse_uuid(event_id, "event_id"))
-        query = (sa.select(t.events, t.payloads.c.body)
-                 .join(t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
-                 .where(t.events.c.event_id == wanted))
+        query = (_EVENT_ROWS.where(t.events.c.event_id == wanted))
         with translated(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
             if not rows:
@@ -1127,6 +1118,10 @@ def _citation(row: Any) -> Citation:
     return Citation(source=row.source_id, start=row.start_offset, end=row.end_offset,
                     exact=row.exact, prefix=row.prefix, suffix=row.suffix)
 
+
+#: Events with their payloads (outer: an erased payload leaves its event readable).
+_EVENT_ROWS = sa.select(t.events, t.payloads.c.body).join(
+    t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
 
 #: The columns of ``select(events, payloads.body)``, in order: rows are unpacked by
 #: position, which is several times cheaper than by name on the read hot path.
