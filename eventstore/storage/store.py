@@ -319,6 +319,7 @@ class EventStore:
             raise ValidationError(str(err).replace("title", "actor", 1), where="actor") from None
         self._sqlite = engine.dialect.name == "sqlite"
         self._bulk = BulkInsert(engine.dialect)
+        self._known_sources: set[str] = set()
         self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
         if check:
             check_schema(engine)
@@ -434,6 +435,8 @@ class EventStore:
         if len(prefix) < 8 or len(prefix) > 64 or any(c not in "0123456789abcdef" for c in prefix):
             raise SourceNotFound(f"{ref!r} is not a source id: give the id or a prefix of at "
                                  "least 8 hex digits (see `eventstore source list`)")
+        if prefix in self._known_sources:  # a full id seen before: sources never go away
+            return prefix
         upper = prefix + "g"  # every id with this prefix sorts in [prefix, prefix + "g")
         with translated(self.url), self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.sources.c.id)
@@ -446,6 +449,7 @@ class EventStore:
             raise AmbiguousSourcePrefix(f"source prefix {ref!r} is ambiguous: it matches "
                                         + ", ".join(r[:16] for r in rows[:5])
                                         + "; give more digits")
+        self._known_sources.add(str(rows[0]))  # only full ids: a prefix may turn ambiguous
         return str(rows[0])
 
     def get_source(self, ref: str) -> Source:
@@ -658,16 +662,20 @@ class EventStore:
 
     @staticmethod
     def _versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
-        """Each track's current version: one index seek per track.
+        """Each track's current version: one statement per 500 tracks, one index seek each.
 
-        (``max(version) … GROUP BY track`` over several tracks reads every row of each
-        track; ``max`` of one track is answered from the end of the (track, version) index.)
+        (``max(version) … GROUP BY track`` would read every row of each track; a scalar
+        ``max`` per track is answered from the end of the (track, version) index.)
         """
         versions: dict[str, int] = {}
-        for track in sorted(tracks):
-            version = conn.execute(_VERSION_QUERY, {"track": track}).scalar()
-            if version is not None:
-                versions[track] = version
+        for chunk in _chunks(sorted(tracks)):
+            wanted = (sa.values(sa.column("track", sa.String), name="wanted")
+                      .data([(track,) for track in chunk]).cte("wanted"))
+            latest = (sa.select(sa.func.max(t.events.c.version))
+                      .where(t.events.c.track == wanted.c.track).scalar_subquery())
+            for track, version in conn.execute(sa.select(wanted.c.track, latest)):
+                if version is not None:
+                    versions[track] = version
         return versions
 
     def _insert(self, conn: sa.Connection, items: list[_Prepared], versions: dict[str, int],
@@ -1025,10 +1033,6 @@ class EventStore:
             for row in conn.execute(query):
                 by_position.setdefault(row.position, []).append(_citation(row))
         return [_decode(row, tuple(by_position.get(row.position, ()))) for row in rows]
-
-
-_VERSION_QUERY = (sa.select(sa.func.max(t.events.c.version))
-                  .where(t.events.c.track == sa.bindparam("track")))
 
 
 _PROJECTOR = "tracks"
