@@ -22,6 +22,7 @@ from .dates import ValidTime, parse_valid_time
 from .errors import (
     AmbiguousQuote,
     AmbiguousSourcePrefix,
+    AuditError,
     CitationError,
     ConcurrencyError,
     DatabaseError,
@@ -30,6 +31,7 @@ from .errors import (
     EventNotFound,
     EventStoreError,
     ImmutabilityViolation,
+    IntegrityError,
     QuoteNotFound,
     SchemaError,
     SourceError,
@@ -78,12 +80,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ANY", "NO_STREAM", "STREAM_EXISTS", "FACT_TYPES",
-    "AmbiguousQuote", "AmbiguousSourcePrefix", "Appended", "AppendResult", "Citation",
+    "AmbiguousQuote", "AmbiguousSourcePrefix", "Appended", "AppendResult", "AuditError",
+    "Citation",
     "CitationError", "CitationRequest", "CitedSpan", "ConcurrencyError", "DatabaseError",
     "DateError", "DeclarationNotSigned", "DeclarationPlanned", "DeclarationSigned",
     "DuplicateEventError", "EventNotFound", "EventStore", "EventStoreError", "ExpectedVersion",
     "NewSource",
-    "Fact", "FactData", "ImmutabilityViolation", "InvitationAccepted", "InvitationDeclined",
+    "Fact", "FactData", "ImmutabilityViolation", "IntegrityError", "InvitationAccepted",
+    "InvitationDeclined",
     "InvitationExtended", "MeetingCancelled", "MeetingHeld", "MeetingKind", "MeetingPlanned",
     "Party", "QuoteNotFound", "RecordedEvent", "SchemaError", "Source", "SourceError",
     "SourceInfo", "SourceNotFound", "SourceRegistered", "Stance", "StatementMade",

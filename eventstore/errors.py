@@ -110,3 +110,12 @@ class SchemaError(DatabaseError):
 
 class ImmutabilityViolation(DatabaseError):
     """Something tried to change or delete what the log holds; the database refused."""
+
+
+class IntegrityError(EventStoreError):
+    """What is stored does not check out: a hash, the tree, a checkpoint (tampering)."""
+
+
+class AuditError(EventStoreError):
+    """A checkpoint, proof or key that cannot be used: malformed, for another log or key,
+    larger than the log, or failing verification."""

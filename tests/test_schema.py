@@ -14,6 +14,7 @@ from eventstore.storage import engine as engine_module
 from eventstore.storage.engine import make_engine, upgrade
 from eventstore.storage.errors import translated
 from eventstore.storage.schema import APPEND_ONLY_TABLES, metadata
+from eventstore.verifier import generate_key
 from tests.conftest import ARTICLE_GENEVA
 
 
@@ -38,6 +39,7 @@ def filled(store: EventStore) -> EventStore:
         "data": {"key": "geneva", "kind": "talks",
                  "participants": [{"name": "John Bolton", "country": "USA"}]},
         "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
+    store.checkpoint(generate_key("schema-test"))
     return store
 
 
@@ -53,6 +55,10 @@ _CHANGES = {
     ("DELETE", "citations"): "DELETE FROM citations",
     ("DELETE", "sources"): "DELETE FROM sources",
     ("DELETE", "source_texts"): "DELETE FROM source_texts",
+    ("UPDATE", "merkle_nodes"): "UPDATE merkle_nodes SET hashes = hashes",
+    ("DELETE", "merkle_nodes"): "DELETE FROM merkle_nodes",
+    ("UPDATE", "checkpoints"): "UPDATE checkpoints SET size = size + 1",
+    ("DELETE", "checkpoints"): "DELETE FROM checkpoints",
 }
 
 
@@ -74,6 +80,8 @@ _TRUNCATE = {
     "citations": "TRUNCATE citations CASCADE",
     "sources": "TRUNCATE sources CASCADE",
     "source_texts": "TRUNCATE source_texts CASCADE",
+    "merkle_nodes": "TRUNCATE merkle_nodes CASCADE",
+    "checkpoints": "TRUNCATE checkpoints CASCADE",
 }
 
 
@@ -99,7 +107,7 @@ def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> Non
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0002, but this eventstore needs 0099; "
+    with pytest.raises(SchemaError, match="has schema 0003, but this eventstore needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -146,8 +154,8 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0002; "
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0003; "
                                           "run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0002")
+    assert upgrade(engine) == ("0001", "0003")
     EventStore(engine).close()

@@ -31,6 +31,7 @@ from ..facts import FACT_TYPES, FactData
 from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
 from ..tracks import parse_track
 from . import render
+from .audit import register as register_audit
 from .options import actor_option, common, db_option, field_options, format_option
 
 EXIT_REFUSED = 1
@@ -421,6 +422,9 @@ def log(track: str | None, types: Sequence[str], since: int, limit: int | None,
             render.json_stream("events", (e.to_dict() for e in events))
         else:
             render.log_lines(events)
+
+
+register_audit(cli, _moment)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from . import schema as t
 
-_TABLES = (t.events, t.payloads, t.citations)
+_TABLES = (t.events, t.payloads, t.citations, t.merkle_nodes)
 
 
 def sqlite_datetime(moment: dt.datetime) -> str:

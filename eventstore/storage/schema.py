@@ -117,5 +117,32 @@ projections = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: The Merkle tree: for each position, the hashes of the RFC 9162 nodes completed when
+#: that event was appended, level 0 (the leaf) first, 32 bytes each (eventstore.merkle).
+merkle_nodes = sa.Table(
+    "merkle_nodes", metadata,
+    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
+                                                       name="fk_merkle_nodes_position"),
+              primary_key=True, autoincrement=False),
+    sa.Column("hashes", sa.LargeBinary, nullable=False),
+)
+
+#: Every signed tree head the store issued (C2SP checkpoint notes).
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root", HASH, nullable=False),
+    sa.Column("key_name", sa.Text, nullable=False),
+    sa.Column("key_id", sa.String(8), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("verifier_key", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Index("ix_checkpoints_size", "size"),
+)
+
 #: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE).
-APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts")
+APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts",
+                      "merkle_nodes", "checkpoints")

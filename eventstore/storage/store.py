@@ -14,12 +14,13 @@ import json
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 import sqlalchemy as sa
 
+from ..audit import Report
 from ..codec import (
     GENESIS_HASH,
     canonical_json,
@@ -32,10 +33,12 @@ from ..codec import (
 from ..dates import ValidTime, parse_valid_time
 from ..errors import (
     AmbiguousSourcePrefix,
+    AuditError,
     ConcurrencyError,
     DuplicateEventError,
     EventNotFound,
     EventStoreError,
+    IntegrityError,
     SourceError,
     SourceNotFound,
     ValidationError,
@@ -73,7 +76,17 @@ from ..sources import (
     resolve_citation,
 )
 from ..tracks import ACTORS_STREAM, FIXED_STREAMS, SOURCES_STREAM, parse_track
+from ..verifier import (
+    Checkpoint,
+    SignerKey,
+    VerificationError,
+    VerifierKey,
+    leaf_hash,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from . import schema as t
+from . import tree, verify
 from .bulk import BulkInsert, sqlite_datetime
 from .engine import (
     LOCK_TIMEOUT_SECONDS,
@@ -86,6 +99,7 @@ from .engine import (
     upgrade,
 )
 from .errors import translated
+from .tree import ConsistencyProof, InclusionProof, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
            "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan"]
@@ -113,6 +127,66 @@ ANY = ExpectedVersion.ANY
 NO_STREAM = ExpectedVersion.NO_STREAM
 STREAM_EXISTS = ExpectedVersion.STREAM_EXISTS
 Expected = ExpectedVersion | int
+
+
+@attrs.frozen
+class StoredCheckpoint:
+    """A signed tree head the store issued: the checkpoint and its whole signed note."""
+
+    id: int
+    checkpoint: Checkpoint
+    note: str
+    key_name: str
+    key_id: str
+    verifier_key: str
+    created_at: dt.datetime
+    created_by: str
+
+
+@attrs.frozen
+class Change:
+    """An event recorded after a replayed moment: a fact added, or one retracted/corrected."""
+
+    position: int
+    event_id: str
+    track: str
+    type: str
+    recorded_at: dt.datetime
+    kind: Literal["added", "retracted", "corrected"]
+    target: str | None  # the event a retraction or correction points at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "event_id": self.event_id, "track": self.track,
+                "type": self.type, "recorded_at": self.recorded_at.isoformat(),
+                "kind": self.kind, "target": self.target}
+
+
+@attrs.frozen
+class Replay:
+    """What the store knew at ``known_at``, and what it learned since."""
+
+    known_at: dt.datetime
+    position: int  # the last position recorded by then
+    size: int  # events in the log now
+    states: tuple[TrackState, ...]
+    changes: tuple[Change, ...]  # the first ones recorded since (up to a limit)
+    counts: dict[str, int]  # all of them, by kind
+    check: Report | None  # the check of the log against the given checkpoint
+
+
+def _change_kind(type_name: str) -> Literal["added", "retracted", "corrected"]:
+    if type_name == "fact.retracted":
+        return "retracted"
+    if type_name == "fact.corrected":
+        return "corrected"
+    return "added"
+
+
+def _target_of(type_name: str, body: str | None) -> str | None:
+    if type_name not in ("fact.retracted", "fact.corrected") or body is None:
+        return None
+    target = json.loads(body).get("event")
+    return None if target is None else str(target)
 
 
 @attrs.frozen
@@ -691,9 +765,12 @@ class EventStore:
             now = max(now, _utc(head.recorded_at) + dt.timedelta(microseconds=1))
         sqlite = self._sqlite
         stamp: Any = sqlite_datetime(now.replace(tzinfo=None)) if sqlite else now
+        # The tree's right edge; a log written before the tree existed gets it first.
+        edge = tree.frontier(conn, position) or tree.extend(conn, position)
         event_rows: list[dict[str, Any]] = []
         payload_rows: list[dict[str, Any]] = []
         citation_rows: list[dict[str, Any]] = []
+        node_rows: list[dict[str, Any]] = []
         for index, item in zip(indexes, items, strict=True):
             position += 1
             version = versions.get(item.track, 0) + 1
@@ -704,7 +781,10 @@ class EventStore:
                 recorded_at=now, recorded_by=self.actor, correlation_id=item.correlation_id,
                 causation_id=item.causation_id, payload_hash=item.payload_hash,
                 citations_hash=item.citations_hash, prev_hash=prev_hash)
-            event_hash = sha256_hex(canonical_json(envelope))
+            leaf = canonical_json(envelope)
+            event_hash = sha256_hex(leaf)
+            node_rows.append({"position": position,
+                              "hashes": b"".join(edge.append(leaf_hash(leaf)))})
             valid = item.valid
             event_rows.append({
                 "position": position, "event_id": str(item.event_id), "track": item.track,
@@ -732,6 +812,7 @@ class EventStore:
         self._bulk.run(conn, t.events, event_rows)
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
+        self._bulk.run(conn, t.merkle_nodes, node_rows)
 
     # -- read models ----------------------------------------------------------------
 
@@ -956,6 +1037,222 @@ class EventStore:
             rows = conn.execute(query).all()
         return [TrackSummary(track=r[0], events=r[1], first=_as_date(r[2]), last=_as_date(r[3]),
                              position=r[4]) for r in rows]
+
+    # -- the Merkle tree and checkpoints --------------------------------------------
+
+    def _tree_conn(self) -> sa.Connection:
+        """A read connection on a log whose tree covers every event.
+
+        Only a log written before the tree existed (schema 0002) lags; its tree is then
+        completed once, under the writer lock.
+        """
+        with translated(self.url), self.engine.connect() as conn:
+            behind = tree.tree_size(conn) < self._head_position(conn)
+        if behind:
+            with translated(self.url), self._writer() as conn, conn.begin():
+                self._lock(conn)
+                tree.extend(conn, self._head_position(conn))
+        return self.engine.connect()
+
+    @staticmethod
+    def _head_position(conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0)
+
+    def _size(self, conn: sa.Connection, size: int | None, what: str = "size") -> int:
+        head = self._head_position(conn)
+        if size is None:
+            return head
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValidationError(f"{what} must be a whole number ≥ 0, not {size!r}")
+        if size > head:
+            raise AuditError(f"{what} {size:,} is larger than the log ({head:,} events)")
+        return size
+
+    def origin(self) -> str:
+        """The log's name in checkpoints: ``eventstore/`` and 16 hex digits of its first
+        event's hash, so that a log rebuilt from scratch is another log."""
+        with translated(self.url), self.engine.connect() as conn:
+            first = conn.execute(sa.select(t.events.c.hash)
+                                 .where(t.events.c.position == 1)).scalar()
+        if first is None:
+            raise AuditError("the log is empty: it has no tree head to sign or prove yet")
+        return f"eventstore/{first[:16]}"
+
+    def tree_head(self, size: int | None = None) -> TreeHead:
+        """The root of the tree over the first ``size`` events (default: all of them)."""
+        with translated(self.url), self._tree_conn() as conn:
+            wanted = self._size(conn, size)
+            return TreeHead(size=wanted, root=tree.root_at(conn, wanted))
+
+    def inclusion_proof(self, event: uuid.UUID | str | int, size: int | None = None
+                        ) -> tuple[RecordedEvent, InclusionProof]:
+        """The event (by id, or by position) and the proof that it is in the tree of
+        ``size`` (default: the whole log)."""
+        if isinstance(event, (uuid.UUID, str)):
+            found = self.get_event(event)
+        else:
+            at = next(iter(self.read_all(event, 1)), None)
+            if at is None or at.position != event:
+                raise EventNotFound(f"no event at position {event}")
+            found = at
+        with translated(self.url), self._tree_conn() as conn:
+            wanted = self._size(conn, size)
+            if found.position > wanted:
+                raise AuditError(f"event {found.event_id} is at position {found.position:,}, "
+                                 f"after the tree of size {wanted:,}: it was appended later")
+            return found, tree.inclusion(conn, found.position - 1, wanted)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> ConsistencyProof:
+        """The proof that the tree of ``size1`` is a prefix of that of ``size2``."""
+        with translated(self.url), self._tree_conn() as conn:
+            second = self._size(conn, size2, "size2")
+            first = self._size(conn, size1, "size1")
+            if first < 1:
+                raise AuditError("size1 must be at least 1: every log extends the empty one, "
+                                 "there is nothing to prove")
+            if first > second:
+                raise AuditError(f"size1 ({first:,}) is larger than size2 ({second:,})")
+            return tree.consistency(conn, first, second)
+
+    def checkpoint(self, key: SignerKey) -> StoredCheckpoint:
+        """Sign the current tree head (a C2SP checkpoint) and keep it in the database."""
+        origin = self.origin()
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            size = self._head_position(conn)
+            edge = tree.frontier(conn, size) or tree.extend(conn, size)
+            head = Checkpoint(origin=origin, size=size, root=edge.root())
+            note = sign_checkpoint(head, key)
+            now = dt.datetime.now(dt.UTC)
+            verifier_key = key.verifier().text()
+            row = {"origin": origin, "size": size, "root": head.root.hex(),
+                   "key_name": key.name, "key_id": key.key_id.hex(), "note": note,
+                   "verifier_key": verifier_key, "created_at": now,
+                   "created_by": self.actor}
+            new_id = conn.execute(t.checkpoints.insert().values(**row)
+                                  .returning(t.checkpoints.c.id)).scalar_one()
+        return StoredCheckpoint(id=new_id, checkpoint=head, note=note, key_name=key.name,
+                                key_id=key.key_id.hex(), verifier_key=verifier_key,
+                                created_at=now, created_by=self.actor)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint the store issued, oldest first."""
+        c = t.checkpoints.c
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.checkpoints).order_by(c.id)).all()
+        return [StoredCheckpoint(
+            id=row.id, checkpoint=Checkpoint(origin=row.origin, size=row.size,
+                                             root=bytes.fromhex(row.root)),
+            note=row.note, key_name=row.key_name, key_id=row.key_id,
+            verifier_key=row.verifier_key, created_at=_utc(row.created_at),
+            created_by=row.created_by) for row in rows]
+
+    def verify(self, keys: Sequence[VerifierKey] = ()) -> Report:
+        """Check the whole stored log (see :mod:`eventstore.audit`): chain, versions,
+        payloads, citations against their sources, the tree, every checkpoint, and that
+        the immutability triggers are in place. ``keys``: the verifier keys you trust."""
+        with translated(self.url), self.engine.connect() as conn:
+            return verify.verify_connection(conn, keys)
+
+    def export(self) -> Iterator[str]:
+        """The whole log as JSON lines (``docs/auditing.md``), a page at a time."""
+        with translated(self.url), self._tree_conn() as conn:
+            yield from verify.export_lines(conn)
+
+    def import_export(self, lines: Callable[[], Iterable[str]], name: str = "export",
+                      keys: Sequence[VerifierKey] = ()) -> Report:
+        """Load an export into this empty store, after checking all of it.
+
+        ``lines`` is called twice (check, then load), each call giving the lines anew.
+        Nothing is written unless the whole export checks out.
+        """
+        report = verify.verify_export(lines(), name, keys)
+        if not report.ok:
+            raise IntegrityError(f"{name} does not check out, nothing imported: {report.first}")
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            verify.import_export(conn, lines(), name)
+            root = tree.root_at(conn, report.events)
+            if root != report.root:
+                raise IntegrityError(f"{name}: the imported tree's root is not the export's")
+        return report
+
+    def replay(self, to: dt.datetime, *, track: str | None = None,
+               checkpoint: str | None = None, key: VerifierKey | None = None,
+               changes_limit: int = 1_000) -> Replay:
+        """What the store knew at record time ``to``: the track states as they stood then,
+        and what was recorded since (facts added, retracted, corrected).
+
+        With a ``checkpoint`` (a signed note, checked with ``key``), the log is first
+        checked from its start to the larger of the checkpoint's size and the replayed
+        prefix, and the checkpoint's root must be the log's at its size.
+        """
+        moment = _utc(to)
+        position = self.position_at(moment)
+        canonical = None if track is None else parse_track(track)
+        check = None
+        if checkpoint is not None:
+            if key is None:
+                raise AuditError("a checkpoint is checked with the verifier key that signed it: "
+                                 "give the key too")
+            try:
+                signed = open_checkpoint(checkpoint, key)
+            except VerificationError as err:
+                raise AuditError(f"checkpoint: {err}") from None
+            with translated(self.url), self.engine.connect() as conn:
+                head = self._head_position(conn)
+                if signed.size > head:
+                    raise AuditError(f"the checkpoint is of size {signed.size:,}, larger than "
+                                     f"the log ({head:,} events): events were removed, or it "
+                                     "is another log's")
+                check = verify.verify_connection(
+                    conn, [key], upto=max(signed.size, position),
+                    checkpoints=[{"id": "given", "note": checkpoint,
+                                  "key_name": key.name}])
+        states = tuple(self.project(name, known_at=moment)
+                       for name in self._tracks_at(position, canonical))
+        return Replay(known_at=moment, position=position, size=self.head()[0],
+                      states=states, changes=self._changes_after(position, canonical,
+                                                                 changes_limit),
+                      counts=self._change_counts(position, canonical), check=check)
+
+    def _tracks_at(self, position: int, track: str | None) -> list[str]:
+        e = t.events.c
+        query = (sa.select(e.track).distinct().where(e.position <= position,
+                                                      e.track.not_in(FIXED_STREAMS))
+                 .order_by(e.track))
+        if track is not None:
+            query = query.where(e.track == track)
+        with translated(self.url), self.engine.connect() as conn:
+            names = list(conn.execute(query).scalars())
+        return names or ([track] if track is not None else [])
+
+    def _changes_after(self, position: int, track: str | None, limit: int) -> tuple[Change, ...]:
+        e = t.events.c
+        query = (sa.select(e.position, e.event_id, e.track, e.type, e.recorded_at,
+                           t.payloads.c.body)
+                 .join(t.payloads, t.payloads.c.position == e.position, isouter=True)
+                 .where(e.position > position).order_by(e.position).limit(limit))
+        if track is not None:
+            query = query.where(e.track == track)
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return tuple(Change(position=r.position, event_id=r.event_id, track=r.track,
+                            type=r.type, recorded_at=_utc(r.recorded_at),
+                            kind=_change_kind(r.type),
+                            target=_target_of(r.type, r.body)) for r in rows)
+
+    def _change_counts(self, position: int, track: str | None) -> dict[str, int]:
+        e = t.events.c
+        query = (sa.select(e.type, sa.func.count()).where(e.position > position)
+                 .group_by(e.type))
+        if track is not None:
+            query = query.where(e.track == track)
+        counts = {"added": 0, "retracted": 0, "corrected": 0}
+        with translated(self.url), self.engine.connect() as conn:
+            for type_name, count in conn.execute(query):
+                counts[_change_kind(type_name)] += count
+        return counts
 
     # -- read -----------------------------------------------------------------------
 

@@ -1,0 +1,369 @@
+"""Checking a whole log, event by event: pure code, no I/O.
+
+:class:`LogChecker` is fed what a store (or an export of one) holds, in position order:
+each event's envelope, hash, stored payload bytes, citations and stored tree row, the
+source texts, and the signed checkpoints. It recomputes everything that can be
+recomputed and reports each way the log is broken, with the position where it shows:
+
+* the hash chain: positions gapless from 1, each ``prev_hash`` the hash before it, each
+  ``hash`` that of its canonical envelope (see ``docs/integrity.md``);
+* the per-track versions, gapless from 1 in position order;
+* each payload against its ``payload_hash``, each citation list against its
+  ``citations_hash``, and each citation against its source's text: the exact text at the
+  span, the context around it, the span inside the article's body;
+* each source text against its id (the SHA-256 of the text) and registered length;
+* the RFC 9162 Merkle tree rebuilt from the envelopes, against the stored tree rows and
+  against the root of every checkpoint at its size; each checkpoint's signature.
+
+Erased payloads and source texts (``None``) are reported as erased, not as tampering:
+their hashes stay in the chain, so the rest still checks.
+
+The storage shell (``eventstore.storage.verify``) and the export reader feed it; the
+auditor's view of the result is :class:`Report`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .codec import GENESIS_HASH, canonical_json
+from .merkle import Frontier
+from .sources import CONTEXT_CHARS
+from .tracks import SOURCES_STREAM
+from .verifier import (
+    Checkpoint,
+    VerificationError,
+    VerifierKey,
+    leaf_hash,
+    open_checkpoint,
+    parse_verifier_key,
+)
+
+__all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
+
+#: The keys of the chained envelope, in the order of ``docs/integrity.md``.
+ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
+                 "valid", "recorded_at", "recorded_by", "correlation_id", "causation_id",
+                 "payload_hash", "citations_hash", "prev_hash")
+
+#: Problems kept in a report beyond the first (the count goes on).
+MAX_PROBLEMS = 50
+
+
+@attrs.frozen
+class Problem:
+    """One way the log is broken: where (a position, or None for the whole store) and what."""
+
+    position: int | None
+    what: str
+
+    def __str__(self) -> str:
+        return self.what if self.position is None else f"position {self.position}: {self.what}"
+
+
+@attrs.frozen
+class CheckedCheckpoint:
+    """A checkpoint and what the check found of it."""
+
+    size: int
+    root: bytes
+    key_name: str
+    ok: bool
+
+
+@attrs.frozen
+class Report:
+    """What a check covered, and what it found."""
+
+    events: int
+    tracks: int
+    citations: int
+    sources: int
+    checkpoints: tuple[CheckedCheckpoint, ...]
+    root: bytes
+    head: str
+    erased_payloads: tuple[int, ...]
+    erased_sources: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    problem_count: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "events": self.events, "tracks": self.tracks,
+            "citations": self.citations, "sources": self.sources,
+            "checkpoints": [{"size": c.size, "root": c.root.hex(), "key": c.key_name,
+                             "ok": c.ok} for c in self.checkpoints],
+            "root": self.root.hex(), "head": self.head,
+            "erased": {"payloads": list(self.erased_payloads),
+                       "sources": list(self.erased_sources)},
+            "first_problem": None if self.first is None else {
+                "position": self.first.position, "what": self.first.what},
+            "problems": [{"position": p.position, "what": p.what} for p in self.problems],
+            "problem_count": self.problem_count, "notes": list(self.notes),
+        }
+
+
+@attrs.define
+class _Source:
+    length: int
+    body: tuple[int, int]
+    position: int  # of its registration
+    text: str | None = None
+    loaded: bool = False
+
+
+class LogChecker:
+    """Feed it a log in position order; :meth:`finish` says what was wrong with it.
+
+    ``texts`` looks a source text up by id when the first citation of it is checked
+    (None: erased); an export gives them with :meth:`source` instead. ``keys`` are the
+    verifier keys the auditor trusts: with them, every checkpoint must be signed by one;
+    without, each is checked against the key stored beside it.
+    """
+
+    def __init__(self, *, texts: Callable[[str], str | None] | None = None,
+                 keys: Sequence[VerifierKey] = (), origin: str | None = None) -> None:
+        self._texts = texts
+        self._keys = list(keys)
+        self._origin = origin
+        self._problems: list[Problem] = []
+        self._count = 0
+        self._position = 0
+        self._prev = GENESIS_HASH
+        self._versions: dict[str, int] = {}
+        self._sources: dict[str, _Source] = {}
+        self._edge = Frontier()
+        self._pending: list[tuple[Checkpoint, str, bool]] = []  # by size, then checked
+        self._checked: list[CheckedCheckpoint] = []
+        self._citations = 0
+        self._erased_payloads: list[int] = []
+        self._erased_sources: list[str] = []
+        self._first_hash: str | None = None
+        self._notes: list[str] = []
+
+    # -- problems -------------------------------------------------------------------
+
+    def problem(self, position: int | None, what: str) -> None:
+        self._count += 1
+        if len(self._problems) < MAX_PROBLEMS:
+            self._problems.append(Problem(position, what))
+
+    # -- input ----------------------------------------------------------------------
+
+    def checkpoints(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """The stored checkpoints (``note``, ``verifier_key``): before the events."""
+        for item in items:
+            note, stored_key = item.get("note"), item.get("verifier_key")
+            label = f"checkpoint {item.get('id', '?')}"
+            try:
+                if self._keys:
+                    checkpoint = self._open_trusted(str(note))
+                else:
+                    checkpoint = open_checkpoint(str(note), parse_verifier_key(str(stored_key)))
+                    self._note_once("checkpoint signatures were checked against the keys "
+                                    "stored beside them; give the verifier keys you trust "
+                                    "(--key) to check who signed them")
+            except VerificationError as err:
+                self.problem(None, f"{label}: {err}")
+                continue
+            self._pending.append((checkpoint, str(item.get("key_name", "?")), True))
+        self._pending.sort(key=lambda c: c[0].size)
+
+    def _open_trusted(self, note: str) -> Checkpoint:
+        errors = []
+        for key in self._keys:
+            try:
+                return open_checkpoint(note, key)
+            except VerificationError as err:
+                errors.append(str(err))
+        raise VerificationError("not signed by any trusted key (" + "; ".join(errors) + ")")
+
+    def _note_once(self, note: str) -> None:
+        if note not in self._notes:
+            self._notes.append(note)
+
+    def source(self, source_id: str, text: str | None) -> None:
+        """A source text (None: erased), given after its registration event."""
+        known = self._sources.get(source_id)
+        if known is None:
+            self.problem(None, f"source {source_id[:12]}: a text with no registration event")
+            return
+        self._load(source_id, known, text)
+
+    def _load(self, source_id: str, known: _Source, text: str | None) -> None:
+        known.loaded = True
+        if text is None:
+            self._erased_sources.append(source_id)
+            return
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != source_id:
+            self.problem(known.position, f"source {source_id[:12]}: its text does not match "
+                                         "its id (the SHA-256 of the text)")
+            return
+        if len(text) != known.length:
+            self.problem(known.position, f"source {source_id[:12]}: its text has "
+                                         f"{len(text)} characters, the registration says "
+                                         f"{known.length}")
+            return
+        known.text = text
+
+    def event(self, envelope: Mapping[str, Any], event_hash: str, payload: str | None,
+              citations: Sequence[Mapping[str, Any]], stored_tree: bytes | None = None,
+              tree_expected: bool = False) -> None:
+        """One event, in position order.
+
+        ``payload`` is the stored payload text (None: erased), ``citations`` the stored
+        citation rows as ``{source, start, end, exact, prefix, suffix}``. With
+        ``tree_expected``, ``stored_tree`` is the stored Merkle row of the position
+        (None: missing).
+        """
+        position = envelope.get("position")
+        expected = self._position + 1
+        if position != expected:
+            self.problem(expected, f"expected position {expected}, found {position} "
+                                    "(an event is missing, or events were moved)")
+        if not isinstance(position, int):
+            position = expected
+        self._position = position
+        body = canonical_json({key: envelope.get(key) for key in ENVELOPE_KEYS})
+        if envelope.get("prev_hash") != self._prev:
+            self.problem(position, "prev_hash is not the hash of the event before it "
+                                    "(the chain is broken here)")
+        if hashlib.sha256(body).hexdigest() != event_hash:
+            self.problem(position, "the event's hash does not match its envelope (a field "
+                                    "of the event was changed)")
+        if self._first_hash is None:
+            self._first_hash = event_hash
+            self._check_origins(f"eventstore/{event_hash[:16]}")
+        self._prev = event_hash
+        self._track(position, envelope)
+        self._payload(position, envelope, payload)
+        self._check_citations(position, envelope, citations)
+        row = b"".join(self._edge.append(leaf_hash(body)))
+        if tree_expected and stored_tree != row:
+            self.problem(position, "the stored Merkle tree row is missing" if stored_tree
+                          is None else "the stored Merkle tree row does not match the event")
+        while self._pending and self._pending[0][0].size <= self._edge.size:
+            checkpoint, name, _ = self._pending.pop(0)
+            ok = checkpoint.size == self._edge.size and checkpoint.root == self._edge.root()
+            if not ok:
+                self.problem(position, f"checkpoint of size {checkpoint.size:,} signed by "
+                                        f"{name}: its root is not the root of the log at that "
+                                        "size (the log was rewritten, or the checkpoint "
+                                        "forged)")
+            self._checked.append(CheckedCheckpoint(checkpoint.size, checkpoint.root, name, ok))
+
+    def _check_origins(self, origin: str) -> None:
+        """Every checkpoint and the expected origin name this log (its first event)."""
+        if self._origin is not None and self._origin != origin:
+            self.problem(1, f"this log's origin is {origin}, not {self._origin}: it is "
+                             "another log, or it was rebuilt from its first event on")
+        for checkpoint, name, _ in self._pending:
+            if checkpoint.origin != origin:
+                self.problem(None, f"checkpoint of size {checkpoint.size:,} signed by {name} "
+                                    f"is for the log {checkpoint.origin}, not this one "
+                                    f"({origin})")
+
+    def _track(self, position: int, envelope: Mapping[str, Any]) -> None:
+        track, version = str(envelope.get("track")), envelope.get("version")
+        wanted = self._versions.get(track, 0) + 1
+        if version != wanted:
+            self.problem(position, f"track {track} jumps to version {version}, expected "
+                                    f"{wanted}")
+        if isinstance(version, int):
+            self._versions[track] = max(version, self._versions.get(track, 0))
+
+    def _payload(self, position: int, envelope: Mapping[str, Any], payload: str | None) -> None:
+        if payload is None:
+            self._erased_payloads.append(position)
+            return
+        if hashlib.sha256(payload.encode("utf-8")).hexdigest() != envelope.get("payload_hash"):
+            self.problem(position, "the stored payload does not match payload_hash (the "
+                                    "fact's data was changed)")
+            return
+        if envelope.get("track") == SOURCES_STREAM:
+            self._registration(position, payload)
+
+    def _registration(self, position: int, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            source_id = data["source"]
+            length = int(data["length"])
+            body = (int(data.get("body_start", 0)), int(data.get("body_end") or length))
+        except (ValueError, KeyError, TypeError):
+            self.problem(position, "the source registration's payload cannot be read")
+            return
+        self._sources[source_id] = _Source(length=length, body=body, position=position)
+
+    def _check_citations(self, position: int, envelope: Mapping[str, Any],
+                         citations: Sequence[Mapping[str, Any]]) -> None:
+        listed = [{key: c.get(key) for key in ("source", "start", "end", "exact", "prefix",
+                                                 "suffix")} for c in citations]
+        if hashlib.sha256(canonical_json(listed)).hexdigest() != envelope.get("citations_hash"):
+            self.problem(position, "the stored citations do not match citations_hash (a "
+                                    "quote or a span was changed)")
+        for ordinal, citation in enumerate(listed):
+            self._citations += 1
+            self._citation(position, ordinal, citation)
+
+    def _citation(self, position: int, ordinal: int, c: Mapping[str, Any]) -> None:
+        source_id = str(c["source"])
+        where = f"citation {ordinal + 1}"
+        known = self._sources.get(source_id)
+        if known is None:
+            self.problem(position, f"{where} cites source {source_id[:12]}, which was not "
+                                    "registered before it")
+            return
+        if not known.loaded and self._texts is not None:
+            self._load(source_id, known, self._texts(source_id))
+        text = known.text
+        if text is None:
+            return  # erased (reported as such), or its text was already reported
+        start, end = c["start"], c["end"]
+        if not (isinstance(start, int) and isinstance(end, int)
+                and known.body[0] <= start < end <= known.body[1]):
+            self.problem(position, f"{where}: span [{start}, {end}) is not inside the body "
+                                    f"of source {source_id[:12]}")
+            return
+        if text[start:end] != c["exact"]:
+            self.problem(position, f"{where}: the quote is not the source's text at "
+                                    f"[{start}, {end})")
+        elif (text[max(0, start - CONTEXT_CHARS):start] != c["prefix"]
+              or text[end:end + CONTEXT_CHARS] != c["suffix"]):
+            self.problem(position, f"{where}: the context around the quote is not the "
+                                    "source's")
+
+    def finish(self, *, stored_events: int | None = None) -> Report:
+        """The report. ``stored_events``: how many events the store says it holds."""
+        if stored_events is not None and stored_events != self._position:
+            self.problem(self._position + 1, f"the log holds {stored_events:,} events but "
+                                              f"only {self._position:,} follow each other")
+        for checkpoint, name, _ in self._pending:
+            self.problem(None, f"checkpoint of size {checkpoint.size:,} signed by {name} is "
+                                f"larger than the log ({self._position:,} events): events "
+                                "were removed")
+            self._checked.append(CheckedCheckpoint(checkpoint.size, checkpoint.root, name,
+                                                   False))
+        self._pending = []
+        problems = sorted(self._problems,
+                          key=lambda p: (p.position is None, p.position or 0))
+        return Report(
+            events=self._position, tracks=len(self._versions),
+            citations=self._citations, sources=len(self._sources),
+            checkpoints=tuple(self._checked), root=self._edge.root(), head=self._prev,
+            erased_payloads=tuple(self._erased_payloads),
+            erased_sources=tuple(self._erased_sources), problems=tuple(problems),
+            problem_count=self._count, notes=tuple(self._notes))

@@ -1,0 +1,425 @@
+"""The auditor's commands: keys, checkpoints, proofs, verify, replay, export and import.
+
+Parse, call the library, render: the checking itself lives in :mod:`eventstore.audit`,
+:mod:`eventstore.proofs` and :mod:`eventstore.verifier`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import EventStore
+from ..audit import Report
+from ..errors import AuditError, EventStoreError
+from ..integrity import envelope_of
+from ..proofs import check_proof, consistency_document, inclusion_document
+from ..storage.store import Replay, StoredCheckpoint
+from ..storage.verify import verify_export
+from ..verifier import (
+    SignerKey,
+    VerificationError,
+    VerifierKey,
+    generate_key,
+    open_checkpoint,
+    parse_checkpoint_body,
+    parse_signer_key,
+    parse_verifier_key,
+)
+from . import render
+from .options import actor_option, common, db_option, format_option
+
+DEFAULT_KEY = "eventstore.key"
+KEY_ENV = "EVENTSTORE_KEY"
+
+
+def _open(db: str | None, actor: str | None = None) -> EventStore:
+    return EventStore.open(db, actor=actor)
+
+
+def _read_text(name: str, what: str) -> str:
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as err:
+        raise AuditError(f"{name}: cannot read the {what} ({err.strerror or err})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuditError(f"{name}: not a {what} (not UTF-8 text)") from None
+
+
+def _signer(name: str | None) -> SignerKey:
+    path = name or os.environ.get(KEY_ENV) or DEFAULT_KEY
+    if not Path(path).exists():
+        raise AuditError(f"{path}: no such key file (make one with `eventstore audit keygen`, "
+                         f"or give --key / ${KEY_ENV})")
+    try:
+        return parse_signer_key(_read_text(path, "key file").strip())
+    except VerificationError as err:
+        raise AuditError(f"{path}: {err}") from None
+
+
+def _verifier(name: str) -> VerifierKey:
+    try:
+        return parse_verifier_key(_read_text(name, "verifier key file").strip())
+    except VerificationError as err:
+        raise AuditError(f"{name}: {err}") from None
+
+
+def _write(out: str | None, text: str) -> None:
+    if out is None or out == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
+
+
+def _checkpoint_note(name: str) -> str:
+    note = _read_text(name, "checkpoint")
+    try:
+        parse_checkpoint_body(note.split("\n\n", 1)[0] + "\n")
+    except VerificationError as err:
+        raise AuditError(f"{name}: not a checkpoint: {err}") from None
+    if "\n\n" not in note:
+        raise AuditError(f"{name}: not a signed checkpoint (no signature after a blank line)")
+    return note
+
+
+def _key_for(store: EventStore, note: str, key_file: str | None, where: str) -> VerifierKey:
+    """The verifier key of a checkpoint: the one given, or the one the store signed it with."""
+    if key_file is not None:
+        return _verifier(key_file)
+    for stored in store.checkpoints():
+        if stored.note == note:
+            return parse_verifier_key(stored.verifier_key)
+    raise AuditError(f"{where}: the store did not issue this checkpoint; give the verifier "
+                     "key that signed it (--key FILE.pub)")
+
+
+def _open_note(note: str, key: VerifierKey, origin: str, where: str) -> Any:
+    try:
+        return open_checkpoint(note, key, origin=origin)
+    except VerificationError as err:
+        raise AuditError(f"{where}: {err}") from None
+
+
+@click.group("audit")
+def audit() -> None:
+    """Signed checkpoints, inclusion and consistency proofs, and verifying the whole log."""
+
+
+@audit.command("keygen")
+@click.option("--name", default="eventstore", show_default=True,
+              help="The key's name, shown in signatures (no spaces or '+').")
+@click.option("--out", default=DEFAULT_KEY, show_default=True, type=click.Path(dir_okay=False),
+              help="The private key file; the verifier key goes beside it as FILE.pub.")
+@format_option("table", "json")
+def keygen(name: str, out: str, fmt: str) -> None:
+    """Make an Ed25519 key pair for signing checkpoints."""
+    try:
+        key = generate_key(name)
+    except (VerificationError, ValueError) as err:
+        raise AuditError(f"--name: {err}") from None
+    public = f"{out}.pub"
+    for path in (out, public):
+        if Path(path).exists():
+            raise AuditError(f"{path} exists already: a key is never overwritten (move it "
+                             "away, or give --out)")
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key.text() + "\n")
+        Path(public).write_text(key.verifier().text() + "\n", encoding="utf-8")
+    except OSError as err:
+        raise AuditError(f"{out}: cannot write the key ({err.strerror or err})") from None
+    doc = {"name": key.name, "key_id": key.key_id.hex(), "private_key_file": out,
+           "verifier_key_file": public, "verifier_key": key.verifier().text()}
+    render.emit(fmt, doc, lambda d: (
+        f"{d['private_key_file']}: private key {d['name']} ({d['key_id']}); keep it secret\n"
+        f"{d['verifier_key_file']}: verifier key, give it to auditors:\n  {d['verifier_key']}"))
+
+
+@audit.command("checkpoint")
+@click.option("--key", "key_file", metavar="FILE",
+              help=f"The private key (default ${KEY_ENV}, else ./{DEFAULT_KEY}).")
+@click.option("--out", metavar="FILE", help="Write the signed checkpoint here (default stdout).")
+@common
+@actor_option
+def checkpoint(key_file: str | None, out: str | None, db: str | None, fmt: str,
+               actor: str | None) -> None:
+    """Sign the current tree head; keep it in the database and give it to auditors."""
+    key = _signer(key_file)
+    with _open(db, actor) as store:
+        stored = store.checkpoint(key)
+    if fmt == "json":
+        render.emit(fmt, _checkpoint_doc(stored), str)
+        if out:
+            _write(out, stored.note)
+        return
+    _write(out, stored.note)
+    if out:
+        click.echo(f"checkpoint of size {stored.checkpoint.size:,} signed by {key.name}, "
+                   f"written to {out}")
+
+
+def _checkpoint_doc(stored: StoredCheckpoint) -> dict[str, Any]:
+    c = stored.checkpoint
+    return {"origin": c.origin, "size": c.size, "root": c.root.hex(), "key": stored.key_name,
+            "key_id": stored.key_id, "created_at": stored.created_at.isoformat(),
+            "note": stored.note}
+
+
+@audit.command("prove")
+@click.argument("event_id", metavar="EVENT_ID|POSITION")
+@click.option("--checkpoint", "checkpoint_file", metavar="FILE",
+              help="Prove against this checkpoint (default: the current tree, unsigned).")
+@click.option("--key", "key_file", metavar="FILE.pub",
+              help="The verifier key of the checkpoint (default: the store's, if it issued it).")
+@click.option("--out", metavar="FILE", help="Write the proof here (default stdout).")
+@db_option
+def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out: str | None,
+          db: str | None) -> None:
+    """An inclusion proof: this event is in the log a checkpoint signed."""
+    with _open(db) as store:
+        origin = store.origin()
+        note, size = None, None
+        if checkpoint_file is not None:
+            note = _checkpoint_note(checkpoint_file)
+            signed = _open_note(note, _key_for(store, note, key_file, checkpoint_file), origin,
+                                checkpoint_file)
+            size = signed.size
+            _check_against(store, signed, checkpoint_file)
+        wanted: str | int = int(event_id) if event_id.isdigit() else event_id
+        event, proof = store.inclusion_proof(wanted, size)
+    doc = inclusion_document(origin=origin, size=proof.size, root=proof.root,
+                             index=proof.index, leaf=proof.leaf_hash, proof=proof.proof,
+                             event={**envelope_of(event), "hash": event.hash}, checkpoint=note)
+    _write(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    click.echo(f"inclusion of position {event.position} in the tree of size {proof.size:,}: "
+               f"{len(proof.proof)} hashes" + (f", written to {out}" if out else ""), err=True)
+
+
+def _check_against(store: EventStore, signed: Any, where: str) -> None:
+    """A checkpoint must sign a prefix of this log: same size available, same root."""
+    size = store.head()[0]
+    if signed.size > size:
+        raise AuditError(f"{where}: the checkpoint is of size {signed.size:,}, larger than the "
+                         f"log ({size:,} events): events were removed, or it is another log's")
+    if store.tree_head(signed.size).root != signed.root:
+        raise AuditError(f"{where}: the log's root at size {signed.size:,} is not the one this "
+                         "checkpoint signed: the log was rewritten since (run `eventstore "
+                         "audit verify`)")
+
+
+@audit.command("consistency")
+@click.option("--from", "from_file", required=True, metavar="OLD",
+              help="The older checkpoint, as an auditor kept it.")
+@click.option("--to", "to_file", metavar="NEW",
+              help="The newer checkpoint (default: the current tree, unsigned).")
+@click.option("--key", "key_file", metavar="FILE.pub",
+              help="The verifier key (default: the store's, if it issued the checkpoints).")
+@click.option("--out", metavar="FILE", help="Write the proof here (default stdout).")
+@db_option
+def consistency(from_file: str, to_file: str | None, key_file: str | None, out: str | None,
+                db: str | None) -> None:
+    """A consistency proof: the log of the newer head only extends the older checkpoint."""
+    with _open(db) as store:
+        origin = store.origin()
+        old_note = _checkpoint_note(from_file)
+        old = _open_note(old_note, _key_for(store, old_note, key_file, from_file), origin,
+                         from_file)
+        _check_against(store, old, from_file)
+        new_note, size2 = None, None
+        if to_file is not None:
+            new_note = _checkpoint_note(to_file)
+            new = _open_note(new_note, _key_for(store, new_note, key_file, to_file), origin,
+                             to_file)
+            _check_against(store, new, to_file)
+            size2 = new.size
+        proof = store.consistency_proof(old.size, size2)
+    doc = consistency_document(origin=origin, size1=proof.size1, size2=proof.size2,
+                               root1=proof.root1, root2=proof.root2, proof=proof.proof,
+                               from_checkpoint=old_note, to_checkpoint=new_note)
+    _write(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    click.echo(f"consistency of size {proof.size1:,} with size {proof.size2:,}: "
+               f"{len(proof.proof)} hashes" + (f", written to {out}" if out else ""), err=True)
+
+
+@audit.command("check-proof")
+@click.argument("proof_file", metavar="PROOF")
+@click.option("--key", "key_file", required=True, metavar="FILE.pub",
+              help="The verifier key that signed the checkpoint(s).")
+@format_option("table", "json")
+def check_proof_command(proof_file: str, key_file: str, fmt: str) -> None:
+    """Check an inclusion or consistency proof, with no database (exit 0: it holds)."""
+    key = _verifier(key_file)
+    text = _read_text(proof_file, "proof")
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise AuditError(f"{proof_file}: not JSON ({err}); not a proof document") from None
+    try:
+        summary = check_proof(doc, key)
+    except VerificationError as err:
+        raise AuditError(f"{proof_file}: the proof does not hold: {err}") from None
+    render.emit(fmt, {"ok": True, "proved": summary}, lambda d: f"ok: {d['proved']}")
+
+
+@audit.command("verify")
+@click.option("--key", "key_files", multiple=True, metavar="FILE.pub",
+              help="A verifier key you trust (repeatable): every checkpoint must be signed by one.")
+@click.option("--file", "export_file", metavar="EXPORT",
+              help="Check an export file instead of a database (no database needed).")
+@common
+def verify_command(key_files: Sequence[str], export_file: str | None, db: str | None,
+                   fmt: str) -> None:
+    """Check the whole log: chain, versions, payloads, citations, tree, checkpoints, triggers."""
+    keys = [_verifier(name) for name in key_files]
+    if export_file is not None:
+        report = verify_export(_lines(export_file), export_file, keys)
+        where = export_file
+    else:
+        with _open(db) as store:
+            report = store.verify(keys)
+            where = store.url
+    render.emit(fmt, report.to_dict(), lambda _: _report_text(report, where))
+    if not report.ok:
+        sys.exit(1)
+
+
+def _report_text(report: Report, where: str) -> str:
+    lines = []
+    if report.ok:
+        lines.append(f"ok: {where}: {report.events:,} events in {report.tracks:,} streams, "
+                     f"{report.citations:,} citations against {report.sources:,} sources, "
+                     f"{len(report.checkpoints)} checkpoint(s); root {report.root.hex()}")
+    else:
+        lines.append(f"FAILED: {where}: {report.problem_count:,} problem(s); the first: "
+                     f"{report.first}")
+        lines += [f"  {problem}" for problem in report.problems[1:20]]
+    if report.erased_payloads or report.erased_sources:
+        lines.append(f"erased for legal reasons (not tampering): {len(report.erased_payloads)} "
+                     f"payload(s), {len(report.erased_sources)} source text(s)")
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def _lines(name: str) -> Iterator[str]:
+    try:
+        with open(name, encoding="utf-8") as handle:  # noqa: PTH123
+            yield from handle
+    except OSError as err:
+        raise AuditError(f"{name}: cannot read the export ({err.strerror or err})") from None
+    except UnicodeDecodeError:
+        raise AuditError(f"{name}: not an eventstore export (not UTF-8 text)") from None
+
+
+def register(cli: click.Group, moment: Any) -> None:
+    """Add the audit group and the replay, export and import commands to ``cli``."""
+    cli.add_command(audit)
+
+    @cli.command("replay")
+    @click.option("--to", "to", required=True, metavar="TIME",
+                  help="The record time to go back to (UTC; a bare day means its end).")
+    @click.option("--track", help="Only this track.")
+    @click.option("--checkpoint", "checkpoint_file", metavar="FILE",
+                  help="Check the log up to there against this checkpoint first.")
+    @click.option("--key", "key_file", metavar="FILE.pub",
+                  help="The verifier key of the checkpoint.")
+    @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                  help="Changes since listed one by one (all are counted).")
+    @db_option
+    @format_option("table", "json", "markdown")
+    def replay(to: str, track: str | None, checkpoint_file: str | None, key_file: str | None,
+               limit: int, db: str | None, fmt: str) -> None:
+        """What the store knew at a past moment, and what it learned since."""
+        when = moment(to, "--to")
+        with _open(db) as store:
+            note = key = None
+            if checkpoint_file is not None:
+                note = _checkpoint_note(checkpoint_file)
+                key = _key_for(store, note, key_file, checkpoint_file)
+            result = store.replay(when, track=track, checkpoint=note, key=key,
+                                  changes_limit=limit)
+        render.emit("json" if fmt == "json" else "table", _replay_doc(result),
+                    lambda _: _replay_text(result, markdown=fmt == "markdown"))
+        if result.check is not None and not result.check.ok:
+            sys.exit(1)
+
+    @cli.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl",
+                  show_default=True, help="The export format (docs/auditing.md).")
+    @click.option("--out", metavar="FILE", help="Write here (default stdout).")
+    @db_option
+    def export(fmt: str, out: str | None, db: str | None) -> None:
+        """Write the whole log (events, payloads, citations, sources, checkpoints)."""
+        with _open(db) as store:
+            if out is None:
+                for line in store.export():
+                    click.echo(line)
+                return
+            temporary = f"{out}.partial"
+            try:
+                with open(temporary, "w", encoding="utf-8") as handle:  # noqa: PTH123
+                    for line in store.export():
+                        handle.write(line + "\n")
+                os.replace(temporary, out)
+            except OSError as err:
+                raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
+        click.echo(f"exported to {out}", err=True)
+
+    @cli.command("import")
+    @click.argument("export_file", metavar="EXPORT")
+    @click.option("--key", "key_files", multiple=True, metavar="FILE.pub",
+                  help="A verifier key you trust for the export's checkpoints (repeatable).")
+    @common
+    def import_command(export_file: str, key_files: Sequence[str], db: str | None,
+                       fmt: str) -> None:
+        """Load an export into an empty database, after checking all of it."""
+        keys = [_verifier(name) for name in key_files]
+        with _open(db) as store:
+            report = store.import_export(lambda: _lines(export_file), export_file, keys)
+        render.emit(fmt, {"imported": report.events, "root": report.root.hex(),
+                          "checkpoints": len(report.checkpoints)},
+                    lambda d: f"imported {d['imported']:,} events; root {d['root']}")
+
+
+def _replay_doc(result: Replay) -> dict[str, Any]:
+    return {
+        "known_at": result.known_at.isoformat(), "position": result.position,
+        "size": result.size, "tracks": [state.to_dict() for state in result.states],
+        "since": {"counts": result.counts,
+                  "changes": [change.to_dict() for change in result.changes]},
+        "check": None if result.check is None else result.check.to_dict(),
+    }
+
+
+def _replay_text(result: Replay, *, markdown: bool) -> str:
+    out = [f"{'# ' if markdown else ''}The store as known at {result.known_at.isoformat()}: "
+           f"positions 1–{result.position:,} of {result.size:,}"]
+    check = result.check
+    if check is not None:
+        out.append(("checked against the checkpoint: ok, " if check.ok else
+                    f"CHECK FAILED: {check.first}; ") + f"{check.events:,} events checked")
+    for state in result.states:
+        out += ["", render.state_text(state, markdown=markdown)]
+    counts = result.counts
+    out += ["", f"{'## ' if markdown else ''}Since then: {counts['added']:,} added, "
+                f"{counts['retracted']:,} retracted, {counts['corrected']:,} corrected"]
+    for change in result.changes:
+        target = f" → {change.target}" if change.target else ""
+        out.append(f"{'- ' if markdown else '  '}{change.position}  {change.kind:<9} "
+                   f"{change.track}  {change.type}{target}  "
+                   f"({change.recorded_at.isoformat()})")
+    return "\n".join(out)
+
+
+__all__ = ["audit", "register", "EventStoreError"]

@@ -1,0 +1,208 @@
+"""The Merkle tree over the log, kept beside it in ``merkle_nodes``.
+
+The imperative shell around :mod:`eventstore.merkle`: each appended event is a leaf of an
+RFC 9162 tree in position order, its leaf bytes the canonical envelope whose SHA-256 is
+the event's ``hash``. The row of position *p* holds the hashes of every node completed
+when *p* was appended (the leaf first), so that any perfect subtree is one primary-key
+read, and the root at any size and any proof need O(log n) of them, fetched in one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from ..codec import canonical_json, sha256_hex
+from ..errors import IntegrityError
+from ..merkle import (
+    Frontier,
+    Node,
+    assemble,
+    consistency_parts,
+    fold,
+    inclusion_parts,
+    needed,
+    node_slot,
+    root_nodes,
+)
+from ..verifier import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from . import schema as t
+
+__all__ = ["TreeHead", "InclusionProof", "ConsistencyProof", "envelope_from_row",
+           "fetch_nodes", "frontier", "tree_size", "extend", "root_at", "inclusion",
+           "consistency"]
+
+_PAGE = 5_000
+
+
+@attrs.frozen
+class TreeHead:
+    """The tree over the first ``size`` events: its root hash."""
+
+    size: int
+    root: bytes
+
+
+@attrs.frozen
+class InclusionProof:
+    """RFC 9162 inclusion proof of the leaf at ``index`` (= position - 1) in a tree of ``size``."""
+
+    index: int
+    size: int
+    leaf_hash: bytes
+    proof: tuple[bytes, ...]
+    root: bytes
+
+
+@attrs.frozen
+class ConsistencyProof:
+    """RFC 9162 consistency proof: the tree of ``size1`` is a prefix of that of ``size2``."""
+
+    size1: int
+    size2: int
+    root1: bytes
+    root2: bytes
+    proof: tuple[bytes, ...]
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso(day: Any) -> str | None:
+    if day is None:
+        return None
+    return day if isinstance(day, str) else day.isoformat()
+
+
+def envelope_from_row(row: Any) -> dict[str, Any]:
+    """The chained envelope of an ``events`` row (what ``events.envelope_dict`` builds)."""
+    m = row._mapping
+    valid = None if m["valid_edtf"] is None else {
+        "edtf": m["valid_edtf"], "lower": _iso(m["valid_lower"]),
+        "upper": _iso(m["valid_upper"]), "text": m["valid_text"],
+        "anchor": m["valid_anchor"]}
+    return {
+        "position": m["position"], "event_id": m["event_id"], "track": m["track"],
+        "version": m["version"], "type": m["type"], "schema_version": m["schema_version"],
+        "valid": valid, "recorded_at": _utc_text(m["recorded_at"]),
+        "recorded_by": m["recorded_by"], "correlation_id": m["correlation_id"],
+        "causation_id": m["causation_id"], "payload_hash": m["payload_hash"],
+        "citations_hash": m["citations_hash"], "prev_hash": m["prev_hash"],
+    }
+
+
+def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
+    """The hashes of perfect subtrees, one query for all (missing ones are left out)."""
+    wanted = {node: node_slot(node) for node in nodes}
+    positions = sorted({position for position, _ in wanted.values()})
+    rows: dict[int, bytes] = {}
+    m = t.merkle_nodes.c
+    for start in range(0, len(positions), 500):
+        chunk = positions[start:start + 500]
+        for position, hashes in conn.execute(sa.select(m.position, m.hashes)
+                                             .where(m.position.in_(chunk))):
+            rows[position] = bytes(hashes)
+    found: dict[Node, bytes] = {}
+    for node, (position, level) in wanted.items():
+        hashes = rows.get(position)
+        if hashes is not None and len(hashes) >= (level + 1) * HASH_SIZE:
+            found[node] = hashes[level * HASH_SIZE:(level + 1) * HASH_SIZE]
+    return found
+
+
+def tree_size(conn: sa.Connection) -> int:
+    """How many events the stored tree covers."""
+    return int(conn.execute(sa.select(sa.func.max(t.merkle_nodes.c.position))).scalar() or 0)
+
+
+def frontier(conn: sa.Connection, size: int) -> Frontier | None:
+    """The right edge of the stored tree of ``size`` (None when the tree is shorter)."""
+    nodes = root_nodes(size)
+    hashes = fetch_nodes(conn, nodes)
+    if len(hashes) != len(nodes):
+        return None
+    return Frontier(size, [hashes[node] for node in nodes])
+
+
+def extend(conn: sa.Connection, upto: int) -> Frontier:
+    """Add the tree rows of positions the tree does not cover yet, up to ``upto``.
+
+    Only a log written before the tree existed (schema 0002) has such positions; the
+    append path writes the rows with the events. Each leaf is recomputed from its row,
+    and an event whose stored ``hash`` is not that of its envelope is refused.
+    """
+    size = tree_size(conn)
+    edge = frontier(conn, size)
+    if edge is None:
+        raise IntegrityError(f"the Merkle tree of size {size} is missing nodes; "
+                             "run `eventstore audit verify`")
+    e = t.events.c
+    while edge.size < upto:
+        last = min(upto, edge.size + _PAGE)
+        rows = conn.execute(sa.select(t.events).where(e.position > edge.size,
+                                                      e.position <= last)
+                            .order_by(e.position)).all()
+        out = []
+        for row in rows:
+            position = row.position
+            if position != edge.size + 1:
+                raise IntegrityError(f"position {edge.size + 1} is missing from the log")
+            body = canonical_json(envelope_from_row(row))
+            if sha256_hex(body) != row.hash:
+                raise IntegrityError(f"position {position}: the stored hash does not match "
+                                     "the event's envelope; run `eventstore audit verify`")
+            out.append({"position": position, "hashes": b"".join(edge.append(leaf_hash(body)))})
+        if not out:
+            raise IntegrityError(f"position {edge.size + 1} is missing from the log")
+        conn.execute(t.merkle_nodes.insert(), out)
+    return edge
+
+
+def root_at(conn: sa.Connection, size: int) -> bytes:
+    """The root hash of the tree over the first ``size`` events (``size`` ≤ the tree's)."""
+    if size == 0:
+        return EMPTY_ROOT
+    nodes = root_nodes(size)
+    return fold([_get(conn, nodes)[node] for node in nodes])
+
+
+def _get(conn: sa.Connection, nodes: Iterable[Node]) -> Mapping[Node, bytes]:
+    wanted = set(nodes)
+    found = fetch_nodes(conn, wanted)
+    if len(found) != len(wanted):
+        missing = sorted(wanted - set(found))[0]
+        raise IntegrityError(f"the Merkle tree lacks the node {missing} (level, index); "
+                             "run `eventstore audit verify`")
+    return found
+
+
+def inclusion(conn: sa.Connection, index: int, size: int) -> InclusionProof:
+    parts = inclusion_parts(index, size)
+    roots = root_nodes(size)
+    hashes = _get(conn, [*needed(parts), (0, index), *roots])
+    return InclusionProof(index=index, size=size, leaf_hash=hashes[(0, index)],
+                          proof=tuple(assemble(parts, hashes)),
+                          root=fold([hashes[node] for node in roots]))
+
+
+def consistency(conn: sa.Connection, size1: int, size2: int) -> ConsistencyProof:
+    parts = consistency_parts(size1, size2) if size1 < size2 else []
+    roots1, roots2 = root_nodes(size1), root_nodes(size2)
+    hashes = _get(conn, [*needed(parts), *roots1, *roots2])
+    return ConsistencyProof(size1=size1, size2=size2,
+                            root1=fold([hashes[node] for node in roots1]),
+                            root2=fold([hashes[node] for node in roots2]),
+                            proof=tuple(assemble(parts, hashes)))
+
+
+def merkle_rows(edge: Frontier, positions_and_envelopes: Sequence[tuple[int, bytes]]
+                ) -> list[dict[str, Any]]:
+    """The tree rows of freshly appended events (their canonical envelopes, in order)."""
+    return [{"position": position, "hashes": b"".join(edge.append(leaf_hash(body)))}
+            for position, body in positions_and_envelopes]

@@ -1,0 +1,397 @@
+"""The auditor's toolkit on a real store: the tree, checkpoints, proofs, verify, replay,
+export and import, on SQLite and PostgreSQL; and tampering done for real with raw SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventstore import EventStore
+from eventstore.errors import AuditError, EventNotFound, IntegrityError
+from eventstore.integrity import envelope_of, leaf_bytes
+from eventstore.proofs import check_proof, consistency_document, inclusion_document
+from eventstore.storage import schema as t
+from eventstore.storage.engine import make_engine, upgrade
+from eventstore.verifier import (
+    VerificationError,
+    generate_key,
+    leaf_hash,
+    open_checkpoint,
+    root_of_leaves,
+    verify_consistency,
+    verify_inclusion,
+)
+from tests.conftest import ARTICLE_GENEVA
+from tests.test_example import import_example
+
+KEY = generate_key("auditor-test")
+
+
+@pytest.fixture
+def example(db_url: str) -> Iterator[EventStore]:
+    with EventStore.open(db_url, create=True, actor="analyst") as store:
+        import_example(store)
+        yield store
+
+
+def leaves(store: EventStore) -> list[bytes]:
+    return [leaf_hash(leaf_bytes(event)) for event in store.read_all()]
+
+
+def statement(source: str, n: int) -> dict[str, Any]:
+    return {"type": "statement.made", "track": "RUS-USA", "date": "2018-08-23",
+            "data": {"speaker": {"name": "John Bolton", "country": "USA"},
+                     "stance": "warning", "content": f"déclaration numéro {n}"},
+            "citations": [{"source": source[:8], "quote": "une rencontre à Genève"}]}
+
+
+# -- the tree ------------------------------------------------------------------------------
+
+
+def test_the_tree_is_the_rfc_9162_tree_of_the_envelopes(example: EventStore) -> None:
+    reference = leaves(example)
+    size = len(reference)
+    assert example.tree_head() .size == size
+    for n in range(0, size + 1):
+        assert example.tree_head(n).root == root_of_leaves(reference[:n]), n
+    for event in example.read_all():
+        found, proof = example.inclusion_proof(event.event_id)
+        assert found == event
+        verify_inclusion(proof.index, proof.size, reference[event.position - 1],
+                         list(proof.proof), root_of_leaves(reference))
+    for first in range(1, size + 1, 3):
+        proof = example.consistency_proof(first, size)
+        verify_consistency(first, size, list(proof.proof), root_of_leaves(reference[:first]),
+                           root_of_leaves(reference))
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.integers(1, 9), min_size=1, max_size=6))
+def test_any_batching_gives_the_same_tree(store: EventStore, batches: list[int]) -> None:
+    source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+    for size in batches:
+        store.append_many([statement(source, n) for n in range(size)])
+    reference = leaves(store)
+    assert store.tree_head().root == root_of_leaves(reference)
+    position = len(reference) // 2 + 1
+    _, proof = store.inclusion_proof(position)
+    verify_inclusion(position - 1, len(reference), reference[position - 1], list(proof.proof),
+                     root_of_leaves(reference))
+
+
+def test_a_log_written_before_the_tree_gets_it(db_url: str) -> None:
+    """A log whose tree rows are missing, as one written before revision 0003 (which
+    added the tree without filling it) has: the next read or append fills them in."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    store = EventStore(engine, actor="old")
+    source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+    store.append_many([statement(source, n) for n in range(5)])
+    with engine.begin() as conn:  # as a log written before revision 0003 is
+        conn.execute(sa.text("DROP TRIGGER merkle_nodes_refuse_delete") if
+                     engine.dialect.name == "sqlite" else
+                     sa.text("DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes"))
+        conn.execute(sa.delete(t.merkle_nodes))
+    assert store.tree_head().root == root_of_leaves(leaves(store))
+    store.append_many([statement(source, 9)])
+    assert store.tree_head().root == root_of_leaves(leaves(store))
+    engine.dispose()
+
+
+def test_proof_requests_that_cannot_be_answered(example: EventStore) -> None:
+    size = example.head()[0]
+    with pytest.raises(EventNotFound):
+        example.inclusion_proof("00000000-0000-4000-8000-000000000000")
+    with pytest.raises(AuditError, match="larger than the log"):
+        example.tree_head(size + 1)
+    with pytest.raises(AuditError, match="appended later"):
+        example.inclusion_proof(size, size - 1)
+    with pytest.raises(AuditError, match="size1 must be at least 1"):
+        example.consistency_proof(0)
+    with pytest.raises(AuditError, match="larger than size2"):
+        example.consistency_proof(5, 4)
+
+
+# -- checkpoints and proof documents ---------------------------------------------------------
+
+
+def test_checkpoints_are_signed_stored_and_proved(example: EventStore) -> None:
+    first = example.checkpoint(KEY)
+    opened = open_checkpoint(first.note, KEY.verifier(), origin=example.origin())
+    assert (opened.size, opened.root) == (example.head()[0], example.tree_head().root)
+    source = example.list_sources()[0].id
+    example.append_many([statement(source, n) for n in range(3)])
+    second = example.checkpoint(KEY)
+    assert [c.checkpoint for c in example.checkpoints()] == [first.checkpoint,
+                                                              second.checkpoint]
+    proof = example.consistency_proof(first.checkpoint.size, second.checkpoint.size)
+    doc = consistency_document(origin=example.origin(), size1=proof.size1, size2=proof.size2,
+                               root1=proof.root1, root2=proof.root2, proof=proof.proof,
+                               from_checkpoint=first.note, to_checkpoint=second.note)
+    assert "only grew" in check_proof(json.loads(json.dumps(doc)), KEY.verifier())
+    event = next(iter(example.read_all(3, 1)))
+    found, inclusion = example.inclusion_proof(event.event_id, first.checkpoint.size)
+    doc = inclusion_document(origin=example.origin(), size=inclusion.size, root=inclusion.root,
+                             index=inclusion.index, leaf=inclusion.leaf_hash,
+                             proof=inclusion.proof,
+                             event={**envelope_of(found), "hash": found.hash},
+                             checkpoint=first.note)
+    assert "is in the log" in check_proof(json.loads(json.dumps(doc)), KEY.verifier())
+    # Another key, a changed event, a proof for another size: each refused.
+    with pytest.raises(VerificationError):
+        check_proof(doc, generate_key("mallory").verifier())
+    changed = {**doc, "event": {**doc["event"], "recorded_by": "mallory"}}
+    with pytest.raises(VerificationError, match="hash is not that of its envelope"):
+        check_proof(changed, KEY.verifier())
+    with pytest.raises(VerificationError):
+        check_proof({**doc, "tree_size": second.checkpoint.size}, KEY.verifier())
+
+
+def test_an_empty_log_has_nothing_to_sign(store: EventStore) -> None:
+    with pytest.raises(AuditError, match="the log is empty"):
+        store.checkpoint(KEY)
+
+
+# -- verify, and tampering done for real -----------------------------------------------------
+
+
+def test_a_clean_store_verifies(example: EventStore) -> None:
+    example.checkpoint(KEY)
+    report = example.verify([KEY.verifier()])
+    assert report.ok, report.problems
+    assert report.events == example.head()[0]
+    assert report.citations > 30 and report.sources == 2
+    assert [c.ok for c in report.checkpoints] == [True]
+    assert report.root == example.tree_head().root
+
+
+def _drop_triggers(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        for name in conn.execute(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all():
+            conn.execute(sa.text(f'DROP TRIGGER "{name}"'))  # names read from the catalogue
+    else:
+        rows = conn.execute(sa.text(
+            "SELECT tgname, relname FROM pg_trigger JOIN pg_class ON pg_class.oid = tgrelid "
+            "WHERE NOT tgisinternal AND relnamespace = to_regnamespace(current_schema())::oid"
+        )).all()
+        for name, table in rows:
+            conn.execute(sa.text(f'DROP TRIGGER "{name}" ON "{table}"'))
+        conn.execute(sa.text("SET session_replication_role = replica"))  # no FK checks
+
+
+def tamper(store: EventStore, change: Callable[[sa.Connection], None]) -> None:
+    """Do what an intruder with the database's password would: drop the triggers, change."""
+    engine = make_engine(str(store.engine.url.render_as_string(hide_password=False)))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # outside any transaction, or it does nothing
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        _drop_triggers(conn)
+        conn.commit()
+        with conn.begin():
+            change(conn)
+    engine.dispose()
+
+
+def _fact_position(store: EventStore, n: int = 10) -> int:
+    return [e.position for e in store.read_all() if e.citations][n]
+
+
+def _swap(conn: sa.Connection, a: int, b: int) -> None:
+    columns = [c for c in t.events.columns if c.name != "position"]
+    row_a = conn.execute(sa.select(*columns).where(t.events.c.position == a)).one()
+    row_b = conn.execute(sa.select(*columns).where(t.events.c.position == b)).one()
+    conn.execute(sa.update(t.events).where(t.events.c.position == a).values(
+        event_id="00000000-0000-4000-8000-000000000000", hash="x", version=-1))
+    conn.execute(sa.update(t.events).where(t.events.c.position == b)
+                 .values(**row_a._asdict()))
+    conn.execute(sa.update(t.events).where(t.events.c.position == a)
+                 .values(**row_b._asdict()))
+
+
+def _delete(conn: sa.Connection, position: int) -> None:
+    for table in (t.merkle_nodes, t.citations, t.payloads, t.events):
+        conn.execute(sa.delete(table).where(table.c.position == position))
+
+
+def _insert_in_the_middle(conn: sa.Connection, position: int) -> None:
+    e = t.events.c
+    copy = conn.execute(sa.select(t.events).where(e.position == position)).one()._asdict()
+    last = conn.execute(sa.select(sa.func.max(e.position))).scalar()
+    for moved in range(last, position - 1, -1):  # make room, from the end
+        for table in (t.events, t.payloads, t.citations, t.merkle_nodes):
+            conn.execute(sa.update(table).where(table.c.position == moved)
+                         .values(position=moved + 1))
+    conn.execute(sa.insert(t.events).values(
+        {**copy, "event_id": "00000000-0000-4000-8000-000000000001",
+         "version": 999, "hash": "f" * 64}))
+
+
+TAMPERING: dict[str, tuple[Callable[[EventStore], Callable[[sa.Connection], None]], str]] = {
+    "a changed byte in a payload": (
+        lambda s: lambda c: c.execute(
+            sa.update(t.payloads).where(t.payloads.c.position == _fact_position(s))
+            .values(body=sa.func.replace(t.payloads.c.body, "a", "e"))),
+        "payload does not match payload_hash"),
+    "a changed quote": (
+        lambda s: lambda c: c.execute(
+            sa.update(t.citations).where(t.citations.c.position == _fact_position(s))
+            .values(exact=t.citations.c.exact + " ")),
+        "citations do not match citations_hash"),
+    "a changed source text": (
+        lambda s: lambda c: c.execute(
+            sa.update(t.source_texts).values(
+                text=sa.func.replace(t.source_texts.c.text, "Genève", "Genêve"))),
+        "its text does not match its id"),
+    "a deleted event": (
+        lambda s: lambda c: _delete(c, _fact_position(s)),
+        "an event is missing"),
+    "two events swapped": (
+        lambda s: lambda c: _swap(c, _fact_position(s), _fact_position(s) + 1),
+        "prev_hash is not the hash of the event before it"),
+    "an event inserted in the middle": (
+        lambda s: lambda c: _insert_in_the_middle(c, _fact_position(s)),
+        "the event's hash does not match its envelope"),
+    "a forged checkpoint": (
+        lambda s: lambda c: c.execute(
+            sa.insert(t.checkpoints).values(_forged_checkpoint(s))),
+        "checkpoint 2:"),
+    "a changed envelope field": (
+        lambda s: lambda c: c.execute(
+            sa.update(t.events).where(t.events.c.position == _fact_position(s))
+            .values(recorded_by="mallory")),
+        "the event's hash does not match its envelope"),
+}
+
+
+def _forged_checkpoint(store: EventStore) -> dict[str, Any]:
+    """A checkpoint claiming the current size with another root, signed by another key."""
+    from eventstore.verifier import Checkpoint, sign_checkpoint
+    mallory = generate_key("auditor-test")  # same name, another key
+    size = store.head()[0]
+    note = sign_checkpoint(Checkpoint(store.origin(), size, b"\x01" * 32), mallory)
+    return {"origin": store.origin(), "size": size, "root": "01" * 32,
+            "key_name": mallory.name, "key_id": mallory.key_id.hex(), "note": note,
+            "verifier_key": mallory.verifier().text(),
+            "created_at": dt.datetime.now(dt.UTC), "created_by": "mallory"}
+
+
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_tampering_is_caught(example: EventStore, case: str) -> None:
+    example.checkpoint(KEY)
+    assert example.verify([KEY.verifier()]).ok
+    make, words = TAMPERING[case]
+    position = _fact_position(example)
+    tamper(example, make(example))
+    report = example.verify([KEY.verifier()])
+    assert not report.ok
+    assert report.first is not None
+    assert words in str(report.first), report.problems
+    if case not in ("a forged checkpoint", "a changed source text"):
+        assert report.first.position == position, report.problems
+    # The dropped triggers are reported too.
+    assert any("no longer refuses" in p.what for p in report.problems) or \
+        report.problem_count > len(report.problems)
+
+
+def test_dropped_triggers_alone_are_reported(example: EventStore) -> None:
+    tamper(example, lambda conn: None)
+    report = example.verify()
+    assert not report.ok
+    assert all(p.position is None and "no longer refuses" in p.what for p in report.problems)
+
+
+def test_a_rewritten_log_contradicts_the_checkpoint(example: EventStore) -> None:
+    """Rewrite the tail consistently (chain and tree recomputed): only the checkpoint tells."""
+    kept = example.checkpoint(KEY)
+    size = kept.checkpoint.size
+
+    def rewrite(conn: sa.Connection) -> None:
+        last = conn.execute(sa.select(t.events).where(t.events.c.position == size)).one()
+        conn.execute(sa.delete(t.merkle_nodes).where(t.merkle_nodes.c.position == size))
+        from eventstore.codec import canonical_json, sha256_hex
+        from eventstore.storage.tree import envelope_from_row, frontier
+        envelope = envelope_from_row(last)
+        envelope["recorded_by"] = "mallory"
+        body = canonical_json(envelope)
+        conn.execute(sa.update(t.events).where(t.events.c.position == size)
+                     .values(recorded_by="mallory", hash=sha256_hex(body)))
+        edge = frontier(conn, size - 1)
+        assert edge is not None
+        conn.execute(sa.insert(t.merkle_nodes).values(
+            position=size, hashes=b"".join(edge.append(leaf_hash(body)))))
+
+    tamper(example, rewrite)
+    report = example.verify([KEY.verifier()])
+    assert [p.what for p in report.problems if p.position is not None] == [
+        f"checkpoint of size {size:,} signed by auditor-test: its root is not the root of "
+        "the log at that size (the log was rewritten, or the checkpoint forged)"]
+
+
+# -- replay --------------------------------------------------------------------------------
+
+
+def test_replay_shows_what_was_known_and_what_changed(example: EventStore) -> None:
+    kept = example.checkpoint(KEY)
+    then = example.read_all(example.head()[0]).__next__().recorded_at
+    source = example.list_sources()[0].id
+    example.append_many([statement(source, 1)])
+    target = next(e for e in example.read_all() if e.type == "declaration.not_signed")
+    example.append("RUS-USA", [{"type": "fact.retracted", "data": {
+        "event": str(target.event_id), "reason": "test: the dispatch was denied"}}])
+    replay = example.replay(then, checkpoint=kept.note, key=KEY.verifier())
+    assert replay.check is not None and replay.check.ok
+    assert replay.position == kept.checkpoint.size
+    states = {state.track: state for state in replay.states}
+    assert states["RUS-USA"] == example.project("RUS-USA", known_at=then)
+    assert states["RUS-USA"] != example.project("RUS-USA")
+    assert replay.counts == {"added": 1, "retracted": 1, "corrected": 0}
+    assert [c.target for c in replay.changes if c.kind == "retracted"] == [
+        str(target.event_id)]
+    with pytest.raises(AuditError, match="signed by other keys|not signed"):
+        example.replay(then, checkpoint=kept.note, key=generate_key("x").verifier())
+
+
+# -- export and import ---------------------------------------------------------------------
+
+
+def test_export_verify_and_import_round_trip(example: EventStore, tmp_path: Any) -> None:
+    example.checkpoint(KEY)
+    lines = list(example.export())
+    from eventstore.storage.verify import verify_export
+    report = verify_export(lines, "export.jsonl", [KEY.verifier()])
+    assert report.ok, report.problems
+    assert report.root == example.tree_head().root
+    target_url = f"sqlite:///{tmp_path / 'copy.db'}"
+    with EventStore.open(target_url, create=True) as copy:
+        copy.import_export(lambda: iter(lines), "export.jsonl", [KEY.verifier()])
+        assert copy.tree_head() == example.tree_head()
+        assert copy.verify([KEY.verifier()]).ok
+        assert list(copy.read_all()) == list(example.read_all())
+        assert copy.project("RUS-USA") == example.project("RUS-USA")
+        with pytest.raises(AuditError, match="empty database"):
+            copy.import_export(lambda: iter(lines), "export.jsonl")
+
+
+def test_a_truncated_or_edited_export_is_caught(example: EventStore, tmp_path: Any) -> None:
+    lines = list(example.export())
+    from eventstore.storage.verify import verify_export
+    truncated = verify_export(lines[:-3], "export.jsonl")
+    assert not truncated.ok and "events but only" in str(truncated.first)
+    edited = [line.replace("Genève", "Genêve") if '"kind":"event"' in line else line
+              for line in lines]
+    assert not verify_export(edited, "export.jsonl").ok
+    with pytest.raises(AuditError, match="line 2: not JSON"):
+        verify_export([lines[0], lines[1][:40]], "export.jsonl")
+    with EventStore.open(f"sqlite:///{tmp_path / 'copy.db'}", create=True) as copy:
+        with pytest.raises(IntegrityError, match="nothing imported"):
+            copy.import_export(lambda: iter(lines[:-3]), "export.jsonl")
+        assert copy.head()[0] == 0

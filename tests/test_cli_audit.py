@@ -1,0 +1,129 @@
+"""The auditor at a terminal: keys, checkpoints, proofs, verify, replay, export, import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from eventstore.cli import cli
+from eventstore.verifier import (
+    Checkpoint,
+    parse_checkpoint_body,
+    parse_signer_key,
+    sign_checkpoint,
+)
+from tests.test_cli import CITE, MEETING, Cli, run  # noqa: F401  (the fixture)
+
+STATEMENT = ["append", "statement.made", "--track", "RUS-USA", "--date", "2018-08-23",
+             "--speaker", "John Bolton:USA", "--stance", "warning",
+             "--content", "une mise en garde", *CITE]
+
+
+def no_db(run: Cli, *args: str, ok: bool = True) -> Result:  # noqa: F811
+    """A command that needs no database (keys, proofs): the same promises, no --db."""
+    result = run.runner.invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output + result.stderr
+    assert (result.exit_code == 0) == ok, result.output + result.stderr
+    return result
+
+
+@pytest.fixture
+def audited(run: Cli, tmp_path: Path) -> Cli:  # noqa: F811
+    run(*MEETING, *CITE)
+    key = str(tmp_path / "auditor.key")
+    out = no_db(run, "audit", "keygen", "--name", "auditor", "--out", key).output
+    assert "auditor.key.pub" in out
+    assert Path(key).stat().st_mode & 0o777 == 0o600
+    run("audit", "checkpoint", "--key", key, "--out", str(tmp_path / "old.checkpoint"))
+    return run
+
+
+def test_the_auditors_walk(audited: Cli, tmp_path: Path) -> None:
+    key, pub = str(tmp_path / "auditor.key"), str(tmp_path / "auditor.key.pub")
+    old = tmp_path / "old.checkpoint"
+    assert old.read_text().startswith("eventstore/")
+    audited(*STATEMENT)
+    audited("audit", "checkpoint", "--key", key, "--out", str(tmp_path / "new.checkpoint"))
+    proof = str(tmp_path / "grew.json")
+    audited("audit", "consistency", "--from", str(old), "--to",
+            str(tmp_path / "new.checkpoint"), "--out", proof)
+    assert "only grew" in no_db(audited, "audit", "check-proof", proof, "--key", pub).output
+    events = json.loads(audited("log", "--format", "json").output)["events"]
+    inclusion = str(tmp_path / "in.json")
+    audited("audit", "prove", events[1]["event_id"], "--checkpoint", str(old),
+            "--out", inclusion)
+    checked = json.loads(no_db(audited, "audit", "check-proof", inclusion, "--key", pub,
+                               "--format", "json").output)
+    assert checked["ok"] and "position 2" in checked["proved"]
+    # The newer event is not in the older checkpoint's tree.
+    err = audited.refused("audit", "prove", events[-1]["event_id"], "--checkpoint", str(old))
+    assert "appended later" in err
+    report = json.loads(audited("audit", "verify", "--key", pub, "--format", "json").output)
+    assert report["ok"] and report["events"] == len(events)
+    assert [c["ok"] for c in report["checkpoints"]] == [True, True]
+
+
+def test_replay_export_and_import(audited: Cli, tmp_path: Path) -> None:
+    old = str(tmp_path / "old.checkpoint")
+    events = json.loads(audited("log", "--format", "json").output)["events"]
+    then = events[-1]["recorded_at"]
+    audited(*STATEMENT)
+    doc = json.loads(audited("replay", "--to", then, "--checkpoint", old, "--key",
+                             str(tmp_path / "auditor.key.pub"), "--format", "json").output)
+    assert doc["check"]["ok"] and doc["position"] == len(events)
+    assert doc["since"]["counts"] == {"added": 1, "retracted": 0, "corrected": 0}
+    known = json.loads(audited("project", "--track", "RUS-USA", "--known-at", then,
+                               "--format", "json").output)
+    assert doc["tracks"] == [known]
+    export = str(tmp_path / "log.jsonl")
+    audited("export", "--out", export)
+    assert "ok:" in no_db(audited, "audit", "verify", "--file", export).output
+    copy = Cli(f"sqlite:///{tmp_path / 'copy.db'}", tmp_path)
+    copy("init")
+    copy("import", export)
+    mine = json.loads(audited("audit", "verify", "--format", "json").output)["root"]
+    theirs = json.loads(copy("audit", "verify", "--format", "json").output)["root"]
+    assert mine == theirs
+
+
+def test_bad_audit_input_is_one_clear_line(audited: Cli, tmp_path: Path) -> None:
+    pub = str(tmp_path / "auditor.key.pub")
+    old = tmp_path / "old.checkpoint"
+    garbage = audited.file("garbage.checkpoint", "hello\n")
+    assert "not a checkpoint" in audited.refused("audit", "prove", "1", "--checkpoint", garbage)
+    other = tmp_path / "other.key"
+    no_db(audited, "audit", "keygen", "--name", "mallory", "--out", str(other))
+    err = audited.refused("audit", "consistency", "--from", str(old), "--key", f"{other}.pub")
+    assert "signed by other keys" in err or "no signature" in err
+    signer = parse_signer_key((tmp_path / "auditor.key").read_text())
+    mine = parse_checkpoint_body(old.read_text().split("\n\n")[0] + "\n")
+    foreign = sign_checkpoint(Checkpoint("eventstore/0123456789abcdef", mine.size, mine.root),
+                              signer)
+    err = audited.refused("audit", "consistency", "--from",
+                          audited.file("foreign.checkpoint", foreign), "--key", pub)
+    assert "eventstore/0123456789abcdef" in err and mine.origin in err
+    larger = sign_checkpoint(Checkpoint(mine.origin, mine.size + 5, mine.root), signer)
+    err = audited.refused("audit", "prove", "1", "--checkpoint",
+                          audited.file("larger.checkpoint", larger), "--key", pub)
+    assert "larger than the log" in err
+    assert "no event has the id" in audited.refused(
+        "audit", "prove", "00000000-0000-4000-8000-000000000000")
+    not_a_key = audited.file("not.key", "this is not a key\n")
+    assert "not.key" in audited.refused("audit", "checkpoint", "--key", not_a_key)
+    assert "not.key" in no_db(audited, "audit", "check-proof", str(old), "--key", not_a_key,
+                              ok=False).stderr
+    assert "exists already" in no_db(audited, "audit", "keygen", "--out",
+                                     str(tmp_path / "auditor.key"), ok=False).stderr
+    export = str(tmp_path / "log.jsonl")
+    audited("export", "--out", export)
+    lines = Path(export).read_text().splitlines()
+    cut = audited.file("cut.jsonl", "\n".join(lines[:-1]) + "\n")
+    result = no_db(audited, "audit", "verify", "--file", cut, ok=False)
+    assert result.exit_code == 1 and "FAILED" in result.output
+    copy = Cli(f"sqlite:///{tmp_path / 'copy.db'}", tmp_path)
+    copy("init")
+    assert "nothing imported" in copy.refused("import", cut)
