@@ -24,6 +24,7 @@ The rules (``docs/projections.md`` explains them with the worked example):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 import uuid
@@ -284,6 +285,7 @@ def _item_dict(item: Any) -> dict[str, Any]:
 
 # -- identity ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=65_536)
 def name_key(name: str) -> str:
     """A spelling-insensitive key: accents, case, punctuation and spacing folded away."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -616,11 +618,16 @@ class _Builder:
     # the result
     def fulfil_invitations(self) -> None:
         """An invitation is fulfilled by a later meeting held at its place with its invitee."""
+        held: dict[str, list[Meeting]] = {}  # by place, in the order the meetings came
+        for meeting in self.meetings.values():
+            if meeting.status == "held" and meeting.place is not None:
+                held.setdefault(name_key(meeting.place), []).append(meeting)
         for key, inv in list(self.invitations.items()):
-            if inv.status not in ("extended", "accepted") or inv.invitee is None:
+            if inv.status not in ("extended", "accepted") or inv.invitee is None \
+                    or inv.place is None:
                 continue
-            for meeting in self.meetings.values():
-                if meeting.status == "held" and _answers(inv, meeting):
+            for meeting in held.get(name_key(inv.place), ()):
+                if _answers(inv, meeting):
                     self.invitations[key] = attrs.evolve(inv, status="fulfilled",
                                                          fulfilled_by=meeting.key)
                     break
