@@ -1,0 +1,478 @@
+#!/usr/bin/env python3
+"""Audit speed of the store: ``verify()`` of the whole log, tree heads and proofs.
+
+Run on demand (this is not a test)::
+
+    .venv/bin/python benchmarks/audit.py                  # 1,000,000 facts, SQLite (~10 min)
+    .venv/bin/python benchmarks/audit.py --quick          # 50,000 facts (~1 min per engine)
+    .venv/bin/python benchmarks/audit.py --engines sqlite,postgresql
+    .venv/bin/python benchmarks/audit.py --quick --profile /tmp/prof   # verify under cProfile
+
+The data set is ``benchmarks/projection.py``'s (its ``FactStream``: ``--facts`` facts over
+1,000 tracks, mixed types, 1–2 citations each of 20 registered sources, 12 actors), written
+with ``EventStore.append_many`` in batches of 10,000 (projection.py's build step) on an
+SQLite file or a PostgreSQL schema, fresh for the run and removed afterwards. A checkpoint
+is then signed (``generate_key`` + ``store.checkpoint``), so that ``verify`` checks one.
+
+Then, each step in a forked child process (so its peak RSS is its own):
+
+``baseline``
+    What any check of the log must at least do, in the same run: read the rows ``verify``
+    reads (events joined with their payloads and Merkle rows, and their citations), paged
+    by position as ``eventstore/storage/verify.py`` does (5,000 events a page, plain
+    SQLAlchemy Core on a plain engine), and ``hashlib.sha256`` each event's fields, payload
+    and citations (one digest per event). Nothing is compared or checked.
+``verify``
+    ``store.verify(keys)`` with the checkpoint's verifier key: the chain, versions,
+    payloads, citations against their sources, the Merkle tree rows, the checkpoint, the
+    triggers. Events/s, its ratio to the baseline's (target ≥ 0.5), and the peak RSS of
+    the child (``getrusage``; the whole process, interpreter included).
+``proofs``
+    ``store.tree_head(size)`` at the log's size (every event: ``--facts`` plus the
+    sources and actors registered) and at random sizes; ``store.inclusion_proof(position,
+    size)`` of random positions and ``store.consistency_proof(m, size)`` of random ``m``,
+    at the log's size; ``--calls`` calls each (after 5 untimed ones), target median
+    < 10 ms each. For information, the pure verification of those proofs
+    (``verify_inclusion`` / ``verify_consistency``, no database), also checked against the
+    tree head.
+
+Results: a Markdown table on stdout (``--output FILE`` writes it there too), progress on
+stderr, ``--json FILE`` for the raw figures. ``--profile DIR`` then runs ``verify`` once
+more under cProfile (not timed) and prints the top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote as url_quote
+
+import sqlalchemy as sa
+
+# benchmarks/append.py and benchmarks/projection.py (this script's folder is on sys.path
+# when it runs): the data set, its build, the child processes and the machine description.
+from append import (
+    DEFAULT_PG_URL,
+    N_TRACKS,
+    _git_commit,
+    _peak_kib,
+    _pg_settings,
+    _rss_kib,
+    _versions,
+)
+from projection import (
+    ACTOR,
+    BATCH,
+    Hung,
+    Job,
+    Place,
+    _summary,
+    _timed,
+    in_child,
+    step_build,
+)
+
+from eventstore import EventStore
+from eventstore.storage import schema as t
+from eventstore.verifier import (
+    generate_key,
+    parse_verifier_key,
+    verify_consistency,
+    verify_inclusion,
+)
+
+RUN_ID = os.urandom(4).hex()
+SEED = 20261125
+PAGE = 5_000  # events a page, as eventstore/storage/verify.py reads them
+WARMUP = 5
+
+VERIFY_TARGET = 0.5  # × the baseline's rate
+PROOF_TARGET_MS = 10.0
+
+# -- where a run writes ------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_place(engine: str, pg_url: str, workdir: str | None, keep: bool) -> Iterator[Place]:
+    """A fresh SQLite file or PostgreSQL schema for the store, removed (dropped) afterwards."""
+    if engine == "sqlite":
+        folder = tempfile.mkdtemp(prefix="eventstore-audit-", dir=workdir)
+        path = os.path.join(folder, "store.db")
+        try:
+            yield Place("sqlite", f"sqlite:///{path}", path=path)
+        finally:
+            if keep:
+                print(f"kept {folder}", file=sys.stderr)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        return
+    schema = f"bench_audit_{RUN_ID}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.schema.CreateSchema(schema))
+        separator = "&" if "?" in pg_url else "?"
+        url = f"{pg_url}{separator}options={url_quote(f'-csearch_path={schema}')}"
+        yield Place("postgresql", url, schema=schema)
+    finally:
+        if keep:
+            print(f"kept schema {schema}", file=sys.stderr)
+        else:
+            with admin.connect() as conn:
+                conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
+        admin.dispose()
+
+
+# -- the steps, each run in a forked child -----------------------------------------------
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def step_checkpoint(place: Place) -> dict[str, Any]:
+    """Sign the current tree head; the verifier key comes back as text."""
+    store = EventStore.open(place.url, actor=ACTOR)
+    try:
+        key = generate_key("audit-bench")
+        started = time.perf_counter()
+        stored = store.checkpoint(key)
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    return {"size": stored.checkpoint.size, "root": stored.checkpoint.root.hex(),
+            "verifier_key": stored.verifier_key, "seconds": seconds}
+
+
+def _baseline_pages(conn: sa.Connection) -> Iterator[tuple[list[Any], dict[int, list[Any]]]]:
+    """The rows verify reads, a page at a time: (event rows, citation rows by position)."""
+    e, p, m, c = t.events.c, t.payloads.c, t.merkle_nodes.c, t.citations.c
+    query = (sa.select(t.events, p.body, m.hashes)
+             .join(t.payloads, p.position == e.position, isouter=True)
+             .join(t.merkle_nodes, m.position == e.position, isouter=True))
+    cites = sa.select(c.position, c.source_id, c.start_offset, c.end_offset, c.exact,
+                      c.prefix, c.suffix)
+    after = 0
+    while True:
+        rows = conn.execute(query.where(e.position > after).order_by(e.position)
+                            .limit(PAGE)).all()
+        if not rows:
+            return
+        first, last = rows[0].position, rows[-1].position
+        cited: dict[int, list[Any]] = {}
+        for row in conn.execute(cites.where(c.position >= first, c.position <= last)
+                                .order_by(c.position, c.ordinal)):
+            cited.setdefault(row[0], []).append(row)
+        yield rows, cited
+        after = last
+
+
+def step_baseline(job: Job, place: Place) -> dict[str, Any]:
+    """Read the rows verify reads and hash each event's fields, payload and citations."""
+    engine = sa.create_engine(place.url)
+    sha256 = hashlib.sha256
+    events = citations = 0
+    check = sha256()
+    try:
+        load = _load()
+        rss = _rss_kib()
+        with engine.connect() as conn, _timed(job) as clock:
+            for rows, cited in _baseline_pages(conn):
+                for row in rows:
+                    parts = [str(value) for value in row]
+                    for cite in cited.get(row.position, ()):
+                        parts.extend(str(value) for value in cite)
+                        citations += 1
+                    check.update(sha256("\x1f".join(parts).encode("utf-8")).digest())
+                events += len(rows)
+    finally:
+        engine.dispose()
+    return {"events": events, "citations": citations, "seconds": clock.seconds,
+            "cpu_s": clock.cpu_seconds, "rate": events / clock.seconds,
+            "digest": check.hexdigest()[:16], "rss_start_mib": rss / 1024,
+            "peak_rss_mib": _peak_kib() / 1024, "load": load, "load_end": _load()}
+
+
+def step_verify(job: Job, place: Place, verifier_key: str) -> dict[str, Any]:
+    """``store.verify`` with the trusted key: the whole log checked."""
+    store = EventStore.open(place.url, actor=ACTOR)
+    keys = [parse_verifier_key(verifier_key)]
+    try:
+        load = _load()
+        rss = _rss_kib()
+        with _timed(job) as clock:
+            report = store.verify(keys)
+    finally:
+        store.close()
+    if not report.ok:
+        raise RuntimeError(f"verify found problems: {report.first}")
+    return {"events": report.events, "citations": report.citations,
+            "checkpoints": len(report.checkpoints), "seconds": clock.seconds,
+            "cpu_s": clock.cpu_seconds, "rate": report.events / clock.seconds,
+            "rss_start_mib": rss / 1024, "peak_rss_mib": _peak_kib() / 1024,
+            "load": load, "load_end": _load(), **clock.profile_result()}
+
+
+def _calls(count: int, call: Callable[[], Any]) -> tuple[list[float], list[Any]]:
+    for _ in range(WARMUP):
+        call()
+    samples, results = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        results.append(call())
+        samples.append(time.perf_counter() - started)
+    return samples, results
+
+
+def step_proofs(job: Job, place: Place, calls: int) -> dict[str, Any]:
+    """Tree heads, inclusion and consistency proofs at the log's size; their verification."""
+    rng = random.Random(SEED)
+    store = EventStore.open(place.url, actor=ACTOR)
+    try:
+        load = _load()
+        head = store.tree_head()
+        size = head.size
+        full, _ = _calls(calls, lambda: store.tree_head(size))
+        at_random, _ = _calls(calls, lambda: store.tree_head(rng.randint(1, size)))
+        inclusion, found = _calls(
+            calls, lambda: store.inclusion_proof(rng.randint(1, size), size))
+        consistency, proved = _calls(
+            calls, lambda: store.consistency_proof(rng.randint(1, size - 1), size))
+        load_end = _load()
+    finally:
+        store.close()
+    checks_in, checks_co = [], []
+    for _, proof in found:
+        assert proof.root == head.root and proof.size == size
+        started = time.perf_counter()
+        verify_inclusion(proof.index, proof.size, proof.leaf_hash, proof.proof, proof.root)
+        checks_in.append(time.perf_counter() - started)
+    for proof in proved:
+        assert proof.root2 == head.root and proof.size2 == size
+        started = time.perf_counter()
+        verify_consistency(proof.size1, proof.size2, proof.proof, proof.root1, proof.root2)
+        checks_co.append(time.perf_counter() - started)
+    return {"size": size, "tree_head_full": _summary(full),
+            "tree_head_random": _summary(at_random), "inclusion": _summary(inclusion),
+            "consistency": _summary(consistency),
+            "inclusion_hashes": sum(len(p.proof) for _, p in found) / len(found),
+            "consistency_hashes": sum(len(p.proof) for p in proved) / len(proved),
+            "verify_inclusion": _summary(checks_in),
+            "verify_consistency": _summary(checks_co), "load": load, "load_end": load_end}
+
+
+# -- a run per engine --------------------------------------------------------------------
+
+
+@dataclass
+class EngineRun:
+    engine: str
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) -> EngineRun:
+    run = EngineRun(engine)
+    timeout = args.timeout or None
+
+    def do(name: str, step: Callable[..., dict[str, Any]], *rest: Any) -> bool:
+        label = f"{engine}-{name}"
+        print(f"[{time.perf_counter() - started:7.0f} s] {label} …", file=sys.stderr,
+              flush=True)
+        try:
+            result = in_child(label, step, *rest, timeout=timeout,
+                              profile_dir=args.profile_dir)
+        except (RuntimeError, Hung) as err:
+            run.notes.append(str(err).strip().splitlines()[0])
+            print(f"    FAILED: {err}", file=sys.stderr, flush=True)
+            return False
+        text = result.pop("profile_text", None)
+        if text:
+            print(f"\n=== {label} (cProfile) ===\n{text}", file=sys.stderr, flush=True)
+        run.results[name] = result
+        print(f"    done in {result['wall_s']:,.1f} s", file=sys.stderr, flush=True)
+        return True
+
+    with fresh_place(engine, args.pg_url, args.workdir, args.keep) as place:
+        if not do("build", step_build, job, place) or not do("checkpoint", step_checkpoint,
+                                                             place):
+            return run
+        key = run.results["checkpoint"]["verifier_key"]
+        do("baseline", step_baseline, job, place)
+        do("verify", step_verify, job, place, key)
+        do("proofs", step_proofs, job, place, args.calls)
+        if args.profile_dir:
+            do("verify-profiled", step_verify, Job(**{**asdict(job), "profile": True}),
+               place, key)
+        run.results.get("build", {}).pop("tracks", None)
+    return run
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+def _verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+def _ms(s: dict[str, float]) -> str:
+    return f"median {s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms"
+
+
+def _us(s: dict[str, float]) -> str:
+    return f"median {s['median_ms'] * 1000:.0f} µs, p95 {s['p95_ms'] * 1000:.0f} µs"
+
+
+def table(runs: list[EngineRun], calls: int) -> str:
+    lines = ["| engine | measurement | measured | baseline (same run) | ratio | target "
+             "| result |", "|---|---|---:|---:|---:|---|---|"]
+
+    def row(engine: str, what: str, measured: str, baseline: str, ratio: str, target: str,
+            ok: bool | None) -> None:
+        lines.append(f"| {engine} | {what} | {measured} | {baseline} | {ratio} | {target} "
+                     f"| {_verdict(ok)} |")
+
+    for run in runs:
+        r, e = run.results, run.engine
+        build, point = r.get("build"), r.get("checkpoint")
+        if build:
+            row(e, f"build: {build['facts']:,} facts, append_many × {BATCH:,}",
+                f"{build['seconds']:,.0f} s ({build['rate']:,.0f} facts/s; "
+                f"{build['database_mib']:,.0f} MiB)", "—", "—", "none (setup)", None)
+        if point:
+            row(e, f"checkpoint() at size {point['size']:,}",
+                f"{point['seconds'] * 1000:,.1f} ms", "—", "—", "none (setup)", None)
+        verify, base = r.get("verify"), r.get("baseline")
+        if verify:
+            ratio = verify["rate"] / base["rate"] if base else None
+            row(e, f"verify(): {verify['events']:,} events, {verify['citations']:,} "
+                f"citations, {verify['checkpoints']} checkpoint",
+                f"{verify['rate']:,.0f} events/s ({verify['seconds']:,.1f} s, "
+                f"{verify['cpu_s']:,.1f} s CPU)",
+                f"read + sha256: {base['rate']:,.0f} events/s ({base['seconds']:,.1f} s, "
+                f"{base['cpu_s']:,.1f} s CPU)" if base else "—",
+                "—" if ratio is None else f"{ratio:.2f}", f"≥ {VERIFY_TARGET:g}",
+                None if ratio is None else ratio >= VERIFY_TARGET)
+            row(e, f"verify(): peak RSS of the process ({verify['rss_start_mib']:,.0f} MiB "
+                "before)", f"{verify['peak_rss_mib']:,.0f} MiB",
+                f"{base['peak_rss_mib']:,.0f} MiB" if base else "—", "—", "none (information)",
+                None)
+        proofs = r.get("proofs")
+        if proofs:
+            n = proofs["size"]
+            for key, what in (("tree_head_full", f"tree_head({n:,})"),
+                              ("tree_head_random", "tree_head(random size)"),
+                              ("inclusion", f"inclusion_proof(random position, {n:,})"),
+                              ("consistency", f"consistency_proof(random m, {n:,})")):
+                s = proofs[key]
+                row(e, f"{what}, {calls} calls", _ms(s), "—", "—",
+                    f"median < {PROOF_TARGET_MS:g} ms", s["median_ms"] < PROOF_TARGET_MS)
+            row(e, f"verify_inclusion (no database; {proofs['inclusion_hashes']:.0f} hashes "
+                "on average)", _us(proofs["verify_inclusion"]), "—", "—",
+                "none (information)", None)
+            row(e, f"verify_consistency (no database; {proofs['consistency_hashes']:.0f} "
+                "hashes on average)", _us(proofs["verify_consistency"]), "—", "—",
+                "none (information)", None)
+    return "\n".join(lines)
+
+
+def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
+           version: str) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    loads = [r[key] for run in runs for r in run.results.values()
+             for key in ("load", "load_end") if key in r]
+    load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
+    lines = [f"eventstore audit benchmark — {now}, eventstore {version}",
+             f"machine: {os.cpu_count()} CPUs ({cpu}); {_versions()}; load average (1 min) "
+             f"when the steps began and ended: {load}",
+             f"data: {job.facts:,} facts on {job.tracks:,} tracks (projection.py's data set)"
+             f"; engines: {', '.join(run.engine for run in runs)}"]
+    if pg is not None:
+        lines.append(f"PostgreSQL {pg['server_version']}: fsync={pg['fsync']}, "
+                     f"synchronous_commit={pg['synchronous_commit']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--facts", type=int, default=None,
+                        help="facts in the store (default 1,000,000; --quick: 50,000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 50,000 facts")
+    parser.add_argument("--engines", default="sqlite",
+                        help="comma-separated: sqlite, postgresql (default: sqlite)")
+    parser.add_argument("--calls", type=int, default=200,
+                        help="timed calls of each tree head / proof (default 200)")
+    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
+                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL)
+    parser.add_argument("--workdir", default=None,
+                        help="where the SQLite file goes (default: the system temp folder)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the SQLite file / PostgreSQL schema (path on stderr)")
+    parser.add_argument("--timeout", type=float, default=7_200.0,
+                        help="seconds after which a step is killed (default 7,200; 0: none)")
+    parser.add_argument("--profile", dest="profile_dir", default=None,
+                        help="then run verify once more under cProfile (not timed); .prof "
+                             "files go to this folder")
+    parser.add_argument("--output", default=None, help="also write the report to this file")
+    parser.add_argument("--json", dest="json_path", default=None,
+                        help="also write the raw figures as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for engine in engines:
+        if engine not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
+    facts = args.facts or (50_000 if args.quick else 1_000_000)
+    if facts < 1_000:
+        raise SystemExit("--facts: at least 1,000")
+    job = Job(facts=facts, track_facts=min(10_000, facts // 5), tracks=N_TRACKS,
+              current_calls=0, big_current_calls=0, cut_calls=0)
+    pg = _pg_settings(args.pg_url) if "postgresql" in engines else None
+    version = _git_commit()
+    started = time.perf_counter()
+    runs = [run_engine(engine, job, args, started) for engine in engines]
+    if _git_commit() != version:  # the steps are forks of this process: they ran its code
+        print(f"NOTE: eventstore's sources changed on disk during the run; every step ran the "
+              f"code imported when it started ({version})")
+    report = [header(job, runs, pg, version), "", table(runs, args.calls)]
+    for run in runs:
+        report += [f"- {run.engine}: {note}" for note in run.notes]
+    report.append(f"\ntotal time {time.perf_counter() - started:,.0f} s")
+    text = "\n".join(report)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(
+            {"job": asdict(job), "postgresql": pg, "version": version,
+             "runs": [{"engine": r.engine, "notes": r.notes, "results": r.results}
+                      for r in runs]}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
