@@ -110,6 +110,8 @@ def test_proof_requests_that_cannot_be_answered(example: EventStore) -> None:
     size = example.head()[0]
     with pytest.raises(EventNotFound):
         example.inclusion_proof("00000000-0000-4000-8000-000000000000")
+    with pytest.raises(EventNotFound, match=f"no event at position {size + 5}"):
+        example.inclusion_proof(size + 5)
     with pytest.raises(AuditError, match="larger than the log"):
         example.tree_head(size + 1)
     with pytest.raises(AuditError, match="appended later"):
