@@ -33,23 +33,18 @@ import attrs
 
 from .codec import GENESIS_HASH, canonical_json
 from .merkle import Frontier
+from .proofs import ENVELOPE_KEYS
 from .sources import CONTEXT_CHARS
 from .tracks import SOURCES_STREAM
 from .verifier import (
     Checkpoint,
     VerificationError,
     VerifierKey,
-    leaf_hash,
     open_checkpoint,
     parse_verifier_key,
 )
 
 __all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
-
-#: The keys of the chained envelope, in the order of ``docs/integrity.md``.
-ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
-                 "valid", "recorded_at", "recorded_by", "correlation_id", "causation_id",
-                 "payload_hash", "citations_hash", "prev_hash")
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
@@ -147,7 +142,7 @@ class LogChecker:
         self._versions: dict[str, int] = {}
         self._sources: dict[str, _Source] = {}
         self._edge = Frontier()
-        self._pending: list[tuple[Checkpoint, str, bool]] = []  # by size, then checked
+        self._pending: list[tuple[Checkpoint, str]] = []  # (checkpoint, key name) by size
         self._checked: list[CheckedCheckpoint] = []
         self._citations = 0
         self._erased_payloads: list[int] = []
@@ -180,7 +175,7 @@ class LogChecker:
             except VerificationError as err:
                 self.problem(None, f"{label}: {err}")
                 continue
-            self._pending.append((checkpoint, str(item.get("key_name", "?")), True))
+            self._pending.append((checkpoint, str(item.get("key_name", "?"))))
         self._pending.sort(key=lambda c: c[0].size)
 
     def _open_trusted(self, note: str) -> Checkpoint:
@@ -252,12 +247,12 @@ class LogChecker:
         self._track(position, envelope)
         self._payload(position, envelope, payload)
         self._check_citations(position, envelope, citations)
-        row = b"".join(self._edge.append(leaf_hash(body)))
+        row = self._edge.append_leaf(body)
         if tree_expected and stored_tree != row:
             self.problem(position, "the stored Merkle tree row is missing" if stored_tree
                           is None else "the stored Merkle tree row does not match the event")
         while self._pending and self._pending[0][0].size <= self._edge.size:
-            checkpoint, name, _ = self._pending.pop(0)
+            checkpoint, name = self._pending.pop(0)
             ok = checkpoint.size == self._edge.size and checkpoint.root == self._edge.root()
             if not ok:
                 self.problem(position, f"checkpoint of size {checkpoint.size:,} signed by "
@@ -271,7 +266,7 @@ class LogChecker:
         if self._origin is not None and self._origin != origin:
             self.problem(1, f"this log's origin is {origin}, not {self._origin}: it is "
                              "another log, or it was rebuilt from its first event on")
-        for checkpoint, name, _ in self._pending:
+        for checkpoint, name in self._pending:
             if checkpoint.origin != origin:
                 self.problem(None, f"checkpoint of size {checkpoint.size:,} signed by {name} "
                                     f"is for the log {checkpoint.origin}, not this one "
@@ -351,7 +346,7 @@ class LogChecker:
         if stored_events is not None and stored_events != self._position:
             self.problem(self._position + 1, f"the log holds {stored_events:,} events but "
                                               f"only {self._position:,} follow each other")
-        for checkpoint, name, _ in self._pending:
+        for checkpoint, name in self._pending:
             self.problem(None, f"checkpoint of size {checkpoint.size:,} signed by {name} is "
                                 f"larger than the log ({self._position:,} events): events "
                                 "were removed")

@@ -159,7 +159,9 @@ def _opt_str(value: uuid.UUID | None) -> str | None:
 
 
 def _utc_text(moment: dt.datetime) -> str:
-    """``2026-11-23T11:00:00.123456Z``: always UTC, always microseconds."""
+    """``2026-11-23T11:00:00.123456Z``: always UTC, always microseconds (a naive time is
+    taken as UTC, as the store keeps them on SQLite)."""
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .verifier import EMPTY_ROOT, HASH_SIZE, node_hash
+from .verifier import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 
 __all__ = ["Node", "node_slot", "completed_levels", "decompose", "fold", "root_nodes",
            "inclusion_parts", "consistency_parts", "needed", "assemble", "Frontier"]
@@ -199,6 +199,10 @@ class Frontier:
         edge.append(value)
         self.size += 1
         return row
+
+    def append_leaf(self, leaf: bytes) -> bytes:
+        """Add the leaf with these bytes; its stored tree row (the hashes concatenated)."""
+        return b"".join(self.append(leaf_hash(leaf)))
 
     def root(self) -> bytes:
         """The root of the tree of :attr:`size` leaves."""

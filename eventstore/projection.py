@@ -35,7 +35,7 @@ import attrs
 
 from .codec import structure_data
 from .dates import ValidTime, parse_valid_time
-from .events import RecordedEvent
+from .events import RecordedEvent, _utc_text
 from .facts import (
     ActionAnnounced,
     ActionDone,
@@ -261,10 +261,6 @@ class TrackState:
             doc[kind] = [_item_dict(item) for item in self.items(kind)]
         doc["open_items"] = [_item_dict(item) for item in self.open_items]
         return doc
-
-
-def _utc_text(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _value(value: Any) -> Any:

@@ -42,10 +42,12 @@ from .verifier import (
     verify_inclusion,
 )
 
-__all__ = ["PROOF_FORMAT", "inclusion_document", "consistency_document", "check_proof"]
+__all__ = ["PROOF_FORMAT", "ENVELOPE_KEYS", "inclusion_document", "consistency_document",
+           "check_proof"]
 
 PROOF_FORMAT = "eventstore-proof/1"
-_ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
+#: The keys of the chained envelope (docs/integrity.md), the leaf of an event.
+ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
                   "valid", "recorded_at", "recorded_by", "correlation_id", "causation_id",
                   "payload_hash", "citations_hash", "prev_hash")
 
@@ -138,10 +140,10 @@ def _check_inclusion(doc: Mapping[str, Any], key: VerifierKey, origin: str) -> s
     event = doc.get("event")
     if not isinstance(event, Mapping):
         raise VerificationError("event: expected the event's envelope and hash")
-    missing = [k for k in (*_ENVELOPE_KEYS, "hash") if k not in event]
+    missing = [k for k in (*ENVELOPE_KEYS, "hash") if k not in event]
     if missing:
         raise VerificationError(f"event: missing {', '.join(missing)}")
-    body = _canonical({k: event[k] for k in _ENVELOPE_KEYS})
+    body = _canonical({k: event[k] for k in ENVELOPE_KEYS})
     if hashlib.sha256(body).hexdigest() != event["hash"]:
         raise VerificationError("event: its hash is not that of its envelope")
     if leaf_hash(body) != leaf:

@@ -101,7 +101,7 @@ __all__ = [
     "verify_inclusion", "verify_consistency",
     "Checkpoint", "parse_checkpoint_body", "VerifierKey", "SignerKey", "generate_key",
     "parse_signer_key", "parse_verifier_key", "sign_note", "open_note", "sign_checkpoint",
-    "open_checkpoint",
+    "checkpoint_of_note", "open_checkpoint",
 ]
 
 #: The size of every hash: SHA-256.
@@ -663,6 +663,17 @@ def open_note(note: str | bytes, key: VerifierKey) -> str:
 def sign_checkpoint(checkpoint: Checkpoint, key: SignerKey) -> str:
     """The signed note of a checkpoint: its body, a blank line, ``key``'s signature line."""
     return sign_note(checkpoint.body(), key)
+
+
+def checkpoint_of_note(note: str | bytes) -> Checkpoint:
+    """The checkpoint a signed note carries, its signatures NOT checked (for reading a
+    note already checked, or before checking it: :func:`open_checkpoint` checks them)."""
+    text = _decode_note(note, "the note")
+    body, blank, _ = text.partition("\n\n")
+    checkpoint = parse_checkpoint_body(body + "\n")
+    if not blank:
+        raise VerificationError("not a signed note (no signature after a blank line)")
+    return checkpoint
 
 
 def open_checkpoint(note: str | bytes, key: VerifierKey, *,

@@ -101,6 +101,15 @@ def store(db_url: str) -> Iterator[EventStore]:
 
 
 @pytest.fixture
+def example(db_url: str) -> Iterator[EventStore]:
+    """A store holding the worked example (what ``examples/build.sh`` writes)."""
+    from tests.test_example import import_example
+    with EventStore.open(db_url, create=True, actor="analyst") as store:
+        import_example(store)
+        yield store
+
+
+@pytest.fixture
 def geneva_text() -> bytes:
     return ARTICLE_GENEVA.read_bytes()
 

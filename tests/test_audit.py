@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,16 +29,8 @@ from eventstore.verifier import (
     verify_inclusion,
 )
 from tests.conftest import ARTICLE_GENEVA
-from tests.test_example import import_example
 
 KEY = generate_key("auditor-test")
-
-
-@pytest.fixture
-def example(db_url: str) -> Iterator[EventStore]:
-    with EventStore.open(db_url, create=True, actor="analyst") as store:
-        import_example(store)
-        yield store
 
 
 def leaves(store: EventStore) -> list[bytes]:

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -77,13 +76,6 @@ def import_example(store: EventStore) -> AppendResult:
     facts = lines()
     labels = [f"{FACTS.name}: line {n}" for n in range(1, len(facts) + 1)]
     return store.append_many(facts, labels=labels)
-
-
-@pytest.fixture
-def example(db_url: str) -> Iterator[EventStore]:
-    with EventStore.open(db_url, create=True, actor="analyst") as store:
-        import_example(store)
-        yield store
 
 
 def by_key(items: tuple[Any, ...]) -> dict[str, Any]:

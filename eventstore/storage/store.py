@@ -81,7 +81,6 @@ from ..verifier import (
     SignerKey,
     VerificationError,
     VerifierKey,
-    leaf_hash,
     open_checkpoint,
     sign_checkpoint,
 )
@@ -783,8 +782,7 @@ class EventStore:
                 citations_hash=item.citations_hash, prev_hash=prev_hash)
             leaf = canonical_json(envelope)
             event_hash = sha256_hex(leaf)
-            node_rows.append({"position": position,
-                              "hashes": b"".join(edge.append(leaf_hash(leaf)))})
+            node_rows.append({"position": position, "hashes": edge.append_leaf(leaf)})
             valid = item.valid
             event_rows.append({
                 "position": position, "event_id": str(item.event_id), "track": item.track,
@@ -1127,15 +1125,11 @@ class EventStore:
             head = Checkpoint(origin=origin, size=size, root=edge.root())
             note = sign_checkpoint(head, key)
             now = dt.datetime.now(dt.UTC)
-            verifier_key = key.verifier().text()
-            row = {"origin": origin, "size": size, "root": head.root.hex(),
-                   "key_name": key.name, "key_id": key.key_id.hex(), "note": note,
-                   "verifier_key": verifier_key, "created_at": now,
-                   "created_by": self.actor}
+            row = tree.checkpoint_row(head, note, key.verifier(), now, self.actor)
             new_id = conn.execute(t.checkpoints.insert().values(**row)
                                   .returning(t.checkpoints.c.id)).scalar_one()
         return StoredCheckpoint(id=new_id, checkpoint=head, note=note, key_name=key.name,
-                                key_id=key.key_id.hex(), verifier_key=verifier_key,
+                                key_id=row["key_id"], verifier_key=row["verifier_key"],
                                 created_at=now, created_by=self.actor)
 
     def checkpoints(self) -> list[StoredCheckpoint]:

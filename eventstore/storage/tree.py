@@ -10,7 +10,7 @@ read, and the root at any size and any proof need O(log n) of them, fetched in o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..codec import canonical_json, sha256_hex
 from ..errors import IntegrityError
+from ..events import _utc_text
 from ..merkle import (
     Frontier,
     Node,
@@ -29,7 +30,7 @@ from ..merkle import (
     node_slot,
     root_nodes,
 )
-from ..verifier import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from ..verifier import EMPTY_ROOT, HASH_SIZE, Checkpoint, VerifierKey
 from . import schema as t
 
 __all__ = ["TreeHead", "InclusionProof", "ConsistencyProof", "envelope_from_row",
@@ -69,11 +70,6 @@ class ConsistencyProof:
     proof: tuple[bytes, ...]
 
 
-def _utc_text(moment: dt.datetime) -> str:
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _iso(day: Any) -> str | None:
     if day is None:
         return None
@@ -95,6 +91,15 @@ def envelope_from_row(row: Any) -> dict[str, Any]:
         "causation_id": m["causation_id"], "payload_hash": m["payload_hash"],
         "citations_hash": m["citations_hash"], "prev_hash": m["prev_hash"],
     }
+
+
+def checkpoint_row(checkpoint: Checkpoint, note: str, key: VerifierKey,
+                   created_at: dt.datetime, created_by: str) -> dict[str, Any]:
+    """The ``checkpoints`` row of a signed tree head."""
+    return {"origin": checkpoint.origin, "size": checkpoint.size,
+            "root": checkpoint.root.hex(), "key_name": key.name, "key_id": key.key_id.hex(),
+            "note": note, "verifier_key": key.text(), "created_at": created_at,
+            "created_by": created_by}
 
 
 def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
@@ -157,7 +162,7 @@ def extend(conn: sa.Connection, upto: int) -> Frontier:
             if sha256_hex(body) != row.hash:
                 raise IntegrityError(f"position {position}: the stored hash does not match "
                                      "the event's envelope; run `eventstore audit verify`")
-            out.append({"position": position, "hashes": b"".join(edge.append(leaf_hash(body)))})
+            out.append({"position": position, "hashes": edge.append_leaf(body)})
         if not out:
             raise IntegrityError(f"position {edge.size + 1} is missing from the log")
         conn.execute(t.merkle_nodes.insert(), out)
@@ -199,10 +204,3 @@ def consistency(conn: sa.Connection, size1: int, size2: int) -> ConsistencyProof
                             root1=fold([hashes[node] for node in roots1]),
                             root2=fold([hashes[node] for node in roots2]),
                             proof=tuple(assemble(parts, hashes)))
-
-
-def merkle_rows(edge: Frontier, positions_and_envelopes: Sequence[tuple[int, bytes]]
-                ) -> list[dict[str, Any]]:
-    """The tree rows of freshly appended events (their canonical envelopes, in order)."""
-    return [{"position": position, "hashes": b"".join(edge.append(leaf_hash(body)))}
-            for position, body in positions_and_envelopes]

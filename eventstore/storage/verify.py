@@ -7,7 +7,6 @@ hands each event to the checker with its stored payload, citations and tree row.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import json
@@ -19,10 +18,11 @@ import sqlalchemy as sa
 from ..audit import ENVELOPE_KEYS, LogChecker, Report
 from ..codec import canonical_json
 from ..errors import AuditError
+from ..events import _utc_text
 from ..merkle import Frontier
-from ..verifier import VerifierKey, leaf_hash, parse_checkpoint_body, parse_verifier_key
+from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from . import schema as t
-from .tree import envelope_from_row
+from .tree import checkpoint_row, envelope_from_row
 
 __all__ = ["verify_connection", "triggers_missing", "export_lines", "verify_export",
            "import_export", "EXPORT_FORMAT"]
@@ -124,21 +124,17 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
 # -- export -------------------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def export_lines(conn: sa.Connection) -> Iterator[str]:
     """The whole log as JSON lines (see ``docs/auditing.md#the-export-format``)."""
     checkpoints = _checkpoint_rows(conn)
     size = conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar() or 0
     yield _line({"kind": "header", "format": EXPORT_FORMAT, "events": int(size),
                  "checkpoints": len(checkpoints),
-                 "exported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+                 "exported_at": _utc_text(dt.datetime.now(dt.UTC))})
     for row in checkpoints:
         yield _line({"kind": "checkpoint", "note": row["note"],
                      "verifier_key": row["verifier_key"], "key_name": row["key_name"],
-                     "created_at": _time(row["created_at"]), "created_by": row["created_by"]})
+                     "created_at": _utc_text(row["created_at"]), "created_by": row["created_by"]})
     s = t.sources.c
     for page in _pages(conn):
         registered = [row.position for row, *_ in page if row.track == "$sources"]
@@ -155,13 +151,8 @@ def export_lines(conn: sa.Connection) -> Iterator[str]:
                 yield _line({"kind": "source", "id": source.id, "text": source.text})
 
 
-def _time(value: dt.datetime) -> str:
-    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _line(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return canonical_json(value).decode("utf-8")
 
 
 # -- reading an export ----------------------------------------------------------------------
@@ -251,15 +242,10 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
     for _, record in ExportRecords(lines, name):
         kind = record["kind"]
         if kind == "checkpoint":
-            checkpoint = parse_checkpoint_body(record["note"].split("\n\n", 1)[0] + "\n")
-            key = parse_verifier_key(record["verifier_key"])
-            batch["checkpoints"].append({
-                "origin": checkpoint.origin, "size": checkpoint.size,
-                "root": checkpoint.root.hex(), "key_name": key.name,
-                "key_id": key.key_id.hex(), "note": record["note"],
-                "verifier_key": record["verifier_key"],
-                "created_at": _parse_time(record["created_at"]),
-                "created_by": record["created_by"]})
+            batch["checkpoints"].append(checkpoint_row(
+                checkpoint_of_note(record["note"]), record["note"],
+                parse_verifier_key(record["verifier_key"]),
+                _parse_time(record["created_at"]), record["created_by"]))
         elif kind == "event":
             envelope = {key: record[key] for key in ENVELOPE_KEYS}
             position = envelope["position"]
@@ -276,8 +262,9 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                                           "hash": envelope["payload_hash"],
                                           "body": record["payload"]})
                 if envelope["track"] == "$sources":
-                    registrations[json.loads(record["payload"])["source"]] = {
-                        **json.loads(record["payload"]), "position": position}
+                    registration = json.loads(record["payload"])
+                    registrations[registration["source"]] = {**registration,
+                                                             "position": position}
             batch["citations"].extend({
                 "position": position, "ordinal": ordinal, "source_id": c["source"],
                 "start_offset": c["start"], "end_offset": c["end"], "exact": c["exact"],
@@ -285,7 +272,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                 for ordinal, c in enumerate(record["citations"]))
             body = canonical_json(envelope)
             batch["merkle_nodes"].append({"position": position,
-                                          "hashes": b"".join(edge.append(leaf_hash(body)))})
+                                          "hashes": edge.append_leaf(body)})
         elif kind == "source":
             data = registrations[record["id"]]
             batch["sources"].append({
