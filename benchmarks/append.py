@@ -976,6 +976,17 @@ def _pg_settings(pg_url: str) -> dict[str, str]:
         engine.dispose()
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo), or "unknown CPU"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def _versions() -> str:
     parts = [f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
     for name in ("sqlalchemy", "psycopg", "eventsourcing"):
@@ -986,14 +997,7 @@ def _versions() -> str:
 def header(plan: Plan, data: Dataset, pg: dict[str, str] | None,
            results: list[dict[str, Any]], version: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = _cpu_model()
     budget = "none" if plan.budget is None else f"{plan.budget:g} s"
     lines = [f"eventstore append benchmark — {now}, eventstore {version}",
              f"machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} "

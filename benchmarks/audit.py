@@ -65,8 +65,8 @@ import sqlalchemy as sa
 # benchmarks/append.py and benchmarks/projection.py (this script's folder is on sys.path
 # when it runs): the data set, its build, the child processes and the machine description.
 from append import (
-    DEFAULT_PG_URL,
     N_TRACKS,
+    _cpu_model,
     _git_commit,
     _peak_kib,
     _pg_settings,
@@ -81,6 +81,8 @@ from projection import (
     Place,
     _summary,
     _timed,
+    add_run_arguments,
+    engines_and_facts,
     in_child,
     step_build,
 )
@@ -392,14 +394,7 @@ def table(runs: list[EngineRun], calls: int) -> str:
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = _cpu_model()
     loads = [r[key] for run in runs for r in run.results.values()
              for key in ("load", "load_end") if key in r]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
@@ -423,32 +418,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: sqlite, postgresql (default: sqlite)")
     parser.add_argument("--calls", type=int, default=200,
                         help="timed calls of each tree head / proof (default 200)")
-    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
-                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL)
-    parser.add_argument("--workdir", default=None,
-                        help="where the SQLite file goes (default: the system temp folder)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the SQLite file / PostgreSQL schema (path on stderr)")
-    parser.add_argument("--timeout", type=float, default=7_200.0,
-                        help="seconds after which a step is killed (default 7,200; 0: none)")
-    parser.add_argument("--profile", dest="profile_dir", default=None,
-                        help="then run verify once more under cProfile (not timed); .prof "
-                             "files go to this folder")
-    parser.add_argument("--output", default=None, help="also write the report to this file")
-    parser.add_argument("--json", dest="json_path", default=None,
-                        help="also write the raw figures as JSON to this file")
+    add_run_arguments(parser, profiled="verify")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for engine in engines:
-        if engine not in ("sqlite", "postgresql"):
-            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
-    facts = args.facts or (50_000 if args.quick else 1_000_000)
-    if facts < 1_000:
-        raise SystemExit("--facts: at least 1,000")
+    engines, facts = engines_and_facts(args)
     job = Job(facts=facts, track_facts=min(10_000, facts // 5), tracks=N_TRACKS,
               current_calls=0, big_current_calls=0, cut_calls=0)
     pg = _pg_settings(args.pg_url) if "postgresql" in engines else None

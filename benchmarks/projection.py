@@ -105,6 +105,7 @@ from append import (
     STANCES,
     TrackAggregate,
     TracksApplication,
+    _cpu_model,
     _es_postgres_available,
     _git_commit,
     _peak_kib,
@@ -1017,14 +1018,7 @@ def table(runs: list[EngineRun]) -> str:
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = _cpu_model()
     loads = [r[key] for run in runs for r in run.results.values()
              for key in ("load", "load_end") if key in r]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
@@ -1049,6 +1043,36 @@ def _sources_digest() -> str:
     return digest.hexdigest()
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, *, profiled: str) -> None:
+    """The options of where a run writes, how long a step may take, and its outputs."""
+    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
+                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL)
+    parser.add_argument("--workdir", default=None,
+                        help="where the SQLite files go (default: the system temp folder)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the SQLite files / PostgreSQL schemas (paths on stderr)")
+    parser.add_argument("--timeout", type=float, default=7_200.0,
+                        help="seconds after which a step is killed (default 7,200; 0: none)")
+    parser.add_argument("--profile", dest="profile_dir", default=None,
+                        help=f"then profile {profiled} once more under cProfile (not timed); "
+                             ".prof files go to this folder")
+    parser.add_argument("--output", default=None, help="also write the report to this file")
+    parser.add_argument("--json", dest="json_path", default=None,
+                        help="also write the raw figures as JSON to this file")
+
+
+def engines_and_facts(args: argparse.Namespace) -> tuple[list[str], int]:
+    """``--engines`` checked, and ``--facts`` (or the default of ``--quick`` or a full run)."""
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for engine in engines:
+        if engine not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
+    facts = args.facts or (50_000 if args.quick else 1_000_000)
+    if facts < 1_000:
+        raise SystemExit("--facts: at least 1,000")
+    return engines, facts
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--facts", type=int, default=None,
@@ -1068,32 +1092,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cut-calls", type=int, default=None,
                         help="project(big track, as_of, known_at) calls (default 50; --quick: "
                              "10)")
-    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
-                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL)
-    parser.add_argument("--workdir", default=None,
-                        help="where the SQLite files go (default: the system temp folder)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the SQLite files / PostgreSQL schemas (paths on stderr)")
-    parser.add_argument("--timeout", type=float, default=7_200.0,
-                        help="seconds after which a step is killed (default 7,200; 0: none)")
-    parser.add_argument("--profile", dest="profile_dir", default=None,
-                        help="then profile each step once more under cProfile (not timed); "
-                             ".prof files go to this folder")
-    parser.add_argument("--output", default=None, help="also write the report to this file")
-    parser.add_argument("--json", dest="json_path", default=None,
-                        help="also write the raw figures as JSON to this file")
+    add_run_arguments(parser, profiled="each step")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for engine in engines:
-        if engine not in ("sqlite", "postgresql"):
-            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
-    facts = args.facts or (50_000 if args.quick else 1_000_000)
-    if facts < 1_000:
-        raise SystemExit("--facts: at least 1,000")
+    engines, facts = engines_and_facts(args)
     if not 2 <= args.tracks <= N_TRACKS:
         raise SystemExit(f"--tracks: from 2 to {N_TRACKS:,}")
     track_facts = args.track_facts or (2_000 if args.quick else 10_000)
