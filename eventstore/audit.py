@@ -15,8 +15,12 @@ recomputed and reports each way the log is broken, with the position where it sh
 * the RFC 9162 Merkle tree rebuilt from the envelopes, against the stored tree rows and
   against the root of every checkpoint at its size; each checkpoint's signature.
 
-Erased payloads and source texts (``None``) are reported as erased, not as tampering:
-their hashes stay in the chain, so the rest still checks.
+Erased payloads and source texts (``None``) are reported as erased, not as tampering,
+when an erasure event of the log (``payload.erased``, ``source.erased``) names them:
+their hashes stay in the chain, so the rest still checks. A citation list whose quotes
+were blanked by a source's erasure no longer matches its ``citations_hash``; that too is
+reported as erased, and its spans are still checked. Anything missing that no erasure
+event names is tampering.
 
 The storage shell (``eventstore.storage.verify``) and the export reader feed it; the
 auditor's view of the result is :class:`Report`.
@@ -24,6 +28,7 @@ auditor's view of the result is :class:`Report`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,10 +37,11 @@ from typing import Any
 import attrs
 
 from .codec import GENESIS_HASH, canonical_json
+from .events import _utc_text
 from .merkle import Frontier
 from .proofs import ENVELOPE_KEYS
 from .sources import CONTEXT_CHARS
-from .tracks import SOURCES_STREAM
+from .tracks import ERASURES_STREAM, SOURCES_STREAM
 from .verifier import (
     Checkpoint,
     VerificationError,
@@ -72,6 +78,21 @@ class CheckedCheckpoint:
 
 
 @attrs.frozen
+class SeenErasure:
+    """An erasure event of the log: what it erased (a source id, or a payload's position)."""
+
+    position: int
+    kind: str  # source | payload
+    target: str
+    reason: str
+    erased_by: str
+    erased_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
 class Report:
     """What a check covered, and what it found."""
 
@@ -87,6 +108,8 @@ class Report:
     problems: tuple[Problem, ...]
     problem_count: int
     notes: tuple[str, ...] = ()
+    erasures: tuple[SeenErasure, ...] = ()
+    erased_citations: int = 0
 
     @property
     def ok(self) -> bool:
@@ -104,7 +127,9 @@ class Report:
                              "ok": c.ok} for c in self.checkpoints],
             "root": self.root.hex(), "head": self.head,
             "erased": {"payloads": list(self.erased_payloads),
-                       "sources": list(self.erased_sources)},
+                       "sources": list(self.erased_sources),
+                       "citations": self.erased_citations,
+                       "erasures": [e.to_dict() for e in self.erasures]},
             "first_problem": None if self.first is None else {
                 "position": self.first.position, "what": self.first.what},
             "problems": [{"position": p.position, "what": p.what} for p in self.problems],
@@ -145,8 +170,12 @@ class LogChecker:
         self._pending: list[tuple[Checkpoint, str]] = []  # (checkpoint, key name) by size
         self._checked: list[CheckedCheckpoint] = []
         self._citations = 0
-        self._erased_payloads: list[int] = []
-        self._erased_sources: list[str] = []
+        self._missing_payloads: list[int] = []  # None payloads, until an erasure names them
+        self._missing_texts: list[str] = []
+        self._blanked: list[tuple[int, set[str]]] = []  # citation lists with erased quotes
+        self._erasures: dict[tuple[str, str], SeenErasure] = {}  # (kind, target) → event
+        self._erasure_rows: list[Mapping[str, Any]] | None = None
+        self._later: set[int] = set()  # positions of erasures after a checked prefix
         self._first_hash: str | None = None
         self._notes: list[str] = []
 
@@ -199,10 +228,34 @@ class LogChecker:
             return
         self._load(source_id, known, text)
 
+    def erasure_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """The database's ``erasures`` rows (what the guarded triggers let through): each
+        must be an erasure event of the log, and each erasure event must have its row."""
+        self._erasure_rows = list(rows)
+
+    def later_erasures(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Erasures recorded after the checked prefix (a replay's check): what they erased
+        is missing from the prefix too, by the database's own account of them."""
+        for row in rows:
+            kind = str(row.get("kind"))
+            target = (str(row.get("source_id")) if kind == "source"
+                      else str(row.get("payload_position")))
+            when = row.get("erased_at")
+            self._later.add(int(row.get("position") or 0))
+            self._erasures[(kind, target)] = SeenErasure(
+                position=int(row.get("position") or 0), kind=kind, target=target,
+                reason=str(row.get("reason")), erased_by=str(row.get("erased_by")),
+                erased_at=_utc_text(when) if isinstance(when, dt.datetime) else str(when))
+
+    def unloaded_sources(self) -> list[str]:
+        """Registered sources whose text no citation made the checker read (give them with
+        :meth:`source` before :meth:`finish`, so every text is checked)."""
+        return [source_id for source_id, known in self._sources.items() if not known.loaded]
+
     def _load(self, source_id: str, known: _Source, text: str | None) -> None:
         known.loaded = True
         if text is None:
-            self._erased_sources.append(source_id)
+            self._missing_texts.append(source_id)
             return
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != source_id:
             self.problem(known.position, f"source {source_id[:12]}: its text does not match "
@@ -283,7 +336,7 @@ class LogChecker:
 
     def _payload(self, position: int, envelope: Mapping[str, Any], payload: str | None) -> None:
         if payload is None:
-            self._erased_payloads.append(position)
+            self._missing_payloads.append(position)
             return
         if hashlib.sha256(payload.encode("utf-8")).hexdigest() != envelope.get("payload_hash"):
             self.problem(position, "the stored payload does not match payload_hash (the "
@@ -291,6 +344,26 @@ class LogChecker:
             return
         if envelope.get("track") == SOURCES_STREAM:
             self._registration(position, payload)
+        elif envelope.get("track") == ERASURES_STREAM:
+            self._erasure(position, envelope, payload)
+
+    def _erasure(self, position: int, envelope: Mapping[str, Any], payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            if envelope.get("type") == "source.erased":
+                kind, target = "source", str(data["source"])
+            else:
+                kind, target = "payload", str(int(data["position"]))
+                if int(target) >= position:
+                    self.problem(position, "the erasure names a position that is not before it")
+            reason = str(data["reason"])
+        except (ValueError, KeyError, TypeError):
+            self.problem(position, "the erasure event's payload cannot be read")
+            return
+        self._erasures[(kind, target)] = SeenErasure(
+            position=position, kind=kind, target=target, reason=reason,
+            erased_by=str(envelope.get("recorded_by")),
+            erased_at=str(envelope.get("recorded_at")))
 
     def _registration(self, position: int, payload: str) -> None:
         try:
@@ -308,8 +381,13 @@ class LogChecker:
         listed = [{key: c.get(key) for key in ("source", "start", "end", "exact", "prefix",
                                                  "suffix")} for c in citations]
         if hashlib.sha256(canonical_json(listed)).hexdigest() != envelope.get("citations_hash"):
-            self.problem(position, "the stored citations do not match citations_hash (a "
-                                    "quote or a span was changed)")
+            blanked = {str(c["source"]) for c in listed
+                       if c["exact"] == "" and c["prefix"] == "" and c["suffix"] == ""}
+            if blanked:  # erased, if an erasure event names these sources (see finish)
+                self._blanked.append((position, blanked))
+            else:
+                self.problem(position, "the stored citations do not match citations_hash (a "
+                                        "quote or a span was changed)")
         for ordinal, citation in enumerate(listed):
             self._citations += 1
             self._citation(position, ordinal, citation)
@@ -324,15 +402,15 @@ class LogChecker:
             return
         if not known.loaded and self._texts is not None:
             self._load(source_id, known, self._texts(source_id))
-        text = known.text
-        if text is None:
-            return  # erased (reported as such), or its text was already reported
         start, end = c["start"], c["end"]
         if not (isinstance(start, int) and isinstance(end, int)
                 and known.body[0] <= start < end <= known.body[1]):
             self.problem(position, f"{where}: span [{start}, {end}) is not inside the body "
                                     f"of source {source_id[:12]}")
             return
+        text = known.text
+        if text is None:
+            return  # erased (reported as such), or its text was already reported
         if text[start:end] != c["exact"]:
             self.problem(position, f"{where}: the quote is not the source's text at "
                                     f"[{start}, {end})")
@@ -353,12 +431,72 @@ class LogChecker:
             self._checked.append(CheckedCheckpoint(checkpoint.size, checkpoint.root, name,
                                                    False))
         self._pending = []
+        erased_payloads, erased_sources, erased_citations = self._settle_erasures()
         problems = sorted(self._problems,
                           key=lambda p: (p.position is None, p.position or 0))
         return Report(
             events=self._position, tracks=len(self._versions),
             citations=self._citations, sources=len(self._sources),
             checkpoints=tuple(self._checked), root=self._edge.root(), head=self._prev,
-            erased_payloads=tuple(self._erased_payloads),
-            erased_sources=tuple(self._erased_sources), problems=tuple(problems),
-            problem_count=self._count, notes=tuple(self._notes))
+            erased_payloads=tuple(erased_payloads), erased_sources=tuple(erased_sources),
+            problems=tuple(problems), problem_count=self._count, notes=tuple(self._notes),
+            erasures=tuple(sorted(self._erasures.values(), key=lambda e: e.position)),
+            erased_citations=erased_citations)
+
+    def _settle_erasures(self) -> tuple[list[int], list[str], int]:
+        """What is missing is erased when an erasure event names it; else it is tampering.
+
+        Also: what an erasure names must be gone, and the database's erasure rows must be
+        the log's erasure events.
+        """
+        named = self._erasures
+        payloads = []
+        for position in self._missing_payloads:
+            if ("payload", str(position)) in named:
+                payloads.append(position)
+            else:
+                self.problem(position, "the payload is missing and no erasure event names it "
+                                       "(it was deleted)")
+        texts = []
+        for source_id in self._missing_texts:
+            if ("source", source_id) in named:
+                texts.append(source_id)
+            else:
+                known = self._sources[source_id]
+                self.problem(known.position, f"source {source_id[:12]}: its text is missing "
+                                             "and no erasure event names it (it was deleted)")
+        citations = 0
+        for position, sources in self._blanked:
+            if all(("source", s) in named for s in sources):
+                citations += 1
+            else:
+                self.problem(position, "the stored citations do not match citations_hash (a "
+                                       "quote was blanked with no erasure of its source)")
+        missing = set(self._missing_payloads)
+        for (kind, target), seen in named.items():
+            if kind == "payload" and int(target) not in missing:
+                self.problem(seen.position, f"the erasure of the payload at position {target} "
+                                            "did not happen: the payload is still stored")
+            elif kind == "source" and self._sources.get(target, _NO_SOURCE).text is not None:
+                self.problem(seen.position, f"the erasure of source {target[:12]} did not "
+                                            "happen: its text is still stored")
+        if self._erasure_rows is not None:
+            self._match_rows(self._erasure_rows)
+        return payloads, texts, citations
+
+    def _match_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        by_position = {seen.position: seen for seen in self._erasures.values()
+                       if seen.position not in self._later}
+        for row in rows:
+            target = (row.get("source_id") if row.get("kind") == "source"
+                      else str(row.get("payload_position")))
+            seen = by_position.pop(int(row.get("position") or 0), None)
+            if seen is None or (seen.kind, seen.target) != (row.get("kind"), target):
+                self.problem(None, f"the erasures table names {row.get('kind')} {target} at "
+                                   f"position {row.get('position')}, which is no erasure event "
+                                   "of the log (the guard of the triggers was forged)")
+        for seen in by_position.values():
+            self.problem(seen.position, "this erasure event has no row in the erasures table")
+
+
+_NO_SOURCE = _Source(length=0, body=(0, 0), position=0)

@@ -119,3 +119,7 @@ class IntegrityError(EventStoreError):
 class AuditError(EventStoreError):
     """A checkpoint, proof or key that cannot be used: malformed, for another log or key,
     larger than the log, or failing verification."""
+
+
+class ErasureError(EventStoreError):
+    """An erasure that cannot be done: already done, or of something that cannot be erased."""

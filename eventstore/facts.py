@@ -32,7 +32,7 @@ __all__ = [
     "InvitationExtended", "InvitationAccepted", "InvitationDeclined",
     "StatementMade", "SourceRegistered", "ActionAnnounced", "ActionDone", "MetaFact",
     "FactRetracted", "FactCorrected", "CitationAdded", "SameEvent", "ActorRegistered",
-    "ActorRole",
+    "ActorRole", "SourceErased", "PayloadErased", "Redacted",
     "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
 ]
@@ -444,6 +444,62 @@ class SourceRegistered(FactData):
     language: str | None = attrs.field(default=None, validator=short_text)
 
 
+@attrs.frozen
+class SourceErased(FactData):
+    """A source's text was erased for a legal reason (written by ``source erase``).
+
+    The text and the quotes (exact, prefix, suffix) of every citation of it are removed
+    from the database; the source's id (the SHA-256 of the text), its length, its
+    metadata, the citations' spans and every hash stay, so the chain, the tree, the
+    proofs and the checkpoints stay valid. Who erased it is the event's ``recorded_by``.
+    """
+
+    type_name: ClassVar[str] = "source.erased"
+    system: ClassVar[bool] = True
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    stream: ClassVar[str | None] = "$erasures"
+    source: str
+    reason: str = attrs.field(validator=long_text)
+
+
+@attrs.frozen
+class PayloadErased(FactData):
+    """A fact's payload was erased for a legal reason (written by ``fact erase``).
+
+    The payload (the fact's data) is removed; the event's envelope (type, track, dates,
+    record time), its citations and its hashes stay. Projections show the fact as
+    redacted.
+    """
+
+    type_name: ClassVar[str] = "payload.erased"
+    system: ClassVar[bool] = True
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    stream: ClassVar[str | None] = "$erasures"
+    event: str = attrs.field(validator=_event_ref)
+    position: int
+    type: str
+    reason: str = attrs.field(validator=long_text)
+
+
+@attrs.frozen
+class Redacted(FactData):
+    """What a read gives in place of an erased payload: who erased it, when and why.
+
+    Not a fact type: it is never appended or stored. ``erased_type`` is the type of the
+    fact whose data was erased (also the event's ``type``).
+    """
+
+    type_name: ClassVar[str] = "redacted"
+    system: ClassVar[bool] = True
+    erased_type: str
+    reason: str
+    erased_at: str  # ISO 8601, UTC
+    erased_by: str
+    erasure: str  # the event id of the payload.erased event
+
+
 FACT_TYPES: dict[str, type[FactData]] = {
     cls.type_name: cls
     for cls in (MeetingPlanned, MeetingHeld, MeetingCancelled, TopicsDiscussed,
@@ -451,7 +507,7 @@ FACT_TYPES: dict[str, type[FactData]] = {
                 InvitationExtended, InvitationAccepted, InvitationDeclined,
                 StatementMade, ActionAnnounced, ActionDone,
                 FactRetracted, FactCorrected, CitationAdded, SameEvent,
-                ActorRegistered, SourceRegistered)
+                ActorRegistered, SourceRegistered, SourceErased, PayloadErased)
 }
 
 

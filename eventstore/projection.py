@@ -55,6 +55,7 @@ from .facts import (
     MeetingPlanned,
     MetaFact,
     Party,
+    Redacted,
     SameEvent,
     StatementMade,
     TopicsDiscussed,
@@ -62,13 +63,13 @@ from .facts import (
 
 __all__ = [
     "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
-    "Action", "OpenItem", "TrackState", "Step", "ActorRegistry", "Effective",
+    "Action", "RedactedFact", "OpenItem", "TrackState", "Step", "ActorRegistry", "Effective",
     "project", "history", "resolve", "counts_at", "order_key", "diff", "PROJECTION_VERSION",
     "Folded", "fold_all", "fold_more", "dump_folded", "load_folded",
 ]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 2
+PROJECTION_VERSION = 3
 
 
 @attrs.frozen
@@ -80,7 +81,8 @@ class Evidence:
     source: str
     start: int
     end: int
-    exact: str
+    exact: str  # "" when the source's text was erased
+    erased: bool = False  # the source's text was erased for a legal reason
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -179,6 +181,25 @@ class Action:
 
 
 @attrs.frozen
+class RedactedFact:
+    """A fact whose data was erased for a legal reason: what is left of it, and why.
+
+    ``key`` is its event id; ``type``, ``date`` and ``citations`` come from its envelope
+    and citation rows, which erasure keeps.
+    """
+
+    key: str
+    status: str  # always "redacted"
+    type: str
+    date: ValidTime | None
+    reason: str
+    erased_at: str
+    erased_by: str
+    erasure: str  # the event id of the erasure
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
 class OpenItem:
     """Something still waiting for an outcome."""
 
@@ -190,8 +211,9 @@ class OpenItem:
     citations: tuple[Evidence, ...]
 
 
-Item = Meeting | Declaration | Invitation | Statement | Topic | Action
-KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions")
+Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact
+KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions",
+         "redacted")
 
 
 @attrs.frozen
@@ -210,6 +232,8 @@ class TrackState:
     statements: tuple[Statement, ...] = ()
     topics: tuple[Topic, ...] = ()
     actions: tuple[Action, ...] = ()
+    #: Facts whose data was erased (``fact erase``): they count, but show no content.
+    redacted: tuple[RedactedFact, ...] = ()
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -336,7 +360,7 @@ class Effective:
 
 def _evidence(event: RecordedEvent) -> tuple[Evidence, ...]:
     return tuple(Evidence(str(event.event_id), event.position, c.source, c.start, c.end,
-                          c.exact) for c in event.citations)
+                          c.exact, c.exact == "") for c in event.citations)
 
 
 def resolve(events: Iterable[RecordedEvent]) -> list[Effective]:
@@ -371,7 +395,9 @@ def resolve(events: Iterable[RecordedEvent]) -> list[Effective]:
     for key, event in base.items():
         data, valid, reason = event.data, event.valid, None
         fix = corrected.get(key)
-        if fix is not None:
+        if fix is not None and isinstance(data, Redacted):
+            reason = fix.reason  # an erased fact stays erased: its correction is not shown
+        elif fix is not None:
             reason = fix.reason
             if fix.data is not None:
                 data = structure_data(event.type, fix.data)
@@ -469,6 +495,7 @@ class _Builder:
         self.statements: dict[str, Statement] = {}
         self.topics: dict[str, Topic] = {}
         self.actions: dict[str, Action] = {}
+        self.redacted: dict[str, RedactedFact] = {}
 
     @classmethod
     def resume(cls, state: TrackState, registry: ActorRegistry) -> _Builder:
@@ -480,9 +507,17 @@ class _Builder:
         builder.statements = {s.key: s for s in state.statements}
         builder.topics = {name_key(t.key): t for t in state.topics}
         builder.actions = {a.key: a for a in state.actions}
+        builder.redacted = {r.key: r for r in state.redacted}
         return builder
 
     def apply(self, fact: Effective) -> None:
+        data = fact.data
+        if isinstance(data, Redacted):
+            self.redacted[fact.event_id] = RedactedFact(
+                key=fact.event_id, status="redacted", type=data.erased_type, date=fact.valid,
+                reason=data.reason, erased_at=data.erased_at, erased_by=data.erased_by,
+                erasure=data.erasure, citations=fact.citations)
+            return
         handler = getattr(self, "_" + fact.type.replace(".", "_"), None)
         if handler is not None:
             handler(fact, fact.data)
@@ -641,7 +676,9 @@ class _Builder:
                                     key=lambda s: (s.speaker.name, order_key(s.date, 0)[:2],
                                                    s.key))),
             topics=tuple(sorted(self.topics.values(), key=lambda t: name_key(t.key))),
-            actions=by_date(self.actions.values()))
+            actions=by_date(self.actions.values()),
+            redacted=tuple(sorted(self.redacted.values(),
+                                  key=lambda r: (order_key(r.date, 0)[:2], r.key))))
 
 
 def _answers(inv: Invitation, meeting: Meeting) -> bool:
@@ -773,7 +810,8 @@ class Step:
 
 
 _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "invitation",
-          "statements": "statement", "topics": "topic", "actions": "action"}
+          "statements": "statement", "topics": "topic", "actions": "action",
+          "redacted": "redacted fact"}
 
 
 def _show(value: Any) -> str:
@@ -801,6 +839,10 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
             if kind == "statements" and key not in old:
                 lines.append(f"statement by {item.speaker.name} ({item.stance}): "
                              f"{_short(item.content)}")
+                continue
+            if kind == "redacted" and key not in old:
+                lines.append(f"{item.type} (redacted: its data was erased on {item.erased_at} "
+                             f"by {item.erased_by}: {_short(item.reason)})")
                 continue
             if key not in old:
                 lines.append(f"{label} '{key}': {_status(item.status)} (new)")

@@ -75,6 +75,11 @@ class Citation:
     prefix: str
     suffix: str
 
+    @property
+    def erased(self) -> bool:
+        """The source's text was erased for a legal reason: the quote is gone ("")."""
+        return self.exact == ""
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "start": self.start, "end": self.end,
                 "exact": self.exact, "prefix": self.prefix, "suffix": self.suffix}

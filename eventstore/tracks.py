@@ -14,14 +14,17 @@ import pycountry
 
 from .errors import TrackError
 
-__all__ = ["parse_track", "is_country", "SOURCES_STREAM", "ACTORS_STREAM", "FIXED_STREAMS"]
+__all__ = ["parse_track", "is_country", "SOURCES_STREAM", "ACTORS_STREAM", "ERASURES_STREAM",
+           "FIXED_STREAMS"]
 
 #: The stream that holds source registrations (not a bilateral track).
 SOURCES_STREAM = "$sources"
 #: The stream of the actor registry.
 ACTORS_STREAM = "$actors"
+#: The stream of erasures for legal reasons (``source.erased``, ``payload.erased``).
+ERASURES_STREAM = "$erasures"
 #: Streams that are not bilateral tracks.
-FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM)
+FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM, ERASURES_STREAM)
 
 _TRACK_RE = re.compile(r"^\s*([A-Za-z]{3})\s*[-–_/ ]\s*([A-Za-z]{3})\s*$")
 

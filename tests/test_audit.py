@@ -347,7 +347,7 @@ def test_replay_shows_what_was_known_and_what_changed(example: EventStore) -> No
     states = {state.track: state for state in replay.states}
     assert states["RUS-USA"] == example.project("RUS-USA", known_at=then)
     assert states["RUS-USA"] != example.project("RUS-USA")
-    assert replay.counts == {"added": 1, "retracted": 1, "corrected": 0}
+    assert replay.counts == {"added": 1, "retracted": 1, "corrected": 0, "erased": 0}
     assert [c.target for c in replay.changes if c.kind == "retracted"] == [
         str(target.event_id)]
     with pytest.raises(AuditError, match="signed by other keys|not signed"):

@@ -75,7 +75,7 @@ def test_replay_export_and_import(audited: Cli, tmp_path: Path) -> None:
     doc = json.loads(audited("replay", "--to", then, "--checkpoint", old, "--key",
                              str(tmp_path / "auditor.key.pub"), "--format", "json").output)
     assert doc["check"]["ok"] and doc["position"] == len(events)
-    assert doc["since"]["counts"] == {"added": 1, "retracted": 0, "corrected": 0}
+    assert doc["since"]["counts"] == {"added": 1, "retracted": 0, "corrected": 0, "erased": 0}
     known = json.loads(audited("project", "--track", "RUS-USA", "--known-at", then,
                                "--format", "json").output)
     assert doc["tracks"] == [known]

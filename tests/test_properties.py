@@ -122,8 +122,8 @@ def test_a_key_is_exactly_the_slug_rule(key: str, junk: str, at_end: bool) -> No
                         "data": {"key": bad}, "citations": [{"source": "a" * 8, "quote": "x"}]})
 
 
-_EVENT_REF_TYPES = sorted(name for name, cls in FACT_TYPES.items()
-                          if "event" in attrs.fields_dict(cls) and attrs.fields_dict(cls)[
+_EVENT_REF_TYPES = sorted(name for name, cls in FACT_TYPES.items() if not cls.system
+                          and "event" in attrs.fields_dict(cls) and attrs.fields_dict(cls)[
                               "event"].validator is not None)
 
 

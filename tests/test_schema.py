@@ -15,7 +15,7 @@ from eventstore.storage.engine import make_engine, upgrade
 from eventstore.storage.errors import translated
 from eventstore.storage.schema import APPEND_ONLY_TABLES, metadata
 from eventstore.verifier import generate_key
-from tests.conftest import ARTICLE_GENEVA
+from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 
 def test_migrated_schema_matches_the_models(db_url: str) -> None:
@@ -40,6 +40,8 @@ def filled(store: EventStore) -> EventStore:
                  "participants": [{"name": "John Bolton", "country": "USA"}]},
         "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
     store.checkpoint(generate_key("schema-test"))
+    # An erased source: its row in erasures lets the guarded triggers through for it only.
+    store.erase_source(store.add_source(ARTICLE_MOSCOW.read_bytes()).id, reason="test")
     return store
 
 
@@ -59,6 +61,8 @@ _CHANGES = {
     ("DELETE", "merkle_nodes"): "DELETE FROM merkle_nodes",
     ("UPDATE", "checkpoints"): "UPDATE checkpoints SET size = size + 1",
     ("DELETE", "checkpoints"): "DELETE FROM checkpoints",
+    ("UPDATE", "erasures"): "UPDATE erasures SET reason = 'forged'",
+    ("DELETE", "erasures"): "DELETE FROM erasures",
 }
 
 
@@ -82,6 +86,7 @@ _TRUNCATE = {
     "source_texts": "TRUNCATE source_texts CASCADE",
     "merkle_nodes": "TRUNCATE merkle_nodes CASCADE",
     "checkpoints": "TRUNCATE checkpoints CASCADE",
+    "erasures": "TRUNCATE erasures CASCADE",
 }
 
 
@@ -107,7 +112,7 @@ def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> Non
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0003, but this eventstore needs 0099; "
+    with pytest.raises(SchemaError, match="has schema 0004, but this eventstore needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -154,8 +159,8 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0003; "
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0004; "
                                           "run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0003")
+    assert upgrade(engine) == ("0001", "0004")
     EventStore(engine).close()

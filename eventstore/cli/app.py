@@ -141,11 +141,100 @@ def source_show(source_id: str, db: str | None, fmt: str) -> None:
     with _open(db) as store:
         found = store.get_source(source_id)
         spans = store.citations_of(found.info.id)
-    doc = found.info.to_dict() | {"text": found.text, "citations": [
+    doc = found.info.to_dict() | {"text": found.text, "erasure": (
+        found.erasure.to_dict() if found.erasure else None), "citations": [
         {"position": s.position, "event_id": str(s.event_id), "type": s.type,
          "start": s.citation.start, "end": s.citation.end, "exact": s.citation.exact}
         for s in spans]}
     render.emit(fmt, doc, render.source_text)
+
+
+# -- erasure ----------------------------------------------------------------------------
+
+_ERASE_OPTIONS = [
+    click.option("--reason", required=True,
+                 help="Why, on what legal ground, at whose request: kept in the log."),
+    click.option("--yes", is_flag=True,
+                 help="Do it without asking: erasure cannot be undone."),
+]
+
+
+def _erase_options(command: Any) -> Any:
+    """--reason and --yes, then the options every command that writes takes."""
+    command = actor_option(common(command))
+    for option in reversed(_ERASE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _confirm_erasure(what: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(f"erasing {what} cannot be undone: add --yes to confirm; nothing written")
+    click.confirm(f"Erase {what}? This cannot be undone, and it changes past answers too",
+                  abort=True, err=True)
+
+
+def _erasure_text(doc: dict[str, Any]) -> str:
+    if doc["kind"] == "source":
+        what = (f"erased the text of source {doc['target']} and the quotes of "
+                f"{doc['citations']} citation(s)")
+    else:
+        what = (f"erased the payload of event {doc['target']} (position {doc['position']}); "
+                f"its {doc['citations']} citation(s) stay")
+    tracks = ", ".join(doc["tracks"]) or "none"
+    return "\n".join([
+        what,
+        f"erasure event {doc['event_id']} at position {doc['at']}, by {doc['erased_by']} on "
+        f"{doc['erased_at']}: {doc['reason']}",
+        f"tracks whose answers changed: {tracks}",
+        "hashes, the Merkle tree, proofs and checkpoints stay valid; `audit verify` reports "
+        "this as erased, not tampered.",
+        "note: erasure is the only operation that changes what past answers show "
+        "(project --known-at, replay)."])
+
+
+@source.command("erase")
+@click.argument("source_id", metavar="ID")
+@_erase_options
+def source_erase(source_id: str, reason: str, yes: bool, db: str | None, fmt: str,
+                 actor: str | None) -> None:
+    """Erase a source's text for a legal reason, with the quotes that cite it.
+
+    Its id, length, metadata, the citations' spans and every hash stay. The erasure is
+    an event in the log, with who (--actor) and why (--reason).
+    """
+    with _open(db, actor) as store:
+        found = store.get_source(source_id)
+        _confirm_erasure(f"the text of source {found.info.id[:16]}"
+                         + (f" ({found.info.title})" if found.info.title else ""), yes)
+        erasure = store.erase_source(found.info.id, reason=reason)
+    doc = erasure.to_dict()
+    render.emit(fmt, doc, _erasure_text)
+
+
+@cli.group(cls=Group)
+def fact() -> None:
+    """Act on one stored fact (append new facts with `eventstore append`)."""
+
+
+@fact.command("erase")
+@click.argument("event_id", metavar="EVENT_ID")
+@_erase_options
+def fact_erase(event_id: str, reason: str, yes: bool, db: str | None, fmt: str,
+               actor: str | None) -> None:
+    """Erase a fact's payload (its data) for a legal reason.
+
+    Its envelope (type, track, dates), its citations and its hashes stay; projections
+    show it as redacted. The erasure is an event in the log, with who and why.
+    """
+    with _open(db, actor) as store:
+        found = store.get_event(event_id)
+        _confirm_erasure(f"the data of {found.type} {found.event_id} "
+                         f"(position {found.position})", yes)
+        erasure = store.erase_payload(found.event_id, reason=reason)
+    render.emit(fmt, erasure.to_dict(), _erasure_text)
 
 
 # -- append ---------------------------------------------------------------------------

@@ -303,9 +303,15 @@ def _report_text(report: Report, where: str) -> str:
         lines.append(f"FAILED: {where}: {report.problem_count:,} problem(s); the first: "
                      f"{report.first}")
         lines += [f"  {problem}" for problem in report.problems[1:20]]
-    if report.erased_payloads or report.erased_sources:
+    if report.erased_payloads or report.erased_sources or report.erasures:
         lines.append(f"erased for legal reasons (not tampering): {len(report.erased_payloads)} "
-                     f"payload(s), {len(report.erased_sources)} source text(s)")
+                     f"payload(s), {len(report.erased_sources)} source text(s) and the quotes "
+                     f"of {report.erased_citations} fact(s) citing them")
+        for erasure in report.erasures:
+            target = (f"source {erasure.target[:16]}" if erasure.kind == "source"
+                      else f"payload at position {erasure.target}")
+            lines.append(f"  position {erasure.position}: {target}, by {erasure.erased_by} on "
+                         f"{erasure.erased_at}: {erasure.reason}")
     lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines)
 
@@ -411,7 +417,8 @@ def _replay_text(result: Replay, *, markdown: bool) -> str:
         out += ["", render.state_text(state, markdown=markdown)]
     counts = result.counts
     out += ["", f"{'## ' if markdown else ''}Since then: {counts['added']:,} added, "
-                f"{counts['retracted']:,} retracted, {counts['corrected']:,} corrected"]
+                f"{counts['retracted']:,} retracted, {counts['corrected']:,} corrected, "
+                f"{counts['erased']:,} erased"]
     for change in result.changes:
         target = f" → {change.target}" if change.target else ""
         out.append(f"{'- ' if markdown else '  '}{change.position}  {change.kind:<9} "

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..events import RecordedEvent
+from ..facts import Redacted
 from ..storage import AppendResult
 
 
@@ -63,6 +64,15 @@ def _render(renderable: Any) -> str:
 
 def source_text(doc: Mapping[str, Any]) -> str:
     """The text with cited spans marked ⟦…⟧ and numbered, then the list of citations."""
+    if doc["text"] is None:
+        erasure = doc.get("erasure") or {}
+        return "\n".join([
+            f"source {doc['id']}", *(f"{key}: {doc[key]}" for key in ("title", "outlet",
+                                                                     "published", "url")
+                                    if doc.get(key)), "",
+            f"its text was erased on {erasure.get('erased_at')} by {erasure.get('erased_by')}"
+            f" ({erasure.get('reason')}), with the quotes of its {len(doc['citations'])} "
+            "citation(s); its id, length and the citations' spans remain"])
     text: str = doc["text"]
     spans = sorted(doc["citations"], key=lambda c: (c["start"], -c["end"]))
     marks: dict[int, list[str]] = {}
@@ -104,6 +114,8 @@ def append_text(doc: Mapping[str, Any]) -> str:
 
 def _summary(event: RecordedEvent) -> str:
     data = event.data
+    if isinstance(data, Redacted):
+        return f"[redacted: erased by {data.erased_by}]"
     speaker = getattr(data, "speaker", None)
     if speaker is not None:
         return f"{speaker.name}: {getattr(data, 'stance', '')}"
@@ -135,7 +147,12 @@ def _when(valid: Any) -> str:
 
 
 def _cites(citations: Iterable[Any], indent: str) -> list[str]:
-    return [f"{indent}[{c.source[:8]} {c.start}-{c.end}] \u201c{c.exact}\u201d" for c in citations]
+    return [f"{indent}[{c.source[:8]} {c.start}-{c.end}] "
+            + (ERASED_QUOTE if c.exact == "" else f"\u201c{c.exact}\u201d") for c in citations]
+
+
+#: What stands in for a quote whose source's text was erased.
+ERASED_QUOTE = "[quote erased with its source]"
 
 
 def state_text(state: Any, *, markdown: bool = False) -> str:
@@ -179,11 +196,26 @@ def state_text(state: Any, *, markdown: bool = False) -> str:
         f"{t.key}: {_when(t.first)} … {_when(t.last)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
         f"{_when(a.date)}  {a.key}: {a.action} — {a.status}"))
+    if state.redacted:
+        section("Redacted facts", state.redacted, lambda r: (
+            f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
+            f"{r.erased_by} ({r.reason})"))
     opened = state.open_items
     lines.append("")
     lines.append(f"{sub}Open items ({len(opened)})")
     lines.extend(f"{bullet}{o.kind} {o.key}: {o.what} ({o.status})" for o in opened)
+    if state.redacted or any(c.erased for kind in ("meetings", "declarations", "invitations",
+                                                     "statements", "topics", "actions")
+                             for item in state.items(kind) for c in item.citations):
+        lines.append("")
+        lines.append(ERASURE_NOTE)
     return "\n".join(lines)
+
+
+#: Said wherever an answer shows erased content: erasure rewrites past answers too.
+ERASURE_NOTE = ("note: some content was erased for a legal reason; erasure is the only "
+                "operation that changes what past answers show (`eventstore audit verify` "
+                "lists the erasures)")
 
 
 def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:

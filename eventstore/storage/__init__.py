@@ -8,6 +8,7 @@ from .store import (
     Appended,
     AppendResult,
     CitedSpan,
+    Erasure,
     EventStore,
     ExpectedVersion,
     NewSource,
@@ -17,7 +18,7 @@ from .store import (
 
 __all__ = [
     "ANY", "NO_STREAM", "STREAM_EXISTS", "Appended", "AppendResult", "CitedSpan",
-    "DEFAULT_URL", "EventStore", "ExpectedVersion", "NewSource", "Source", "SourceInfo",
+    "DEFAULT_URL", "Erasure", "EventStore", "ExpectedVersion", "NewSource", "Source", "SourceInfo",
     "check_schema",
     "make_engine", "resolve_url", "upgrade",
 ]

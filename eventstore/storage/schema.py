@@ -143,6 +143,32 @@ checkpoints = sa.Table(
     sa.Index("ix_checkpoints_size", "size"),
 )
 
-#: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE).
+#: Every erasure for a legal reason: one row per erasure event (``$erasures`` stream).
+#: The guarded triggers on payloads, source_texts and citations let through only the
+#: removals a row here names (migration 0004).
+erasures = sa.Table(
+    "erasures", metadata,
+    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
+                                                       name="fk_erasures_position"),
+              primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # source | payload
+    sa.Column("source_id", HASH, sa.ForeignKey("sources.id", name="fk_erasures_source"),
+              nullable=True),
+    sa.Column("payload_position", sa.BigInteger,
+              sa.ForeignKey("events.position", name="fk_erasures_payload"), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("erased_by", sa.Text, nullable=False),
+    sa.Column("event_id", UUID_TEXT, nullable=False),
+    sa.CheckConstraint("(kind = 'source' AND source_id IS NOT NULL "
+                       "AND payload_position IS NULL) OR (kind = 'payload' "
+                       "AND payload_position IS NOT NULL AND source_id IS NULL)",
+                       name="ck_erasures_target"),
+    sa.Index("ix_erasures_source", "source_id", unique=True),
+    sa.Index("ix_erasures_payload", "payload_position", unique=True),
+)
+
+#: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE;
+#: on payloads, source_texts and citations, all but what an erasure names).
 APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts",
-                      "merkle_nodes", "checkpoints")
+                      "merkle_nodes", "checkpoints", "erasures")

@@ -36,6 +36,7 @@ from ..errors import (
     AuditError,
     ConcurrencyError,
     DuplicateEventError,
+    ErasureError,
     EventNotFound,
     EventStoreError,
     IntegrityError,
@@ -43,12 +44,15 @@ from ..errors import (
     SourceNotFound,
     ValidationError,
 )
-from ..events import Fact, RecordedEvent, citations_bytes, envelope_dict, fact_from_dict
+from ..events import Fact, RecordedEvent, _utc_text, citations_bytes, envelope_dict, fact_from_dict
 from ..facts import (
     FactCorrected,
     FactData,
     MetaFact,
+    PayloadErased,
+    Redacted,
     SameEvent,
+    SourceErased,
     SourceRegistered,
     fact_class,
     short_text,
@@ -75,7 +79,7 @@ from ..sources import (
     prepare_source_text,
     resolve_citation,
 )
-from ..tracks import ACTORS_STREAM, FIXED_STREAMS, SOURCES_STREAM, parse_track
+from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
 from ..verifier import (
     Checkpoint,
     SignerKey,
@@ -101,7 +105,8 @@ from .errors import translated
 from .tree import ConsistencyProof, InclusionProof, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
-           "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan"]
+           "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan",
+           "Erasure"]
 
 #: Rows per page when streaming the log (memory stays constant whatever the log's size).
 PAGE_SIZE = 1000
@@ -151,8 +156,9 @@ class Change:
     track: str
     type: str
     recorded_at: dt.datetime
-    kind: Literal["added", "retracted", "corrected"]
-    target: str | None  # the event a retraction or correction points at
+    kind: Literal["added", "retracted", "corrected", "erased"]
+    #: the event a retraction, correction or payload erasure points at; an erased source's id
+    target: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return {"position": self.position, "event_id": self.event_id, "track": self.track,
@@ -169,22 +175,26 @@ class Replay:
     size: int  # events in the log now
     states: tuple[TrackState, ...]
     changes: tuple[Change, ...]  # the first ones recorded since (up to a limit)
-    counts: dict[str, int]  # all of them, by kind
+    counts: dict[str, int]  # all of them, by kind (added, retracted, corrected, erased)
     check: Report | None  # the check of the log against the given checkpoint
 
 
-def _change_kind(type_name: str) -> Literal["added", "retracted", "corrected"]:
+def _change_kind(type_name: str) -> Literal["added", "retracted", "corrected", "erased"]:
     if type_name == "fact.retracted":
         return "retracted"
     if type_name == "fact.corrected":
         return "corrected"
+    if type_name in ("payload.erased", "source.erased"):
+        return "erased"
     return "added"
 
 
 def _target_of(type_name: str, body: str | None) -> str | None:
-    if type_name not in ("fact.retracted", "fact.corrected") or body is None:
+    if type_name not in ("fact.retracted", "fact.corrected", "payload.erased",
+                         "source.erased") or body is None:
         return None
-    target = json.loads(body).get("event")
+    data = json.loads(body)
+    target = data.get("source") if type_name == "source.erased" else data.get("event")
     return None if target is None else str(target)
 
 
@@ -298,11 +308,41 @@ def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
 
 
 @attrs.frozen
+class Erasure:
+    """An erasure for a legal reason: what was erased, by whom, when, and why.
+
+    ``kind`` is ``source`` (a source's text and the quotes of its citations; ``target``
+    is the source id) or ``payload`` (a fact's data; ``target`` is its event id and
+    ``position`` where it stands). ``event_id``/``at``: the erasure event itself.
+    """
+
+    kind: Literal["source", "payload"]
+    target: str
+    reason: str
+    erased_at: dt.datetime
+    erased_by: str
+    event_id: str
+    at: int  # the erasure event's position
+    position: int | None = None  # of the erased payload
+    #: What the erasure did (only on what ``erase_*`` returns; not part of equality):
+    #: quotes blanked (source) or citations kept (payload), and whose answers changed.
+    citations: int = attrs.field(default=0, eq=False)
+    tracks: tuple[str, ...] = attrs.field(default=(), eq=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "reason": self.reason,
+                "erased_at": _utc_text(self.erased_at), "erased_by": self.erased_by,
+                "event_id": self.event_id, "at": self.at, "position": self.position,
+                "citations": self.citations, "tracks": list(self.tracks)}
+
+
+@attrs.frozen
 class Source:
-    """A source with its text."""
+    """A source with its text (None when the text was erased: see ``erasure``)."""
 
     info: SourceInfo
-    text: str
+    text: str | None
+    erasure: Erasure | None = None
 
 
 @attrs.frozen
@@ -530,11 +570,13 @@ class EventStore:
         source_id = self.resolve_source_id(ref)
         with translated(self.url), self.engine.connect() as conn:
             row = conn.execute(sa.select(t.sources, t.source_texts.c.text)
-                               .join(t.source_texts, t.source_texts.c.source_id == t.sources.c.id)
+                               .join(t.source_texts, t.source_texts.c.source_id == t.sources.c.id,
+                                     isouter=True)
                                .where(t.sources.c.id == source_id)).one()
+            erasure = None if row.text is not None else _erasure_of(conn, source_id=source_id)
         fields = row._asdict()
         text = fields.pop("text")
-        return Source(info=SourceInfo(**fields), text=text)
+        return Source(info=SourceInfo(**fields), text=text, erasure=erasure)
 
     def list_sources(self) -> list[SourceInfo]:
         """Every registered source, in the order they were registered."""
@@ -563,7 +605,13 @@ class EventStore:
                      .join(t.sources, t.sources.c.id == t.source_texts.c.source_id)
                      .where(t.source_texts.c.source_id == source_id))
             with translated(self.url), self.engine.connect() as conn:
-                row = conn.execute(query).one()
+                row = conn.execute(query).first()
+                erasure = None if row is not None else _erasure_of(conn, source_id=source_id)
+            if row is None:
+                when = (f" on {_utc_text(erasure.erased_at)} by {erasure.erased_by} "
+                        f"({erasure.reason})") if erasure else ""
+                raise SourceError(f"source {source_id[:16]} was erased{when}: its text is gone "
+                                  "and it can no longer be cited")
             folded = (FoldedText.of(row.text), (row.body_start, row.body_end))
             self._folded[source_id] = folded
             if len(self._folded) > _SOURCE_CACHE_SIZE:
@@ -685,10 +733,12 @@ class EventStore:
         except ValidationError as err:
             raise err.at(where) from None
 
-    def _prepare_system(self, data: SourceRegistered) -> _Prepared:
+    def _prepare_system(self, data: FactData) -> _Prepared:
+        """An event the store writes about itself, on its type's fixed stream."""
+        assert data.stream is not None
         payload_body = canonical_json(unstructure_data(data)).decode("utf-8")
         return _Prepared(
-            event_id=uuid.uuid4(), caller_id=False, track=SOURCES_STREAM, type=data.type_name,
+            event_id=uuid.uuid4(), caller_id=False, track=data.stream, type=data.type_name,
             schema_version=data.schema_version, valid=None, correlation_id=None,
             causation_id=None, payload_body=payload_body,
             payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=(),
@@ -811,6 +861,130 @@ class EventStore:
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
         self._bulk.run(conn, t.merkle_nodes, node_rows)
+
+    # -- erasure for legal reasons --------------------------------------------------
+
+    def erase_source(self, ref: str, *, reason: str) -> Erasure:
+        """Erase a source's text, and the quotes of every citation of it, for a legal reason.
+
+        The erasure is an event (``source.erased``, by this store's actor, with
+        ``reason``) appended in the same transaction. The source's id, length and
+        metadata, the citations' spans and every hash stay, so the chain, the tree, the
+        proofs and the checkpoints stay valid; ``audit verify`` reports the source as
+        erased. This is the only operation that changes what past answers show: the
+        quotes are gone from every projection and replay, whatever its date.
+        """
+        source_id = self.resolve_source_id(ref)
+        data = SourceErased(source=source_id, reason=_reason(reason))
+        c = t.citations.c
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            _not_erased(conn, f"source {source_id[:16]}", source_id=source_id)
+            erasure = self._write_erasure(conn, data, "source", source_id, None)
+            cited = conn.execute(sa.update(t.citations).where(c.source_id == source_id)
+                                 .values(exact="", prefix="", suffix=""))
+            conn.execute(sa.delete(t.source_texts)
+                         .where(t.source_texts.c.source_id == source_id))
+            tracks = tuple(conn.execute(
+                sa.select(t.events.c.track).distinct()
+                .join(t.citations, c.position == t.events.c.position)
+                .where(c.source_id == source_id, t.events.c.track.not_in(FIXED_STREAMS))
+                .order_by(t.events.c.track)).scalars())
+            self._forget_read_models(conn, tracks)
+        self._folded.pop(source_id, None)
+        self._refold(tracks)
+        return attrs.evolve(erasure, citations=cited.rowcount, tracks=tracks)
+
+    def erase_payload(self, event: uuid.UUID | str, *, reason: str) -> Erasure:
+        """Erase a fact's payload (its data) for a legal reason.
+
+        The erasure is an event (``payload.erased``, by this store's actor, with
+        ``reason``) appended in the same transaction. The event's envelope, citations and
+        hashes stay; reads give a :class:`~eventstore.facts.Redacted` in place of its
+        data, projections list it under ``redacted``, and ``audit verify`` reports it as
+        erased. Facts about facts (a retraction, a correction…), the store's own events
+        and erasures cannot be erased. This is the only operation that changes what past
+        answers show.
+        """
+        wanted = str(parse_uuid(event, "event"))
+        text = _reason(reason)
+        e = t.events.c
+        with translated(self.url), self._writer() as conn, conn.begin():
+            self._lock(conn)
+            row = conn.execute(sa.select(e.position, e.track, e.type)
+                               .where(e.event_id == wanted)).first()
+            if row is None:
+                raise EventNotFound(f"no event has the id {wanted}")
+            cls = fact_class(row.type)
+            if cls.system or issubclass(cls, MetaFact):
+                raise ErasureError(
+                    f"event {wanted} is a {row.type}, whose payload cannot be erased: only "
+                    "a fact's data can be (erase a source's text with `source erase`)")
+            _not_erased(conn, f"the payload of event {wanted}", position=row.position)
+            data = PayloadErased(event=wanted, position=row.position, type=row.type,
+                                 reason=text)
+            erasure = self._write_erasure(conn, data, "payload", wanted, row.position)
+            conn.execute(sa.delete(t.payloads).where(t.payloads.c.position == row.position))
+            kept = conn.execute(sa.select(sa.func.count()).select_from(t.citations)
+                                .where(t.citations.c.position == row.position)).scalar()
+            if row.track == ACTORS_STREAM:  # the registry changed: every track's names
+                tracks = tuple(self._track_names(conn))
+                conn.execute(sa.delete(t.projections)
+                             .where(t.projections.c.name == _PROJECTOR))
+            else:
+                tracks = (row.track,)
+            self._forget_read_models(conn, tracks)
+        self._refold(tracks)
+        return attrs.evolve(erasure, citations=int(kept or 0), tracks=tracks)
+
+    def erasures(self) -> list[Erasure]:
+        """Every erasure, in the order they were made."""
+        with translated(self.url), self.engine.connect() as conn:
+            rows = conn.execute(_ERASURE_ROWS.order_by(t.erasures.c.position)).all()
+        return [_erasure(row) for row in rows]
+
+    def _write_erasure(self, conn: sa.Connection, data: SourceErased | PayloadErased,
+                       kind: Literal["source", "payload"], target: str,
+                       position: int | None) -> Erasure:
+        """Append the erasure event and the row that lets the guarded triggers through."""
+        appended = self._write(conn, [self._prepare_system(data)], {})[0]
+        erased_at = conn.execute(sa.select(t.events.c.recorded_at)
+                                 .where(t.events.c.position == appended.position)
+                                 ).scalar_one()
+        reason = data.reason
+        conn.execute(t.erasures.insert().values(
+            position=appended.position, kind=kind,
+            source_id=target if kind == "source" else None, payload_position=position,
+            reason=reason, erased_at=erased_at, erased_by=self.actor,
+            event_id=str(appended.event_id)))
+        return Erasure(kind=kind, target=target, reason=reason, erased_at=_utc(erased_at),
+                       erased_by=self.actor, event_id=str(appended.event_id),
+                       at=appended.position, position=position)
+
+    @staticmethod
+    def _forget_read_models(conn: sa.Connection, tracks: Sequence[str]) -> None:
+        """Drop stored states that hold what was just erased (same transaction)."""
+        for chunk in _chunks(list(tracks)):
+            conn.execute(sa.delete(t.track_states).where(t.track_states.c.track.in_(chunk)))
+
+    def _refold(self, tracks: Sequence[str]) -> None:
+        """Store the read models of ``tracks`` again, folded up to the projector's checkpoint.
+
+        Until this runs (or if it fails), ``project`` folds those tracks from the log:
+        answers are right either way, only slower.
+        """
+        self.catch_up()
+        with translated(self.url), self._projector() as conn:
+            row = self._checkpoint(conn)
+            if row is not None and row.code_version == PROJECTION_VERSION:
+                registry = registry_of(self._read_conn(conn, ACTORS_STREAM))
+                for track in tracks:
+                    events = [e for e in self._read_conn(conn, track)
+                              if e.position <= row.position]
+                    if events:
+                        self._save_read_model(conn, track, fold_all(track, events, registry),
+                                              row.registry_version, events[-1].version)
+            conn.commit()
 
     # -- read models ----------------------------------------------------------------
 
@@ -1245,7 +1419,7 @@ class EventStore:
                  .group_by(e.type))
         if track is not None:
             query = query.where(e.track == track)
-        counts = {"added": 0, "retracted": 0, "corrected": 0}
+        counts = {"added": 0, "retracted": 0, "corrected": 0, "erased": 0}
         with translated(self.url), self.engine.connect() as conn:
             for type_name, count in conn.execute(query):
                 counts[_change_kind(type_name)] += count
@@ -1326,7 +1500,10 @@ class EventStore:
                      .order_by(t.citations.c.position, t.citations.c.ordinal))
             for row in conn.execute(query):
                 by_position.setdefault(row.position, []).append(_citation(row))
-        return [_decode(row, tuple(by_position.get(row.position, ()))) for row in rows]
+        erased = [row.position for row in rows if row.body is None]
+        redacted = _redactions(conn, erased) if erased else {}
+        return [_decode(row, tuple(by_position.get(row.position, ())),
+                        redacted.get(row.position)) for row in rows]
 
 
 _PROJECTOR = "tracks"
@@ -1431,15 +1608,23 @@ assert _ROW_COLUMNS == (
     "body"), "update _decode to the events table's columns"
 
 
-def _decode(row: Any, citations: tuple[Citation, ...]) -> RecordedEvent:
+def _decode(row: Any, citations: tuple[Citation, ...],
+            redacted: Redacted | None = None) -> RecordedEvent:
     (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
      valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
      causation_id, payload_hash, citations_hash, prev_hash, event_hash, body) = row
-    try:
-        data = decode_stored(type_name, schema_version, json.loads(body))
-    except (EventStoreError, ValueError, TypeError) as err:
-        raise EventStoreError(f"position {position}: the stored payload cannot be read: "
-                              f"{err}") from None
+    data: FactData
+    if body is None:
+        if redacted is None:
+            raise IntegrityError(f"position {position}: the payload is missing and no erasure "
+                                 "names it (run `eventstore audit verify`)")
+        data = redacted
+    else:
+        try:
+            data = decode_stored(type_name, schema_version, json.loads(body))
+        except (EventStoreError, ValueError, TypeError) as err:
+            raise EventStoreError(f"position {position}: the stored payload cannot be read: "
+                                  f"{err}") from None
     valid = None if valid_edtf is None else ValidTime(
         edtf=valid_edtf, lower=valid_lower, upper=valid_upper, text=valid_text,
         anchor=valid_anchor)
@@ -1450,6 +1635,63 @@ def _decode(row: Any, citations: tuple[Citation, ...]) -> RecordedEvent:
         correlation_id=_opt_uuid(correlation_id), causation_id=_opt_uuid(causation_id),
         citations=citations, payload_hash=payload_hash, citations_hash=citations_hash,
         prev_hash=prev_hash, hash=event_hash)
+
+
+#: Erasure rows with the id of the event whose payload they erased, if any.
+_ERASED_EVENT = t.events.alias("erased_event")
+_ERASURE_ROWS = (sa.select(t.erasures, _ERASED_EVENT.c.event_id.label("erased_event_id"))
+                 .join(_ERASED_EVENT, _ERASED_EVENT.c.position == t.erasures.c.payload_position,
+                       isouter=True))
+
+
+def _erasure(row: Any) -> Erasure:
+    payload = row.kind == "payload"
+    return Erasure(kind=row.kind, target=row.erased_event_id if payload else row.source_id,
+                   reason=row.reason, erased_at=_utc(row.erased_at), erased_by=row.erased_by,
+                   event_id=row.event_id, at=row.position,
+                   position=row.payload_position if payload else None)
+
+
+def _erasure_of(conn: sa.Connection, *, source_id: str | None = None,
+                position: int | None = None) -> Erasure | None:
+    e = t.erasures.c
+    where = e.source_id == source_id if source_id is not None else e.payload_position == position
+    row = conn.execute(_ERASURE_ROWS.where(where)).first()
+    return None if row is None else _erasure(row)
+
+
+def _not_erased(conn: sa.Connection, what: str, **target: Any) -> None:
+    done = _erasure_of(conn, **target)
+    if done is not None:
+        raise ErasureError(f"{what} was already erased on {_utc_text(done.erased_at)} by "
+                           f"{done.erased_by} ({done.reason}); nothing written")
+
+
+def _redactions(conn: sa.Connection, positions: Sequence[int]) -> dict[int, Redacted]:
+    """What reads give in place of the erased payloads at ``positions``."""
+    found: dict[int, Redacted] = {}
+    e = t.erasures.c
+    for chunk in _chunks(list(positions)):
+        for row in conn.execute(sa.select(t.erasures, t.events.c.type)
+                                .join(t.events, t.events.c.position == e.payload_position)
+                                .where(e.payload_position.in_(chunk))):
+            found[row.payload_position] = Redacted(
+                erased_type=row.type, reason=row.reason,
+                erased_at=_utc_text(_utc(row.erased_at)), erased_by=row.erased_by,
+                erasure=row.event_id)
+    return found
+
+
+def _reason(reason: Any) -> str:
+    """The reason an erasure gives: required, one line or more of text."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("an erasure needs a reason (who asked, on what legal ground)",
+                              where="reason")
+    try:
+        SourceErased(source="-", reason=reason)
+    except (TypeError, ValueError) as err:
+        raise ValidationError(str(err), where="reason") from None
+    return reason.strip()
 
 
 def _content(row: Any) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ from ..codec import canonical_json
 from ..errors import AuditError
 from ..events import _utc_text
 from ..merkle import Frontier
+from ..tracks import ERASURES_STREAM, SOURCES_STREAM
 from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from . import schema as t
 from .tree import checkpoint_row, envelope_from_row
@@ -108,10 +109,18 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
 
     checker = LogChecker(texts=text_of, keys=keys)
     checker.checkpoints(_checkpoint_rows(conn) if checkpoints is None else checkpoints)
+    erasures = [dict(row._mapping) for row in
+                conn.execute(sa.select(t.erasures).order_by(t.erasures.c.position))]
+    if upto is not None:
+        checker.later_erasures(row for row in erasures if row["position"] > upto)
+        erasures = [row for row in erasures if row["position"] <= upto]
+    checker.erasure_rows(erasures)
     for page in _pages(conn, upto):
         for row, body, citations, tree_row in page:
             checker.event(envelope_from_row(row), row.hash, body, citations,
                           stored_tree=tree_row, tree_expected=True)
+    for source_id in checker.unloaded_sources():  # texts no citation led to
+        checker.source(source_id, text_of(source_id))
     for what in triggers_missing(conn):
         checker.problem(None, f"the database no longer refuses {what}: an immutability "
                               "trigger was dropped or disabled")
@@ -137,7 +146,7 @@ def export_lines(conn: sa.Connection) -> Iterator[str]:
                      "created_at": _utc_text(row["created_at"]), "created_by": row["created_by"]})
     s = t.sources.c
     for page in _pages(conn):
-        registered = [row.position for row, *_ in page if row.track == "$sources"]
+        registered = [row.position for row, *_ in page if row.track == SOURCES_STREAM]
         sources = {r.position: r for r in conn.execute(
             sa.select(t.sources, t.source_texts.c.text)
             .join(t.source_texts, t.source_texts.c.source_id == s.id, isouter=True)
@@ -261,7 +270,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                 batch["payloads"].append({"position": position,
                                           "hash": envelope["payload_hash"],
                                           "body": record["payload"]})
-                if envelope["track"] == "$sources":
+                if envelope["track"] == SOURCES_STREAM:
                     registration = json.loads(record["payload"])
                     registrations[registration["source"]] = {**registration,
                                                              "position": position}
@@ -270,6 +279,8 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                 "start_offset": c["start"], "end_offset": c["end"], "exact": c["exact"],
                 "prefix": c["prefix"], "suffix": c["suffix"]}
                 for ordinal, c in enumerate(record["citations"]))
+            if envelope["track"] == ERASURES_STREAM and record["payload"] is not None:
+                batch["erasures"].append(_erasure_row(envelope, record))
             body = canonical_json(envelope)
             batch["merkle_nodes"].append({"position": position,
                                           "hashes": edge.append_leaf(body)})
@@ -294,7 +305,18 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
 
 
 _IMPORT_ORDER = ("events", "payloads", "sources", "source_texts", "citations", "merkle_nodes",
-                 "checkpoints")
+                 "erasures", "checkpoints")
+
+
+def _erasure_row(envelope: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``erasures`` row of an erasure event (what lets the guarded triggers through)."""
+    data = json.loads(record["payload"])
+    source = envelope["type"] == "source.erased"
+    return {"position": envelope["position"], "kind": "source" if source else "payload",
+            "source_id": data["source"] if source else None,
+            "payload_position": None if source else data["position"],
+            "reason": data["reason"], "erased_at": _parse_time(envelope["recorded_at"]),
+            "erased_by": envelope["recorded_by"], "event_id": envelope["event_id"]}
 
 
 def _flush(conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
