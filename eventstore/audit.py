@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from .codec import GENESIS_HASH, canonical_json
+from .codec import GENESIS_HASH, citations_json, envelope_json
 from .events import _utc_text
 from .merkle import Frontier
 from .proofs import ENVELOPE_KEYS
@@ -51,6 +51,9 @@ from .verifier import (
 )
 
 __all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
+
+#: The keys of a stored citation (what ``citations_hash`` covers).
+_CITATION_KEYS = frozenset(("source", "start", "end", "exact", "prefix", "suffix"))
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
@@ -286,7 +289,9 @@ class LogChecker:
         if not isinstance(position, int):
             position = expected
         self._position = position
-        body = canonical_json({key: envelope.get(key) for key in ENVELOPE_KEYS})
+        if len(envelope) != len(ENVELOPE_KEYS):  # extra keys are not part of the envelope
+            envelope = {key: envelope.get(key) for key in ENVELOPE_KEYS}
+        body = envelope_json(envelope)
         if envelope.get("prev_hash") != self._prev:
             self.problem(position, "prev_hash is not the hash of the event before it "
                                     "(the chain is broken here)")
@@ -378,9 +383,9 @@ class LogChecker:
 
     def _check_citations(self, position: int, envelope: Mapping[str, Any],
                          citations: Sequence[Mapping[str, Any]]) -> None:
-        listed = [{key: c.get(key) for key in ("source", "start", "end", "exact", "prefix",
-                                                 "suffix")} for c in citations]
-        if hashlib.sha256(canonical_json(listed)).hexdigest() != envelope.get("citations_hash"):
+        listed = [c if len(c) == len(_CITATION_KEYS) and c.keys() == _CITATION_KEYS
+                  else {key: c.get(key) for key in _CITATION_KEYS} for c in citations]
+        if hashlib.sha256(citations_json(listed)).hexdigest() != envelope.get("citations_hash"):
             blanked = {str(c["source"]) for c in listed
                        if c["exact"] == "" and c["prefix"] == "" and c["suffix"] == ""}
             if blanked:  # erased, if an erasure event names these sources (see finish)

@@ -20,7 +20,7 @@ import json
 import types
 import typing
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, get_args, get_origin, get_type_hints
 
 import attrs
@@ -110,6 +110,91 @@ def canonical_json(value: Any) -> bytes:
     except UnicodeEncodeError:
         raise ValidationError("text contains a lone surrogate code point, which is not valid "
                               "Unicode text") from None
+
+
+# -- the two shapes hashed for every event, encoded without a generic encoder -------------
+#
+# ``audit verify`` and the append path encode an envelope and a citation list per event;
+# json's encoder (sorting keys, walking dicts) is most of that cost. These build the same
+# bytes by hand for the exact shapes the store writes, and fall back to canonical_json for
+# anything else (another type, an extra key, a lone surrogate), so the result is always
+# canonical_json's. tests/test_properties.py checks the two agree on arbitrary values.
+
+_STRING: Callable[[str], str] = getattr(json.encoder, "c_encode_basestring", None) or \
+    json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) uses
+
+
+class _Unusual(Exception):
+    """A value outside the shape the fast encoders know: use canonical_json."""
+
+
+def _js(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is not str:
+        raise _Unusual
+    return _STRING(value)
+
+
+def _int(value: Any) -> str:
+    if type(value) is not int:
+        raise _Unusual
+    return str(value)
+
+
+_ENVELOPE_KEYS = frozenset((
+    "causation_id", "citations_hash", "correlation_id", "event_id", "payload_hash",
+    "position", "prev_hash", "recorded_at", "recorded_by", "schema_version", "track", "type",
+    "valid", "version"))
+_VALID_KEYS = frozenset(("anchor", "edtf", "lower", "text", "upper"))
+_CITATION_KEYS = frozenset(("end", "exact", "prefix", "source", "start", "suffix"))
+
+
+def envelope_json(envelope: Mapping[str, Any]) -> bytes:
+    """``canonical_json`` of an event envelope (the 14 keys of ``events.envelope_dict``)."""
+    try:
+        if len(envelope) != 14 or envelope.keys() != _ENVELOPE_KEYS:
+            raise _Unusual
+        valid = envelope["valid"]
+        if valid is None:
+            valid_text = "null"
+        elif type(valid) is dict and valid.keys() == _VALID_KEYS:
+            valid_text = (f'{{"anchor":{_js(valid["anchor"])},"edtf":{_js(valid["edtf"])},'
+                          f'"lower":{_js(valid["lower"])},"text":{_js(valid["text"])},'
+                          f'"upper":{_js(valid["upper"])}}}')
+        else:
+            raise _Unusual
+        text = (
+            f'{{"causation_id":{_js(envelope["causation_id"])},'
+            f'"citations_hash":{_js(envelope["citations_hash"])},'
+            f'"correlation_id":{_js(envelope["correlation_id"])},'
+            f'"event_id":{_js(envelope["event_id"])},'
+            f'"payload_hash":{_js(envelope["payload_hash"])},'
+            f'"position":{_int(envelope["position"])},'
+            f'"prev_hash":{_js(envelope["prev_hash"])},'
+            f'"recorded_at":{_js(envelope["recorded_at"])},'
+            f'"recorded_by":{_js(envelope["recorded_by"])},'
+            f'"schema_version":{_int(envelope["schema_version"])},'
+            f'"track":{_js(envelope["track"])},"type":{_js(envelope["type"])},'
+            f'"valid":{valid_text},"version":{_int(envelope["version"])}}}')
+        return text.encode("utf-8")
+    except (_Unusual, UnicodeEncodeError):
+        return canonical_json(envelope)
+
+
+def citations_json(citations: Sequence[Mapping[str, Any]]) -> bytes:
+    """``canonical_json`` of a citation list (dicts of ``Citation.to_dict``'s six keys)."""
+    try:
+        parts = []
+        for c in citations:
+            if len(c) != 6 or c.keys() != _CITATION_KEYS:
+                raise _Unusual
+            parts.append(f'{{"end":{_int(c["end"])},"exact":{_js(c["exact"])},'
+                         f'"prefix":{_js(c["prefix"])},"source":{_js(c["source"])},'
+                         f'"start":{_int(c["start"])},"suffix":{_js(c["suffix"])}}}')
+        return ("[" + ",".join(parts) + "]").encode("utf-8")
+    except (_Unusual, UnicodeEncodeError):
+        return canonical_json(list(citations))
 
 
 def sha256_hex(data: bytes) -> str:

@@ -23,7 +23,14 @@ from typing import Any, cast
 
 import attrs
 
-from .codec import canonical_json, parse_uuid, sha256_hex, structure_data, unstructure_data
+from .codec import (
+    citations_json,
+    envelope_json,
+    parse_uuid,
+    sha256_hex,
+    structure_data,
+    unstructure_data,
+)
 from .dates import ValidTime, parse_valid_time
 from .errors import DateError, ValidationError
 from .facts import FactData, fact_class
@@ -161,12 +168,13 @@ def _opt_str(value: uuid.UUID | None) -> str | None:
 def _utc_text(moment: dt.datetime) -> str:
     """``2026-11-23T11:00:00.123456Z``: always UTC, always microseconds (a naive time is
     taken as UTC, as the store keeps them on SQLite)."""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"  # the year has 4 digits here
 
 
 def citations_bytes(citations: Iterable[Citation]) -> bytes:
-    return canonical_json([c.to_dict() for c in citations])
+    return citations_json([c.to_dict() for c in citations])
 
 
 def envelope_dict(*, position: int, event_id: uuid.UUID, track: str, version: int, type: str,
@@ -194,7 +202,7 @@ def envelope_dict(*, position: int, event_id: uuid.UUID, track: str, version: in
 
 
 def envelope_hash(envelope: Mapping[str, Any]) -> str:
-    return sha256_hex(canonical_json(envelope))
+    return sha256_hex(envelope_json(envelope))
 
 
 def _citation_from_dict(value: Any, where: str) -> CitationRequest:

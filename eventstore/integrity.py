@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .codec import GENESIS_HASH, canonical_json, sha256_hex, unstructure_data
+from .codec import GENESIS_HASH, canonical_json, envelope_json, sha256_hex, unstructure_data
 from .events import RecordedEvent, citations_bytes, envelope_dict
 
 __all__ = ["envelope_of", "leaf_bytes", "chain_problems"]
@@ -30,7 +30,7 @@ def envelope_of(event: RecordedEvent) -> dict[str, Any]:
 
 def leaf_bytes(event: RecordedEvent) -> bytes:
     """The canonical envelope bytes: the event's hash input, and its Merkle leaf."""
-    return canonical_json(envelope_of(event))
+    return envelope_json(envelope_of(event))
 
 
 def chain_problems(events: Iterable[RecordedEvent], *, check_payloads: bool = True,

@@ -25,6 +25,7 @@ from ..codec import (
     GENESIS_HASH,
     canonical_json,
     decode_stored,
+    envelope_json,
     parse_uuid,
     sha256_hex,
     structure_data,
@@ -830,7 +831,7 @@ class EventStore:
                 recorded_at=now, recorded_by=self.actor, correlation_id=item.correlation_id,
                 causation_id=item.causation_id, payload_hash=item.payload_hash,
                 citations_hash=item.citations_hash, prev_hash=prev_hash)
-            leaf = canonical_json(envelope)
+            leaf = envelope_json(envelope)
             event_hash = sha256_hex(leaf)
             node_rows.append({"position": position, "hashes": edge.append_leaf(leaf)})
             valid = item.valid
@@ -1131,8 +1132,8 @@ class EventStore:
             conn.execute(t.track_states.insert().values(track=track, **values))
 
     def _read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
-        query = (_EVENT_ROWS.where(t.events.c.position >= start).order_by(t.events.c.position)
-                 .limit(limit))
+        query = (_events_from(start).where(t.events.c.position >= start)
+                 .order_by(t.events.c.position).limit(limit))
         return self._decode_page(conn, conn.execute(query).all())
 
     def _read_conn(self, conn: sa.Connection, track: str,
@@ -1448,22 +1449,22 @@ class EventStore:
         Memory stays constant whatever the size of the log. A reader that remembers the
         last position it saw and calls again from the next one never misses an event.
         """
-        query = _EVENT_ROWS
+        conditions = []
         if track is not None:
-            query = query.where(t.events.c.track == (
-                _stream_name(track)))
+            conditions.append(t.events.c.track == _stream_name(track))
         if types is not None:
             names = sorted(set(types))
             for name in names:
                 fact_class(name)
-            query = query.where(t.events.c.type.in_(names))
-        return self._stream(query, t.events.c.position, max(1, from_position), limit)
+            conditions.append(t.events.c.type.in_(names))
+        return self._stream(lambda cursor: _events_from(cursor).where(*conditions),
+                            t.events.c.position, max(1, from_position), limit)
 
     def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
         """Stream one track's events in version order from ``from_version``."""
         canonical = _stream_name(track)
         query = (_EVENT_ROWS.where(t.events.c.track == canonical))
-        return self._stream(query, t.events.c.version, max(1, from_version), None)
+        return self._stream(lambda _: query, t.events.c.version, max(1, from_version), None)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
         """One event by its id, or :class:`EventNotFound`."""
@@ -1475,13 +1476,14 @@ class EventStore:
                 raise EventNotFound(f"no event has the id {wanted}")
             return self._decode_page(conn, rows)[0]
 
-    def _stream(self, query: sa.Select[Any], key: sa.Column[int], start: int,
+    def _stream(self, query: Callable[[int], sa.Select[Any]], key: sa.Column[int], start: int,
                 limit: int | None) -> Iterator[RecordedEvent]:
+        """Pages of ``query(cursor)`` where ``key >= cursor``, in ``key`` order."""
         remaining = limit
         cursor = start
         while remaining is None or remaining > 0:
             size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-            page_query = query.where(key >= cursor).order_by(key).limit(size)
+            page_query = query(cursor).where(key >= cursor).order_by(key).limit(size)
             with translated(self.url), self.engine.connect() as conn:
                 rows = conn.execute(page_query).all()
                 decoded = self._decode_page(conn, rows)
@@ -1597,6 +1599,15 @@ def _citation(row: Any) -> Citation:
 #: Events with their payloads (outer: an erased payload leaves its event readable).
 _EVENT_ROWS = sa.select(t.events, t.payloads.c.body).join(
     t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+
+
+def _events_from(start: int) -> sa.Select[Any]:
+    """:data:`_EVENT_ROWS` for positions from ``start`` on: the payloads' side of the join
+    is bounded too, or PostgreSQL's merge join walks the payloads from position 1 (a
+    page read far into a large log cost a scan of everything before it)."""
+    return sa.select(t.events, t.payloads.c.body).join(
+        t.payloads, sa.and_(t.payloads.c.position == t.events.c.position,
+                            t.payloads.c.position >= start), isouter=True)
 
 #: The columns of ``select(events, payloads.body)``, in order: rows are unpacked by
 #: position, which is several times cheaper than by name on the read hot path.

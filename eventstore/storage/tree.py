@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from ..codec import canonical_json, sha256_hex
+from ..codec import envelope_json, sha256_hex
 from ..errors import IntegrityError
 from ..events import _utc_text
 from ..merkle import (
@@ -77,20 +77,54 @@ def _iso(day: Any) -> str | None:
 
 
 def envelope_from_row(row: Any) -> dict[str, Any]:
-    """The chained envelope of an ``events`` row (what ``events.envelope_dict`` builds)."""
-    m = row._mapping
-    valid = None if m["valid_edtf"] is None else {
-        "edtf": m["valid_edtf"], "lower": _iso(m["valid_lower"]),
-        "upper": _iso(m["valid_upper"]), "text": m["valid_text"],
-        "anchor": m["valid_anchor"]}
+    """The chained envelope of an ``events`` row (what ``events.envelope_dict`` builds).
+
+    ``row`` starts with the ``events`` columns in table order (``select(events, …)``);
+    it is unpacked by position, which is much cheaper than by name on the verify path.
+    ``recorded_at`` may be a datetime or SQLite's stored text (see :data:`EVENT_COLUMNS`).
+    """
+    (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
+     valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
+     causation_id, payload_hash, citations_hash, prev_hash) = row[:18]
     return {
-        "position": m["position"], "event_id": m["event_id"], "track": m["track"],
-        "version": m["version"], "type": m["type"], "schema_version": m["schema_version"],
-        "valid": valid, "recorded_at": _utc_text(m["recorded_at"]),
-        "recorded_by": m["recorded_by"], "correlation_id": m["correlation_id"],
-        "causation_id": m["causation_id"], "payload_hash": m["payload_hash"],
-        "citations_hash": m["citations_hash"], "prev_hash": m["prev_hash"],
+        "position": position, "event_id": event_id, "track": track, "version": version,
+        "type": type_name, "schema_version": schema_version,
+        "valid": None if valid_edtf is None else {
+            "edtf": valid_edtf, "lower": _iso(valid_lower), "upper": _iso(valid_upper),
+            "text": valid_text, "anchor": valid_anchor},
+        "recorded_at": _record_time(recorded_at), "recorded_by": recorded_by,
+        "correlation_id": correlation_id, "causation_id": causation_id,
+        "payload_hash": payload_hash, "citations_hash": citations_hash,
+        "prev_hash": prev_hash,
     }
+
+
+assert tuple(c.name for c in t.events.columns)[:18] == (
+    "position", "event_id", "track", "version", "type", "schema_version", "valid_edtf",
+    "valid_lower", "valid_upper", "valid_text", "valid_anchor", "recorded_at", "recorded_by",
+    "correlation_id", "causation_id", "payload_hash", "citations_hash", "prev_hash"), \
+    "update envelope_from_row to the events table's columns"
+
+
+def event_columns(dialect: sa.Dialect) -> list[Any]:
+    """The ``events`` columns for :func:`envelope_from_row`. On SQLite, the times and days
+    come as the stored text, which the envelope's form is cut from directly instead of
+    parsing it into a datetime and formatting it back."""
+    if dialect.name != "sqlite":
+        return list(t.events.columns)
+    raw = {"recorded_at", "valid_lower", "valid_upper"}
+    return [sa.type_coerce(c, sa.String).label(c.name) if c.name in raw else c
+            for c in t.events.columns]
+
+
+def _record_time(value: Any) -> str:
+    """``recorded_at`` as the envelope has it; SQLite's ``2026-11-23 11:00:00.123456`` is
+    cut into ``2026-11-23T11:00:00.123456Z`` (any other text is parsed)."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " " and value[19] == ".":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = dt.datetime.fromisoformat(value)
+    return _utc_text(value)
 
 
 def checkpoint_row(checkpoint: Checkpoint, note: str, key: VerifierKey,
@@ -158,7 +192,7 @@ def extend(conn: sa.Connection, upto: int) -> Frontier:
             position = row.position
             if position != edge.size + 1:
                 raise IntegrityError(f"position {edge.size + 1} is missing from the log")
-            body = canonical_json(envelope_from_row(row))
+            body = envelope_json(envelope_from_row(row))
             if sha256_hex(body) != row.hash:
                 raise IntegrityError(f"position {position}: the stored hash does not match "
                                      "the event's envelope; run `eventstore audit verify`")
@@ -174,7 +208,8 @@ def root_at(conn: sa.Connection, size: int) -> bytes:
     if size == 0:
         return EMPTY_ROOT
     nodes = root_nodes(size)
-    return fold([_get(conn, nodes)[node] for node in nodes])
+    hashes = _get(conn, nodes)  # one query for all of them
+    return fold([hashes[node] for node in nodes])
 
 
 def _get(conn: sa.Connection, nodes: Iterable[Node]) -> Mapping[Node, bytes]:

@@ -16,14 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..audit import ENVELOPE_KEYS, LogChecker, Report
-from ..codec import canonical_json
+from ..codec import canonical_json, envelope_json
 from ..errors import AuditError
 from ..events import _utc_text
 from ..merkle import Frontier
 from ..tracks import ERASURES_STREAM, SOURCES_STREAM
 from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from . import schema as t
-from .tree import checkpoint_row, envelope_from_row
+from .tree import checkpoint_row, envelope_from_row, event_columns
 
 __all__ = ["verify_connection", "triggers_missing", "export_lines", "verify_export",
            "import_export", "EXPORT_FORMAT"]
@@ -69,7 +69,7 @@ _Page = list[tuple[Any, str | None, list[dict[str, Any]], bytes | None]]
 def _pages(conn: sa.Connection, upto: int | None = None) -> Iterator[_Page]:
     """The log a page at a time: (event row, payload body, citations, tree row)."""
     e, p, m, c = t.events.c, t.payloads.c, t.merkle_nodes.c, t.citations.c
-    query = (sa.select(t.events, p.body, m.hashes)
+    query = (sa.select(*event_columns(conn.dialect), p.body, m.hashes)
              .join(t.payloads, p.position == e.position, isouter=True)
              .join(t.merkle_nodes, m.position == e.position, isouter=True))
     if upto is not None:
@@ -281,7 +281,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                 for ordinal, c in enumerate(record["citations"]))
             if envelope["track"] == ERASURES_STREAM and record["payload"] is not None:
                 batch["erasures"].append(_erasure_row(envelope, record))
-            body = canonical_json(envelope)
+            body = envelope_json(envelope)
             batch["merkle_nodes"].append({"position": position,
                                           "hashes": edge.append_leaf(body)})
         elif kind == "source":
