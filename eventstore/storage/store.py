@@ -972,8 +972,15 @@ class EventStore:
         """Store the read models of ``tracks`` again, folded up to the projector's checkpoint.
 
         Until this runs (or if it fails), ``project`` folds those tracks from the log:
-        answers are right either way, only slower.
+        answers are right either way, only slower. So a failure here is not the
+        caller's: the erasure is done, and the next ``catch_up`` or rebuild stores them.
         """
+        try:
+            self._refold_now(tracks)
+        except EventStoreError:
+            pass
+
+    def _refold_now(self, tracks: Sequence[str]) -> None:
         self.catch_up()
         with translated(self.url), self._projector() as conn:
             row = self._checkpoint(conn)
