@@ -60,6 +60,7 @@ from .facts import (
     StatementMade,
     TopicsDiscussed,
 )
+from .packed import PackedCodec, gc_paused
 
 __all__ = [
     "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
@@ -776,15 +777,29 @@ def _state_converter() -> Any:
 _STATES = _state_converter()
 
 
+@functools.cache
+def _packed() -> PackedCodec:
+    """The read model's codec (built on first use, when every class is defined)."""
+    return PackedCodec(Folded, _STATES)
+
+
 def dump_folded(folded: Folded) -> str:
-    """The read model's stored form: JSON of the state and the last fold key."""
+    """The read model's stored form: the state and the last fold key, packed (JSON)."""
     import json
-    return json.dumps(_STATES.unstructure(folded), ensure_ascii=False, sort_keys=True)
+    return json.dumps(_packed().pack(folded), ensure_ascii=False, separators=(",", ":"))
 
 
 def load_folded(text: str) -> Folded:
+    """A stored read model back as a :class:`Folded` (what :func:`dump_folded` wrote).
+
+    A state stored before the packed form (a dict of the state and the last fold key) is
+    structured by cattrs.
+    """
     import json
-    result: Folded = _STATES.structure(json.loads(text), Folded)
+    with gc_paused():
+        doc = json.loads(text)
+        result: Folded = (_packed().unpack(doc) if "packed" in doc
+                          else _STATES.structure(doc, Folded))
     return result
 
 

@@ -103,6 +103,7 @@ from .engine import (
     upgrade,
 )
 from .errors import translated
+from .states import StateCache
 from .tree import ConsistencyProof, InclusionProof, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
@@ -435,6 +436,7 @@ class EventStore:
         self._bulk = BulkInsert(engine.dialect)
         self._known_sources: set[str] = set()
         self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
+        self._states = StateCache()
         if check:
             check_schema(engine)
 
@@ -1028,12 +1030,7 @@ class EventStore:
     def _caught_up(self) -> bool:
         """True when the read models are current (checked without taking any lock)."""
         with translated(self.url), self.engine.connect() as conn:
-            row = self._checkpoint(conn)
-            if row is None or row.code_version != PROJECTION_VERSION:
-                return False
-            head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
-            registry_version = self._versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-        return bool(row.position == head and row.registry_version == registry_version)
+            return _is_caught_up(conn.execute(_probe()).first())
 
     def rebuild(self) -> int:
         """Refold every track's read model from the log; returns how many tracks."""
@@ -1150,14 +1147,35 @@ class EventStore:
         return self._decode_page(conn, conn.execute(query).all())
 
     def _current_read_model(self, track: str) -> TrackState | None:
-        """The stored current state of a track, after catching up with the log."""
+        """The stored current state of a track, after catching up with the log.
+
+        One statement says whether the projector is caught up and what identity the
+        track's row has; when it is caught up and this store already decoded that row, the
+        decoded state is served without reading the row again (see ``states.py``).
+        Otherwise the projector catches up first, then the row is read and decoded.
+        """
+        with translated(self.url), self.engine.connect() as conn:
+            probe = conn.execute(_probe(track)).first()
+            if _is_caught_up(probe):
+                return self._stored_state(conn, track, probe)
         self.catch_up()
         with translated(self.url), self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.track_states)
-                               .where(t.track_states.c.track == track)).first()
-        if row is None or row.code_version != PROJECTION_VERSION:
+            return self._stored_state(conn, track, conn.execute(_probe(track)).first())
+
+    def _stored_state(self, conn: sa.Connection, track: str, probe: Any) -> TrackState | None:
+        """The state of the track's row, from the cache when the row is the one it holds."""
+        if probe is None or probe.state_code_version != PROJECTION_VERSION:
             return None
-        return load_folded(row.state).state
+        state = self._states.get(track, _identity(probe))
+        if state is not None:
+            return state
+        s = t.track_states.c
+        row = conn.execute(sa.select(*_STATE_IDENTITY, s.state).where(s.track == track)).first()
+        if row is None or row.state_code_version != PROJECTION_VERSION:
+            return None  # rewritten since the probe (PostgreSQL: each statement sees anew)
+        state = load_folded(row.state).state
+        self._states.put(track, _identity(row), state)
+        return state
 
     # -- projections ----------------------------------------------------------------
 
@@ -1518,6 +1536,44 @@ class EventStore:
 _PROJECTOR = "tracks"
 #: The PostgreSQL advisory lock key that lets one projector run at a time.
 _PROJECTOR_LOCK = 0x65767374  # "evst"
+
+#: What identifies a stored read model row: any rewrite of the row changes it.
+_STATE_IDENTITY = (
+    t.track_states.c.version.label("state_version"),
+    t.track_states.c.position.label("state_position"),
+    t.track_states.c.registry_version.label("state_registry_version"),
+    t.track_states.c.code_version.label("state_code_version"),
+    t.track_states.c.updated_at.label("state_updated_at"),
+)
+
+
+def _probe(track: str | None = None) -> sa.Select[Any]:
+    """The projector's checkpoint, the log's head and the registry's version, in one row
+    (none before the first catch-up); with a track, its read model row's identity too
+    (``NULL`` when it has none). Each part is a primary-key or index seek."""
+    p, e = t.projections.c, t.events.c
+    head = sa.select(sa.func.max(e.position)).scalar_subquery()
+    registry = (sa.select(sa.func.max(e.version)).where(e.track == ACTORS_STREAM)
+                .scalar_subquery())
+    query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
+                      registry.label("registry"))
+    if track is None:
+        return query.where(p.name == _PROJECTOR)
+    joined = t.projections.outerjoin(t.track_states, t.track_states.c.track == track)
+    return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
+        p.name == _PROJECTOR)
+
+
+def _is_caught_up(probe: Any) -> bool:
+    """Whether a :func:`_probe` row says the read models are current."""
+    return bool(probe is not None and probe.code_version == PROJECTION_VERSION
+                and probe.position == (probe.head or 0)
+                and probe.registry_version == (probe.registry or 0))
+
+
+def _identity(row: Any) -> tuple[Any, ...]:
+    return (row.state_version, row.state_position, row.state_registry_version,
+            row.state_code_version, row.state_updated_at)
 
 
 def _as_date(value: Any) -> dt.date | None:

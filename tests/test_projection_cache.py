@@ -1,0 +1,145 @@
+"""Current states served from memory: only while the stored read model row is unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from eventstore import EventStore
+from eventstore.projection import Folded, TrackState, project
+from eventstore.storage import store as store_module
+from eventstore.storage.states import StateCache
+from tests.conftest import ARTICLE_GENEVA
+from tests.test_projection import BOLTON, meeting
+
+
+@pytest.fixture
+def geneva(store: EventStore) -> str:
+    return store.add_source(ARTICLE_GENEVA.read_bytes(),
+                            body_until="Chine : une logistique plus verte").id
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The tracks whose stored state the store read and decoded, call after call."""
+    tracks: list[str] = []
+    load = store_module.load_folded
+
+    def counting(text: str) -> Folded:
+        folded = load(text)
+        tracks.append(folded.state.track)
+        return folded
+
+    monkeypatch.setattr(store_module, "load_folded", counting)
+    yield tracks
+
+
+@pytest.fixture
+def second(db_url: str, store: EventStore) -> Iterator[EventStore]:
+    """Another store on the same database (another process, as far as caches go)."""
+    with EventStore.open(db_url, actor="other") as other:
+        yield other
+
+
+def _fold(store: EventStore, track: str) -> TrackState:
+    return project(track, list(store.read_track(track)), registry=store.registry())
+
+
+def test_a_repeated_read_is_served_without_decoding_again(
+        store: EventStore, geneva: str, decoded: list[str]) -> None:
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    first = store.project("RUS-USA")
+    assert decoded == ["RUS-USA"]
+    assert store.project("RUS-USA") is first and decoded == ["RUS-USA"]
+    assert first == _fold(store, "RUS-USA")
+
+
+def test_an_append_from_another_store_is_seen(store: EventStore, second: EventStore,
+                                             geneva: str, decoded: list[str]) -> None:
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    assert store.project("RUS-USA").meetings[0].status == "planned"
+    second.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    served = store.project("RUS-USA")  # not caught up: this store's projector folds it
+    assert served.meetings[0].status == "held" and served == _fold(store, "RUS-USA")
+    assert decoded[-1] == "RUS-USA"
+
+
+def test_a_read_model_rewritten_by_another_projector_is_read_again(
+        store: EventStore, second: EventStore, geneva: str, decoded: list[str]) -> None:
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    store.project("RUS-USA")
+    second.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    assert second.catch_up() == 1  # caught up by the other store: this one sees a new row
+    count = len(decoded)
+    served = store.project("RUS-USA")
+    assert served.meetings[0].status == "held" and served == _fold(store, "RUS-USA")
+    assert len(decoded) == count + 1
+    assert second.rebuild() == 1  # the same version and position, written anew
+    assert store.project("RUS-USA") == served and len(decoded) == count + 2
+
+
+def test_a_new_registry_is_seen(store: EventStore, second: EventStore, geneva: str) -> None:
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva,
+                                     participants=[BOLTON])])
+    assert store.project("RUS-USA").meetings[0].participants[0].id == "USA:john bolton"
+    second.append("$actors", [{"type": "actor.registered", "data": {
+        "id": "bolton", "name": "John R. Bolton", "country": "USA",
+        "aliases": ["John Bolton"]}}])
+    assert store.project("RUS-USA").meetings[0].participants[0].id == "bolton"
+
+
+def test_a_new_projection_version_is_not_served_from_memory(
+        store: EventStore, geneva: str, monkeypatch: pytest.MonkeyPatch,
+        decoded: list[str]) -> None:
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    store.project("RUS-USA")
+    monkeypatch.setattr(store_module, "PROJECTION_VERSION", 99)
+    assert store.project("RUS-USA") == _fold(store, "RUS-USA")
+    assert decoded == ["RUS-USA", "RUS-USA"]  # rebuilt by the new version, read again
+
+
+def test_reads_of_other_tracks_and_cuts_leave_the_cache_alone(
+        store: EventStore, geneva: str, decoded: list[str]) -> None:
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    store.append("FRA-USA", [meeting("planned", "paris", "2018-08-02", geneva)
+                             | {"track": "FRA-USA"}])
+    rus, fra = store.project("RUS-USA"), store.project("FRA-USA")
+    assert store.project("RUS-USA", possible=True).meetings == rus.meetings  # a fold
+    assert store.project("RUS-USA") is rus and store.project("FRA-USA") is fra
+    assert decoded == ["RUS-USA", "FRA-USA"]
+
+
+# -- the cache itself ---------------------------------------------------------------------
+
+def _state(track: str, facts: int) -> TrackState:
+    return TrackState(track=track, as_of=None, known_at=None, possible=False, position=1,
+                      facts=facts)
+
+
+def test_the_cache_keeps_a_state_only_for_its_row() -> None:
+    cache = StateCache()
+    state = _state("RUS-USA", 3)
+    cache.put("RUS-USA", (1, 3), state)
+    assert cache.get("RUS-USA", (1, 3)) is state
+    assert cache.get("RUS-USA", (2, 4)) is None and cache.get("FRA-USA", (1, 3)) is None
+    cache.put("RUS-USA", (2, 4), _state("RUS-USA", 4))
+    assert cache.get("RUS-USA", (1, 3)) is None and len(cache) == 1
+
+
+def test_the_cache_holds_at_most_its_budget_of_facts() -> None:
+    cache = StateCache(max_facts=10)
+
+    def put(track: str, facts: int) -> None:
+        cache.put(track, 1, _state(track, facts))
+
+    put("AAA-BBB", 4)
+    put("AAA-CCC", 4)
+    assert cache.get("AAA-BBB", 1) is not None  # now the most recently served
+    put("AAA-DDD", 4)  # 12 facts: the least recently served goes
+    assert cache.get("AAA-CCC", 1) is None
+    assert cache.get("AAA-BBB", 1) is not None and cache.get("AAA-DDD", 1) is not None
+    put("AAA-EEE", 11)  # larger than the whole budget: not kept, nothing else dropped
+    assert cache.get("AAA-EEE", 1) is None and len(cache) == 2
+    cache.clear()
+    assert len(cache) == 0
