@@ -360,8 +360,9 @@ class Effective:
 
 
 def _evidence(event: RecordedEvent) -> tuple[Evidence, ...]:
-    return tuple(Evidence(str(event.event_id), event.position, c.source, c.start, c.end,
-                          c.exact, c.exact == "") for c in event.citations)
+    event_id = str(event.event_id)
+    return tuple(Evidence(event_id, event.position, c.source, c.start, c.end, c.exact,
+                          c.exact == "") for c in event.citations)
 
 
 def resolve(events: Iterable[RecordedEvent]) -> list[Effective]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from eventstore import EventStore
 from eventstore.projection import Folded, TrackState, project
 from eventstore.storage import store as store_module
-from eventstore.storage.states import StateCache
+from eventstore.storage.states import EventCache, StateCache
 from tests.conftest import ARTICLE_GENEVA
 from tests.test_projection import BOLTON, meeting
 
@@ -143,3 +145,58 @@ def test_the_cache_holds_at_most_its_budget_of_facts() -> None:
     assert cache.get("AAA-EEE", 1) is None and len(cache) == 2
     cache.clear()
     assert len(cache) == 0
+
+
+# -- the event cache behind cuts (project with as_of / known_at, history) ----------------------
+
+
+def test_cuts_decode_only_what_is_new(store: EventStore, second: EventStore, geneva: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[tuple[str, int]] = []
+    original = EventStore._read_conn
+
+    def counting(self: EventStore, conn: Any, track: str, from_version: int = 1) -> Any:
+        read.append((track, from_version))
+        return original(self, conn, track, from_version)
+
+    monkeypatch.setattr(EventStore, "_read_conn", counting)
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
+    cut = dt.date(2018, 8, 2)
+    first = store.project("RUS-USA", as_of=cut)
+    assert ("RUS-USA", 1) in read
+    read.clear()
+    assert store.project("RUS-USA", as_of=cut) == first
+    assert [r for r in read if r[0] == "RUS-USA"] == []  # nothing appended: nothing read
+    second.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    later = store.project("RUS-USA", as_of=dt.date(2018, 8, 24))
+    assert ("RUS-USA", 2) in read and ("RUS-USA", 1) not in read  # only the new version
+    assert [m.status for m in later.meetings] == ["held"]
+    assert later == project("RUS-USA", list(second.read_track("RUS-USA")),
+                            as_of=dt.date(2018, 8, 24), registry=second.registry())
+
+
+def test_an_erasure_from_another_store_reaches_cached_cuts(store: EventStore,
+                                                         second: EventStore,
+                                                         geneva: str) -> None:
+    result = store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
+    as_of = dt.date(2018, 8, 24)
+    assert [m.key for m in store.project("RUS-USA", as_of=as_of).meetings] == ["geneva"]
+    second.erase_payload(result.events[0].event_id, reason="test")
+    state = store.project("RUS-USA", as_of=as_of)
+    assert state.meetings == () and [r.type for r in state.redacted] == ["meeting.held"]
+    store.erase_source(geneva, reason="test")  # and the other way round, for the quotes
+    assert all(c.erased for r in second.project("RUS-USA", as_of=as_of).redacted
+               for c in r.citations)
+
+
+def test_the_event_cache_keeps_to_its_budget() -> None:
+    events = [object(), object(), object()]
+    cache = EventCache(max_events=4)
+    cache.put("A", 0, events[:2])  # type: ignore[arg-type]
+    cache.put("B", 0, events[:2])  # type: ignore[arg-type]
+    assert cache.get("A", 0) == events[:2]  # A is now the most recently used
+    cache.put("C", 0, events[:1])  # type: ignore[arg-type]
+    assert cache.get("B", 0) == [] and cache.get("A", 0) and cache.get("C", 0)
+    assert cache.get("A", 7) == []  # read before an erasure: not served
+    cache.put("D", 0, events * 2)  # type: ignore[arg-type]  # larger than the budget
+    assert cache.get("D", 0) == []

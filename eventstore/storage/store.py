@@ -7,6 +7,7 @@ chains the hashes, and writes each batch in one transaction (all or nothing).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import getpass
@@ -103,7 +104,7 @@ from .engine import (
     upgrade,
 )
 from .errors import translated
-from .states import StateCache
+from .states import EventCache, StateCache
 from .tree import ConsistencyProof, InclusionProof, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
@@ -437,6 +438,7 @@ class EventStore:
         self._known_sources: set[str] = set()
         self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
         self._states = StateCache()
+        self._event_cache = EventCache()
         if check:
             check_schema(engine)
 
@@ -1192,8 +1194,30 @@ class EventStore:
         return None if known_at is None else self.position_at(known_at)
 
     def _track_events(self, track: str, cut: int | None) -> list[RecordedEvent]:
-        events = self.read_track(track)
-        return [e for e in events if cut is None or e.position <= cut]
+        """A track's events up to position ``cut`` (all if None), in version order."""
+        events = self._cached_track(track)
+        if cut is None:
+            return events
+        return events[:bisect.bisect_right(events, cut, key=_position_of)]
+
+    def _cached_track(self, track: str) -> list[RecordedEvent]:
+        """All of a track's events, decoding only those this store has not decoded yet
+        (see :class:`~eventstore.storage.states.EventCache`): one small statement when
+        nothing was appended to the track since, and no erasure was made."""
+        e = t.events.c
+        probe = sa.select(
+            sa.select(sa.func.max(e.version)).where(e.track == track).scalar_subquery(),
+            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery())
+        with translated(self.url), self.engine.connect() as conn:
+            version, erasure = conn.execute(probe).one()
+            kept = self._event_cache.get(track, erasure or 0)
+            if len(kept) == (version or 0):  # versions are gapless from 1
+                return kept
+            if len(kept) > (version or 0):
+                kept = []
+            events = kept + self._read_conn(conn, track, from_version=len(kept) + 1)
+        self._event_cache.put(track, erasure or 0, events)
+        return events
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
@@ -1574,6 +1598,10 @@ def _is_caught_up(probe: Any) -> bool:
 def _identity(row: Any) -> tuple[Any, ...]:
     return (row.state_version, row.state_position, row.state_registry_version,
             row.state_code_version, row.state_updated_at)
+
+
+def _position_of(event: RecordedEvent) -> int:
+    return event.position
 
 
 def _as_date(value: Any) -> dt.date | None:
