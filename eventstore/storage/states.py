@@ -11,13 +11,17 @@ and its version or position, so a cached state is never older than the row it st
 
 The cache is bounded by the facts its states hold (about 2 KiB of memory per fact), least
 recently served first out; a state larger than the whole budget is not kept.
+
+:class:`EventCache` does the same for the decoded events of the tracks a store folded
+for a cut (``project(as_of=…, known_at=…)``, ``history``), bounded by their number.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from ..events import RecordedEvent
 from ..projection import TrackState
@@ -26,104 +30,97 @@ __all__ = ["StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS"
 
 #: Facts (summed over the states kept) a store's cache holds at most: about 40 MiB.
 STATE_CACHE_FACTS = 20_000
-
-
-class StateCache:
-    """Track → (row identity, decoded state), least recently used out first."""
-
-    def __init__(self, max_facts: int = STATE_CACHE_FACTS) -> None:
-        self.max_facts = max_facts
-        self._states: OrderedDict[str, tuple[Hashable, TrackState]] = OrderedDict()
-        self._facts = 0
-        self._lock = threading.Lock()
-
-    def get(self, track: str, identity: Hashable) -> TrackState | None:
-        """The state kept for ``track`` if it was decoded from a row of this identity."""
-        with self._lock:
-            kept = self._states.get(track)
-            if kept is None or kept[0] != identity:
-                return None
-            self._states.move_to_end(track)
-            return kept[1]
-
-    def put(self, track: str, identity: Hashable, state: TrackState) -> None:
-        """Keep ``state``, decoded from ``track``'s row of this identity, in place of any other."""
-        size = _size(state)
-        with self._lock:
-            self._drop(track)
-            if size > self.max_facts:
-                return
-            self._states[track] = (identity, state)
-            self._facts += size
-            while self._facts > self.max_facts:
-                self._drop(next(iter(self._states)))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._states.clear()
-            self._facts = 0
-
-    def __len__(self) -> int:
-        return len(self._states)
-
-    def _drop(self, track: str) -> None:
-        kept = self._states.pop(track, None)
-        if kept is not None:
-            self._facts -= _size(kept[1])
-
-
-def _size(state: TrackState) -> int:
-    """A state's weight in the budget: its facts (at least 1, so empty states count too)."""
-    return max(1, state.facts)
-
-
 #: Events (summed over the tracks kept) a store's event cache holds at most.
 EVENT_CACHE_EVENTS = 50_000
 
+V = TypeVar("V")
 
-class EventCache:
+
+class _Budgeted(Generic[V]):
+    """Track → (key, value), least recently used out first, within a budget of weight.
+
+    A value is served only under the key it was kept with (the identity of what it was
+    read from); a value heavier than the whole budget is not kept. Thread-safe.
+    """
+
+    def __init__(self, budget: int, weight: Callable[[V], int]) -> None:
+        self.budget = budget
+        self._weight = weight
+        self._kept: OrderedDict[str, tuple[Hashable, V]] = OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def _get(self, track: str, key: Hashable) -> V | None:
+        with self._lock:
+            kept = self._kept.get(track)
+            if kept is None or kept[0] != key:
+                return None
+            self._kept.move_to_end(track)
+            return kept[1]
+
+    def _put(self, track: str, key: Hashable, value: V) -> None:
+        size = self._weight(value)
+        with self._lock:
+            self._drop(track)
+            if size > self.budget:
+                return
+            self._kept[track] = (key, value)
+            self._used += size
+            while self._used > self.budget:
+                self._drop(next(iter(self._kept)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._used = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def _drop(self, track: str) -> None:
+        kept = self._kept.pop(track, None)
+        if kept is not None:
+            self._used -= self._weight(kept[1])
+
+
+class StateCache(_Budgeted[TrackState]):
+    """Track → (row identity, decoded state), within a budget of facts."""
+
+    def __init__(self, max_facts: int = STATE_CACHE_FACTS) -> None:
+        # A state's weight is its facts (at least 1, so empty states count too).
+        super().__init__(max_facts, lambda state: max(1, state.facts))
+
+    @property
+    def max_facts(self) -> int:
+        return self.budget
+
+    def get(self, track: str, identity: Hashable) -> TrackState | None:
+        """The state kept for ``track`` if it was decoded from a row of this identity."""
+        return self._get(track, identity)
+
+    def put(self, track: str, identity: Hashable, state: TrackState) -> None:
+        """Keep ``state``, decoded from ``track``'s row of this identity, in place of any other."""
+        self._put(track, identity, state)
+
+
+class EventCache(_Budgeted[list[RecordedEvent]]):
     """Track → its decoded events, kept to answer cuts (``project(as_of=…, known_at=…)``)
     without reading and decoding the track again.
 
     The log only grows, so a kept list is always a prefix of the track: a read brings it
     up to date by decoding only the versions after it. Only an erasure changes what an
     event already read decodes to, so each list is kept with the log's last erasure
-    position at the time it was read, and dropped when that changes.
+    position at the time it was read, and is not served once that changed.
     """
 
     def __init__(self, max_events: int = EVENT_CACHE_EVENTS) -> None:
-        self.max_events = max_events
-        self._tracks: OrderedDict[str, tuple[int, list[RecordedEvent]]] = OrderedDict()
-        self._events = 0
-        self._lock = threading.Lock()
+        super().__init__(max_events, len)
 
     def get(self, track: str, erasure: int) -> list[RecordedEvent]:
         """The events kept for ``track`` (possibly not the newest), if read since the
         erasure at position ``erasure`` (0: none); empty if there are none."""
-        with self._lock:
-            kept = self._tracks.get(track)
-            if kept is None or kept[0] != erasure:
-                return []
-            self._tracks.move_to_end(track)
-            return kept[1]
+        return self._get(track, erasure) or []
 
     def put(self, track: str, erasure: int, events: list[RecordedEvent]) -> None:
         """Keep ``events`` (the whole track from version 1, in order) for ``track``."""
-        with self._lock:
-            self._drop(track)
-            if len(events) > self.max_events:
-                return
-            self._tracks[track] = (erasure, events)
-            self._events += len(events)
-            while self._events > self.max_events:
-                self._drop(next(iter(self._tracks)))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tracks.clear()
-            self._events = 0
-
-    def _drop(self, track: str) -> None:
-        kept = self._tracks.pop(track, None)
-        if kept is not None:
-            self._events -= len(kept[1])
+        self._put(track, erasure, events)
