@@ -112,7 +112,7 @@ def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> Non
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0004, but this eventstore needs 0099; "
+    with pytest.raises(SchemaError, match="has schema 0005, but this eventstore needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -159,8 +159,8 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0004; "
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0005; "
                                           "run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0004")
+    assert upgrade(engine) == ("0001", "0005")
     EventStore(engine).close()

@@ -45,7 +45,7 @@ events = sa.Table(
     sa.UniqueConstraint("hash", name="uq_events_hash"),
     sa.Index("ix_events_track_valid", "track", "valid_lower", "valid_upper"),
     sa.Index("ix_events_type", "type"),
-    sa.Index("ix_events_recorded_at", "recorded_at"),
+    sa.Index("ix_events_recorded_position", "recorded_at", "position"),  # known-at cuts
 )
 
 payloads = sa.Table(
