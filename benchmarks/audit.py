@@ -44,7 +44,6 @@ more under cProfile (not timed) and prints the top functions.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import os
@@ -66,12 +65,10 @@ import sqlalchemy as sa
 # when it runs): the data set, its build, the child processes and the machine description.
 from append import (
     N_TRACKS,
-    _cpu_model,
     _git_commit,
     _peak_kib,
     _pg_settings,
     _rss_kib,
-    _versions,
 )
 from projection import (
     ACTOR,
@@ -84,6 +81,7 @@ from projection import (
     add_run_arguments,
     engines_and_facts,
     in_child,
+    report_header,
     step_build,
 )
 
@@ -393,20 +391,10 @@ def table(runs: list[EngineRun], calls: int) -> str:
 
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = _cpu_model()
-    loads = [r[key] for run in runs for r in run.results.values()
-             for key in ("load", "load_end") if key in r]
-    load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
-    lines = [f"eventstore audit benchmark — {now}, eventstore {version}",
-             f"machine: {os.cpu_count()} CPUs ({cpu}); {_versions()}; load average (1 min) "
-             f"when the steps began and ended: {load}",
-             f"data: {job.facts:,} facts on {job.tracks:,} tracks (projection.py's data set)"
-             f"; engines: {', '.join(run.engine for run in runs)}"]
-    if pg is not None:
-        lines.append(f"PostgreSQL {pg['server_version']}: fsync={pg['fsync']}, "
-                     f"synchronous_commit={pg['synchronous_commit']}")
-    return "\n".join(lines)
+    return report_header(
+        "audit", runs, pg, version,
+        f"data: {job.facts:,} facts on {job.tracks:,} tracks (projection.py's data set)"
+        f"; engines: {', '.join(run.engine for run in runs)}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -1017,19 +1017,27 @@ def table(runs: list[EngineRun]) -> str:
 
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
+    engines = [run.engine for run in runs]
+    return report_header(
+        "projection", runs, pg, version,
+        f"data: {job.facts:,} facts on {job.tracks:,} tracks ({BIG_TRACK}: "
+        f"{min(job.track_facts, job.facts):,}), mixed types, "
+        f"{LATE_SHARE:.0%} late, 1–2 citations each, {N_SOURCES} sources, "
+        f"{len(ACTORS)} actors; engines: {', '.join(engines)}")
+
+
+def report_header(benchmark: str, runs: Sequence[EngineRun], pg: dict[str, str] | None,
+                  version: str, data: str) -> str:
+    """The lines above a report's table: when, which code, the machine and its load while
+    the steps ran, the ``data`` line, and PostgreSQL's durability settings."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = _cpu_model()
     loads = [r[key] for run in runs for r in run.results.values()
              for key in ("load", "load_end") if key in r]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
-    engines = [run.engine for run in runs]
-    lines = [f"eventstore projection benchmark — {now}, eventstore {version}",
-             f"machine: {os.cpu_count()} CPUs ({cpu}); {_versions()}; load average (1 min) "
-             f"when the steps began and ended: {load}",
-             f"data: {job.facts:,} facts on {job.tracks:,} tracks ({BIG_TRACK}: "
-             f"{min(job.track_facts, job.facts):,}), mixed types, "
-             f"{LATE_SHARE:.0%} late, 1–2 citations each, {N_SOURCES} sources, "
-             f"{len(ACTORS)} actors; engines: {', '.join(engines)}"]
+    lines = [f"eventstore {benchmark} benchmark — {now}, eventstore {version}",
+             f"machine: {os.cpu_count()} CPUs ({_cpu_model()}); {_versions()}; load average "
+             f"(1 min) when the steps began and ended: {load}",
+             data]
     if pg is not None:
         lines.append(f"PostgreSQL {pg['server_version']}: fsync={pg['fsync']}, "
                      f"synchronous_commit={pg['synchronous_commit']}")
