@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from .codec import GENESIS_HASH, citations_json, envelope_json
+from .codec import CITATION_KEYS, GENESIS_HASH, citations_json, envelope_json
 from .events import _utc_text
 from .merkle import Frontier
 from .proofs import ENVELOPE_KEYS
@@ -51,9 +51,6 @@ from .verifier import (
 )
 
 __all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
-
-#: The keys of a stored citation (what ``citations_hash`` covers).
-_CITATION_KEYS = frozenset(("source", "start", "end", "exact", "prefix", "suffix"))
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
@@ -383,8 +380,8 @@ class LogChecker:
 
     def _check_citations(self, position: int, envelope: Mapping[str, Any],
                          citations: Sequence[Mapping[str, Any]]) -> None:
-        listed = [c if len(c) == len(_CITATION_KEYS) and c.keys() == _CITATION_KEYS
-                  else {key: c.get(key) for key in _CITATION_KEYS} for c in citations]
+        listed = [c if len(c) == len(CITATION_KEYS) and c.keys() == CITATION_KEYS
+                  else {key: c.get(key) for key in CITATION_KEYS} for c in citations]
         if hashlib.sha256(citations_json(listed)).hexdigest() != envelope.get("citations_hash"):
             blanked = {str(c["source"]) for c in listed
                        if c["exact"] == "" and c["prefix"] == "" and c["suffix"] == ""}

@@ -147,7 +147,8 @@ _ENVELOPE_KEYS = frozenset((
     "position", "prev_hash", "recorded_at", "recorded_by", "schema_version", "track", "type",
     "valid", "version"))
 _VALID_KEYS = frozenset(("anchor", "edtf", "lower", "text", "upper"))
-_CITATION_KEYS = frozenset(("end", "exact", "prefix", "source", "start", "suffix"))
+#: The keys of a stored citation (``Citation.to_dict``; what ``citations_hash`` covers).
+CITATION_KEYS = frozenset(("end", "exact", "prefix", "source", "start", "suffix"))
 
 
 def envelope_json(envelope: Mapping[str, Any]) -> bytes:
@@ -187,7 +188,7 @@ def citations_json(citations: Sequence[Mapping[str, Any]]) -> bytes:
     try:
         parts = []
         for c in citations:
-            if len(c) != 6 or c.keys() != _CITATION_KEYS:
+            if len(c) != 6 or c.keys() != CITATION_KEYS:
                 raise _Unusual
             parts.append(f'{{"end":{_int(c["end"])},"exact":{_js(c["exact"])},'
                          f'"prefix":{_js(c["prefix"])},"source":{_js(c["source"])},'

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..events import RecordedEvent
 from ..facts import Redacted
+from ..projection import KINDS
 from ..storage import AppendResult
 
 
@@ -204,9 +205,8 @@ def state_text(state: Any, *, markdown: bool = False) -> str:
     lines.append("")
     lines.append(f"{sub}Open items ({len(opened)})")
     lines.extend(f"{bullet}{o.kind} {o.key}: {o.what} ({o.status})" for o in opened)
-    if state.redacted or any(c.erased for kind in ("meetings", "declarations", "invitations",
-                                                     "statements", "topics", "actions")
-                             for item in state.items(kind) for c in item.citations):
+    if state.redacted or any(c.erased for kind in KINDS for item in state.items(kind)
+                             for c in item.citations):
         lines.append("")
         lines.append(ERASURE_NOTE)
     return "\n".join(lines)

@@ -57,6 +57,7 @@ from ..facts import (
     SourceErased,
     SourceRegistered,
     fact_class,
+    long_text,
     short_text,
 )
 from ..projection import (
@@ -1690,18 +1691,20 @@ def _citation(row: Any) -> Citation:
                     exact=row.exact, prefix=row.prefix, suffix=row.suffix)
 
 
-#: Events with their payloads (outer: an erased payload leaves its event readable).
-_EVENT_ROWS = sa.select(t.events, t.payloads.c.body).join(
-    t.payloads, t.payloads.c.position == t.events.c.position, isouter=True)
+def _events_from(start: int | None = None) -> sa.Select[Any]:
+    """Events with their payloads (outer: an erased payload leaves its event readable).
+
+    With ``start``, for positions from ``start`` on: the payloads' side of the join is
+    bounded too, or PostgreSQL's merge join walks the payloads from position 1 (a page
+    read far into a large log cost a scan of everything before it)."""
+    joined = t.payloads.c.position == t.events.c.position
+    if start is not None:
+        joined = sa.and_(joined, t.payloads.c.position >= start)
+    return sa.select(t.events, t.payloads.c.body).join(t.payloads, joined, isouter=True)
 
 
-def _events_from(start: int) -> sa.Select[Any]:
-    """:data:`_EVENT_ROWS` for positions from ``start`` on: the payloads' side of the join
-    is bounded too, or PostgreSQL's merge join walks the payloads from position 1 (a
-    page read far into a large log cost a scan of everything before it)."""
-    return sa.select(t.events, t.payloads.c.body).join(
-        t.payloads, sa.and_(t.payloads.c.position == t.events.c.position,
-                            t.payloads.c.position >= start), isouter=True)
+#: Events with their payloads, for reads that are not ranges of positions.
+_EVENT_ROWS = _events_from()
 
 #: The columns of ``select(events, payloads.body)``, in order: rows are unpacked by
 #: position, which is several times cheaper than by name on the read hot path.
@@ -1793,7 +1796,7 @@ def _reason(reason: Any) -> str:
         raise ValidationError("an erasure needs a reason (who asked, on what legal ground)",
                               where="reason")
     try:
-        SourceErased(source="-", reason=reason)
+        long_text(None, attrs.fields(SourceErased).reason, reason)
     except (TypeError, ValueError) as err:
         raise ValidationError(str(err), where="reason") from None
     return reason.strip()
