@@ -89,6 +89,7 @@ from eventsourcing.utils import Environment
 from eventstore import EventStore
 from eventstore.codec import canonical_json, sha256_hex, structure_data, unstructure_data
 from eventstore.events import citations_bytes
+from eventstore.merkle import Frontier
 from eventstore.sources import Citation, resolve_citation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +101,9 @@ SENTENCES_PER_SOURCE = 50
 ACTOR = "bench"
 RUN_ID = uuid.uuid4().hex[:8]
 
+#: Pre-serialised rows of one table, in its columns' order.
+Rows = list[tuple[Any, ...]]
+
 # -- SQL (literal text; values always go through parameters) ----------------------------
 
 EVENT_COLUMNS = ("position", "event_id", "track", "version", "type", "schema_version",
@@ -109,6 +113,7 @@ EVENT_COLUMNS = ("position", "event_id", "track", "version", "type", "schema_ver
 PAYLOAD_COLUMNS = ("position", "hash", "body")
 CITATION_COLUMNS = ("position", "ordinal", "source_id", "start_offset", "end_offset", "exact",
                     "prefix", "suffix")
+NODE_COLUMNS = ("position", "hashes")
 
 SQLITE_INSERT_EVENTS = (
     "INSERT INTO events (position, event_id, track, version, type, schema_version, "
@@ -119,6 +124,7 @@ SQLITE_INSERT_PAYLOADS = "INSERT INTO payloads (position, hash, body) VALUES (?,
 SQLITE_INSERT_CITATIONS = (
     "INSERT INTO citations (position, ordinal, source_id, start_offset, end_offset, exact, "
     "prefix, suffix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+SQLITE_INSERT_NODES = "INSERT INTO merkle_nodes (position, hashes) VALUES (?, ?)"
 
 PG_INSERT_EVENTS = (
     "INSERT INTO events (position, event_id, track, version, type, schema_version, "
@@ -129,6 +135,7 @@ PG_INSERT_PAYLOADS = "INSERT INTO payloads (position, hash, body) VALUES (%s, %s
 PG_INSERT_CITATIONS = (
     "INSERT INTO citations (position, ordinal, source_id, start_offset, end_offset, exact, "
     "prefix, suffix) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
+PG_INSERT_NODES = "INSERT INTO merkle_nodes (position, hashes) VALUES (%s, %s)"
 
 PG_COPY_EVENTS = (
     "COPY events (position, event_id, track, version, type, schema_version, valid_edtf, "
@@ -139,12 +146,14 @@ PG_COPY_PAYLOADS = "COPY payloads (position, hash, body) FROM STDIN (FORMAT BINA
 PG_COPY_CITATIONS = (
     "COPY citations (position, ordinal, source_id, start_offset, end_offset, exact, prefix, "
     "suffix) FROM STDIN (FORMAT BINARY)")
+PG_COPY_NODES = "COPY merkle_nodes (position, hashes) FROM STDIN (FORMAT BINARY)"
 # The column types, as the migration creates them (binary COPY needs them exactly).
 PG_EVENT_TYPES = ["int8", "varchar", "varchar", "int4", "varchar", "int2", "text", "date",
                   "date", "text", "text", "timestamptz", "text", "varchar", "varchar",
                   "varchar", "varchar", "varchar", "varchar"]
 PG_PAYLOAD_TYPES = ["int8", "varchar", "text"]
 PG_CITATION_TYPES = ["int8", "int2", "varchar", "int4", "int4", "text", "text", "text"]
+PG_NODE_TYPES = ["int8", "bytea"]
 
 SQLITE_COUNT_FACTS = "SELECT count(*) FROM events WHERE track <> '$sources'"
 COUNT_ES_EVENTS = "SELECT count(*) FROM stored_events"
@@ -207,8 +216,7 @@ class Dataset:
     dates: list[dt.date]
     event_ids: list[str]
     payload_bytes_mean: float = 0.0
-    rows: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-                          list[tuple[Any, ...]]]] = field(default_factory=dict)
+    rows: dict[str, tuple[Rows, Rows, Rows, Rows]] = field(default_factory=dict)
     es_stored: list[StoredEvent] = field(default_factory=list)
 
 
@@ -294,14 +302,21 @@ def build_dataset(n: int, engines: Sequence[str]) -> Dataset:
     return data
 
 
-def _rows(data: Dataset, engine: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                                  list[tuple[Any, ...]]]:
-    """The rows the store would write for the facts, pre-serialised for ``engine``."""
+def _rows(data: Dataset, engine: str) -> tuple[Rows, Rows, Rows, Rows]:
+    """The rows the store would write for the facts, pre-serialised for ``engine``: events,
+    payloads, citations and the Merkle tree's rows (as many hashes per row as the
+    store's, each event's tree row the hashes its leaf completes)."""
     recorded = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
     sqlite = engine == "sqlite"
     stamp: Any = recorded.replace(tzinfo=None).isoformat(sep=" ") if sqlite else recorded
-    events, payloads, citations = [], [], []
+    events: Rows = []
+    payloads: Rows = []
+    citations: Rows = []
+    nodes: Rows = []
     prev_hash = hashlib.sha256(b"sources").hexdigest()
+    edge = Frontier()
+    for n in range(N_SOURCES):  # the sources' registrations, already in the tree
+        edge.append_leaf(f"source {n}".encode())
     for i, body in enumerate(data.bodies):
         position = N_SOURCES + i + 1  # the sources' registrations come first
         citation = data.citations[i]
@@ -316,8 +331,9 @@ def _rows(data: Dataset, engine: str) -> tuple[list[tuple[Any, ...]], list[tuple
         payloads.append((position, payload_hash, body))
         citations.append((position, 0, citation.source, citation.start, citation.end,
                           citation.exact, citation.prefix, citation.suffix))
+        nodes.append((position, edge.append_leaf(event_hash.encode())))
         prev_hash = event_hash
-    return events, payloads, citations
+    return events, payloads, citations, nodes
 
 
 def _track_id(track: str) -> uuid.UUID:
@@ -513,7 +529,7 @@ def _raw_schema(place: Place) -> None:
 
 def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
     assert DATA is not None
-    events, payloads, citations = DATA.rows[place.engine]
+    events, payloads, citations, nodes = DATA.rows[place.engine]
     n = spec.events
     _raw_schema(place)
     info: dict[str, Any] = {}
@@ -532,6 +548,7 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                     con.executemany(SQLITE_INSERT_EVENTS, events[start:end])
                     con.executemany(SQLITE_INSERT_PAYLOADS, payloads[start:end])
                     con.executemany(SQLITE_INSERT_CITATIONS, citations[start:end])
+                    con.executemany(SQLITE_INSERT_NODES, nodes[start:end])
                     con.execute("COMMIT")
             count = con.execute(SQLITE_COUNT_FACTS).fetchone()[0]
         finally:
@@ -544,6 +561,7 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                         cur.executemany(PG_INSERT_EVENTS, events[start:end])
                         cur.executemany(PG_INSERT_PAYLOADS, payloads[start:end])
                         cur.executemany(PG_INSERT_CITATIONS, citations[start:end])
+                        cur.executemany(PG_INSERT_NODES, nodes[start:end])
             count = _pg_count(pg)
     assert count == n, (count, n)
     return info
@@ -565,7 +583,7 @@ def _copy(cur: psycopg.Cursor[Any], statement: str, types: list[str],
 
 def run_copy(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
     assert DATA is not None and place.engine == "postgresql"
-    events, payloads, citations = DATA.rows[place.engine]
+    events, payloads, citations, nodes = DATA.rows[place.engine]
     n = spec.events
     _raw_schema(place)
     with psycopg.connect(**place.pg_conninfo) as pg:
@@ -575,6 +593,7 @@ def run_copy(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                     _copy(cur, PG_COPY_EVENTS, PG_EVENT_TYPES, events[start:end])
                     _copy(cur, PG_COPY_PAYLOADS, PG_PAYLOAD_TYPES, payloads[start:end])
                     _copy(cur, PG_COPY_CITATIONS, PG_CITATION_TYPES, citations[start:end])
+                    _copy(cur, PG_COPY_NODES, PG_NODE_TYPES, nodes[start:end])
         count = _pg_count(pg)
     assert count == n, (count, n)
     return {}
@@ -1030,7 +1049,8 @@ def check_columns() -> None:
     from eventstore.storage import schema
 
     for table_, columns in ((schema.events, EVENT_COLUMNS), (schema.payloads, PAYLOAD_COLUMNS),
-                            (schema.citations, CITATION_COLUMNS)):
+                            (schema.citations, CITATION_COLUMNS),
+                            (schema.merkle_nodes, NODE_COLUMNS)):
         actual = {column.name for column in table_.columns}
         if actual != set(columns):
             raise SystemExit(f"benchmarks/append.py is out of date: table {table_.name} has "

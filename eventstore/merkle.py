@@ -204,6 +204,13 @@ class Frontier:
         """Add the leaf with these bytes; its stored tree row (the hashes concatenated)."""
         return b"".join(self.append(leaf_hash(leaf)))
 
+    def copy(self) -> Frontier:
+        """An independent frontier at the same place (appends to one leave the other)."""
+        twin = Frontier.__new__(Frontier)
+        twin.size = self.size
+        twin._hashes = list(self._hashes)
+        return twin
+
     def root(self) -> bytes:
         """The root of the tree of :attr:`size` leaves."""
         return fold(self._hashes)

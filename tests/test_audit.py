@@ -98,6 +98,36 @@ def test_a_log_written_before_the_tree_gets_it(db_url: str) -> None:
     engine.dispose()
 
 
+def test_stores_taking_turns_keep_one_tree(db_url: str) -> None:
+    """Each store keeps the tree's edge after its own append; when another store wrote
+    since, or its own append was rolled back, it reads the edge again."""
+    with EventStore.open(db_url, create=True, actor="one") as one, \
+            EventStore.open(db_url, actor="two") as two:
+        source = one.add_source(ARTICLE_GENEVA.read_bytes()).id
+        for n in range(3):
+            one.append_many([statement(source, n)])
+            two.append_many([statement(source, 10 + n), statement(source, 20 + n)])
+        one.append_many([statement(source, 30)])
+        real_run = one._bulk.run
+
+        def fail_on_tree(conn: Any, table: Any, rows: Any) -> None:
+            real_run(conn, table, rows)
+            if table is t.merkle_nodes:
+                raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+
+        one._bulk.run = fail_on_tree  # type: ignore[method-assign]
+        with pytest.raises(Exception, match="disk full"):
+            one.append_many([statement(source, 40), statement(source, 41)])
+        one._bulk.run = real_run  # type: ignore[method-assign]
+        one.append_many([statement(source, 50)])  # after its own rolled-back append
+        two.append_many([statement(source, 60)])
+        reference = leaves(one)
+        assert len(reference) == 1 + 3 * 3 + 3  # the rolled-back two are not there
+        for store in (one, two):
+            assert store.tree_head().root == root_of_leaves(reference)
+        assert one.verify().ok
+
+
 def test_proof_requests_that_cannot_be_answered(example: EventStore) -> None:
     size = example.head()[0]
     with pytest.raises(EventNotFound):

@@ -11,7 +11,7 @@ import pytest
 from eventstore import EventStore
 from eventstore.projection import Folded, TrackState, project
 from eventstore.storage import store as store_module
-from eventstore.storage.states import EventCache, StateCache
+from eventstore.storage.states import EventCache, KeptTrack, StateCache
 from tests.conftest import ARTICLE_GENEVA
 from tests.test_projection import BOLTON, meeting
 
@@ -190,13 +190,14 @@ def test_an_erasure_from_another_store_reaches_cached_cuts(store: EventStore,
 
 
 def test_the_event_cache_keeps_to_its_budget() -> None:
-    events = [object(), object(), object()]
+    events: list[Any] = [object(), object(), object()]
     cache = EventCache(max_events=4)
-    cache.put("A", 0, events[:2])  # type: ignore[arg-type]
-    cache.put("B", 0, events[:2])  # type: ignore[arg-type]
-    assert cache.get("A", 0) == events[:2]  # A is now the most recently used
-    cache.put("C", 0, events[:1])  # type: ignore[arg-type]
-    assert cache.get("B", 0) == [] and cache.get("A", 0) and cache.get("C", 0)
-    assert cache.get("A", 7) == []  # read before an erasure: not served
-    cache.put("D", 0, events * 2)  # type: ignore[arg-type]  # larger than the budget
-    assert cache.get("D", 0) == []
+    cache.put("A", 0, KeptTrack(events[:2]))
+    cache.put("B", 0, KeptTrack(events[:2]))
+    assert cache.get("A", 0).events == events[:2]  # A is now the most recently used
+    cache.put("C", 0, KeptTrack(events[:1]))
+    assert cache.get("B", 0).events == [] and cache.get("A", 0).events
+    assert cache.get("C", 0).events
+    assert cache.get("A", 7).events == []  # read before an erasure: not served
+    cache.put("D", 0, KeptTrack(events * 2))  # larger than the budget
+    assert cache.get("D", 0).events == []

@@ -23,10 +23,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from ..events import RecordedEvent
-from ..projection import TrackState
+import attrs
 
-__all__ = ["StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS"]
+from ..events import RecordedEvent
+from ..projection import Plain, TrackState
+
+__all__ = ["StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS", "KeptTrack"]
 
 #: Facts (summed over the states kept) a store's cache holds at most: about 40 MiB.
 STATE_CACHE_FACTS = 20_000
@@ -103,24 +105,35 @@ class StateCache(_Budgeted[TrackState]):
         self._put(track, identity, state)
 
 
-class EventCache(_Budgeted[list[RecordedEvent]]):
+@attrs.frozen
+class KeptTrack:
+    """A track's decoded events from version 1, in order, with the fold's memo of them
+    (:data:`~eventstore.projection.Plain`: each fact as it stands untouched)."""
+
+    events: list[RecordedEvent] = attrs.field(factory=list)
+    plain: Plain = attrs.field(factory=dict)
+
+
+class EventCache(_Budgeted[KeptTrack]):
     """Track → its decoded events, kept to answer cuts (``project(as_of=…, known_at=…)``)
     without reading and decoding the track again.
 
     The log only grows, so a kept list is always a prefix of the track: a read brings it
-    up to date by decoding only the versions after it. Only an erasure changes what an
-    event already read decodes to, so each list is kept with the log's last erasure
-    position at the time it was read, and is not served once that changed.
+    up to date by decoding only the versions after it (the memo stays: it is keyed by
+    position, and what an event at a position decodes to never changes but by erasure).
+    Only an erasure changes what an event already read decodes to, so each list is kept
+    with the log's last erasure position at the time it was read, and is not served once
+    that changed.
     """
 
     def __init__(self, max_events: int = EVENT_CACHE_EVENTS) -> None:
-        super().__init__(max_events, len)
+        super().__init__(max_events, lambda kept: len(kept.events))
 
-    def get(self, track: str, erasure: int) -> list[RecordedEvent]:
-        """The events kept for ``track`` (possibly not the newest), if read since the
-        erasure at position ``erasure`` (0: none); empty if there are none."""
-        return self._get(track, erasure) or []
+    def get(self, track: str, erasure: int) -> KeptTrack:
+        """What is kept for ``track`` (possibly not up to date), if read since the erasure
+        at position ``erasure`` (0: none); empty if nothing is."""
+        return self._get(track, erasure) or KeptTrack()
 
-    def put(self, track: str, erasure: int, events: list[RecordedEvent]) -> None:
-        """Keep ``events`` (the whole track from version 1, in order) for ``track``."""
-        self._put(track, erasure, events)
+    def put(self, track: str, erasure: int, kept: KeptTrack) -> None:
+        """Keep ``kept`` (the whole track from version 1, in order) for ``track``."""
+        self._put(track, erasure, kept)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..audit import Report
 from ..codec import (
@@ -60,10 +61,12 @@ from ..facts import (
     long_text,
     short_text,
 )
+from ..merkle import Frontier
 from ..projection import (
     PROJECTION_VERSION,
     ActorRegistry,
     Folded,
+    Plain,
     Step,
     TrackState,
     dump_folded,
@@ -105,7 +108,7 @@ from .engine import (
     upgrade,
 )
 from .errors import translated
-from .states import EventCache, StateCache
+from .states import EventCache, KeptTrack, StateCache
 from .tree import ConsistencyProof, InclusionProof, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
@@ -440,6 +443,8 @@ class EventStore:
         self._folded: OrderedDict[str, tuple[FoldedText, tuple[int, int]]] = OrderedDict()
         self._states = StateCache()
         self._event_cache = EventCache()
+        #: The tree's right edge after this store's last append: (size, head hash, edge).
+        self._edge: tuple[int, str, Frontier] | None = None
         if check:
             check_schema(engine)
 
@@ -791,27 +796,24 @@ class EventStore:
 
     @staticmethod
     def _versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
-        """Each track's current version: one statement per 500 tracks, one index seek each.
+        """Each track's current version: one statement, one index seek per track.
 
         (``max(version) … GROUP BY track`` would read every row of each track; a scalar
-        ``max`` per track is answered from the end of the (track, version) index.)
+        ``max`` per track is answered from the end of the (track, version) index.) The
+        tracks are one bound parameter, so the statement is compiled once per engine.
         """
-        versions: dict[str, int] = {}
-        for chunk in _chunks(sorted(tracks)):
-            wanted = (sa.values(sa.column("track", sa.String), name="wanted")
-                      .data([(track,) for track in chunk]).cte("wanted"))
-            latest = (sa.select(sa.func.max(t.events.c.version))
-                      .where(t.events.c.track == wanted.c.track).scalar_subquery())
-            for track, version in conn.execute(sa.select(wanted.c.track, latest)):
-                if version is not None:
-                    versions[track] = version
-        return versions
+        if not tracks:
+            return {}
+        wanted = sorted(tracks)
+        if conn.dialect.name == "sqlite":
+            rows = conn.execute(_VERSIONS_SQLITE, {"tracks": json.dumps(wanted)})
+        else:
+            rows = conn.execute(_VERSIONS_PG, {"tracks": wanted})
+        return {track: version for track, version in rows if version is not None}
 
     def _insert(self, conn: sa.Connection, items: list[_Prepared], versions: dict[str, int],
                 indexes: list[int], results: list[Appended | None]) -> None:
-        head = conn.execute(sa.select(t.events.c.position, t.events.c.hash,
-                                      t.events.c.recorded_at)
-                            .order_by(t.events.c.position.desc()).limit(1)).first()
+        head = conn.execute(_HEAD).first()
         position, prev_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
         now = dt.datetime.now(dt.UTC)
         if head is not None:
@@ -820,8 +822,15 @@ class EventStore:
             now = max(now, _utc(head.recorded_at) + dt.timedelta(microseconds=1))
         sqlite = self._sqlite
         stamp: Any = sqlite_datetime(now.replace(tzinfo=None)) if sqlite else now
-        # The tree's right edge; a log written before the tree existed gets it first.
-        edge = tree.frontier(conn, position) or tree.extend(conn, position)
+        # The tree's right edge: kept from this store's last append when the log's head is
+        # still the event it ended with (the head's hash fixes every leaf before it), else
+        # read; a log written before the tree existed gets its tree rows first.
+        kept = self._edge
+        if (kept is not None and head is not None and head.in_tree
+                and (kept[0], kept[1]) == (position, prev_hash)):
+            edge = kept[2].copy()
+        else:
+            edge = tree.frontier(conn, position) or tree.extend(conn, position)
         event_rows: list[dict[str, Any]] = []
         payload_rows: list[dict[str, Any]] = []
         citation_rows: list[dict[str, Any]] = []
@@ -867,6 +876,8 @@ class EventStore:
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
         self._bulk.run(conn, t.merkle_nodes, node_rows)
+        # Kept even if this transaction rolls back: no committed head will match it then.
+        self._edge = (position, prev_hash, edge.copy())
 
     # -- erasure for legal reasons --------------------------------------------------
 
@@ -1199,12 +1210,17 @@ class EventStore:
 
     def _track_events(self, track: str, cut: int | None) -> list[RecordedEvent]:
         """A track's events up to position ``cut`` (all if None), in version order."""
-        events = self._cached_track(track)
-        if cut is None:
-            return events
-        return events[:bisect.bisect_right(events, cut, key=_position_of)]
+        return self._kept_track(track, cut)[0]
 
-    def _cached_track(self, track: str) -> list[RecordedEvent]:
+    def _kept_track(self, track: str, cut: int | None) -> tuple[list[RecordedEvent], Plain]:
+        """A track's events up to position ``cut`` (all if None), and the fold's memo."""
+        kept = self._cached_track(track)
+        events = kept.events
+        if cut is not None:
+            events = events[:bisect.bisect_right(events, cut, key=_position_of)]
+        return events, kept.plain
+
+    def _cached_track(self, track: str) -> KeptTrack:
         """All of a track's events, decoding only those this store has not decoded yet
         (see :class:`~eventstore.storage.states.EventCache`): one small statement when
         nothing was appended to the track since, and no erasure was made."""
@@ -1215,13 +1231,14 @@ class EventStore:
         with translated(self.url), self.engine.connect() as conn:
             version, erasure = conn.execute(probe).one()
             kept = self._event_cache.get(track, erasure or 0)
-            if len(kept) == (version or 0):  # versions are gapless from 1
+            if len(kept.events) == (version or 0):  # versions are gapless from 1
                 return kept
-            if len(kept) > (version or 0):
-                kept = []
-            events = kept + self._read_conn(conn, track, from_version=len(kept) + 1)
-        self._event_cache.put(track, erasure or 0, events)
-        return events
+            if len(kept.events) > (version or 0):
+                kept = KeptTrack()
+            kept = KeptTrack(kept.events + self._read_conn(
+                conn, track, from_version=len(kept.events) + 1), kept.plain)
+        self._event_cache.put(track, erasure or 0, kept)
+        return kept
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
@@ -1241,9 +1258,10 @@ class EventStore:
             if stored is not None:
                 return stored
         cut = self._cut(known_at)
-        events = self._track_events(canonical, cut)
+        events, plain = self._kept_track(canonical, cut)
         return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
-                       registry=registry_of(self._track_events(ACTORS_STREAM, cut)))
+                       registry=registry_of(self._track_events(ACTORS_STREAM, cut)),
+                       plain=plain)
 
     def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
                 known_at: dt.datetime | None = None) -> list[Step]:
@@ -1573,6 +1591,30 @@ _STATE_IDENTITY = (
     t.track_states.c.code_version.label("state_code_version"),
     t.track_states.c.updated_at.label("state_updated_at"),
 )
+
+
+#: The log's last event: where the next append goes on from.
+#: With whether the tree has its row (a log written before the tree may not).
+_HEAD = (sa.select(t.events.c.position, t.events.c.hash, t.events.c.recorded_at,
+                   sa.exists().where(t.merkle_nodes.c.position == t.events.c.position)
+                   .label("in_tree"))
+         .order_by(t.events.c.position.desc()).limit(1))
+
+
+def _versions_query(wanted: Any) -> sa.Select[Any]:
+    """Each wanted track with its latest version (NULL for a new track)."""
+    e = t.events.c
+    latest = sa.select(sa.func.max(e.version)).where(e.track == wanted.c.value)
+    return sa.select(wanted.c.value, latest.scalar_subquery())
+
+
+#: The tracks as a JSON array (``json_each``) on SQLite, a text array on PostgreSQL.
+_VERSIONS_SQLITE = _versions_query(
+    sa.func.json_each(sa.bindparam("tracks", type_=sa.String))
+    .table_valued("value").alias("wanted"))
+_VERSIONS_PG = _versions_query(
+    sa.func.unnest(sa.bindparam("tracks", type_=postgresql.ARRAY(sa.String)))
+    .table_valued("value").render_derived(name="wanted"))
 
 
 def _probe(track: str | None = None) -> sa.Select[Any]:

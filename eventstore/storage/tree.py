@@ -136,16 +136,18 @@ def checkpoint_row(checkpoint: Checkpoint, note: str, key: VerifierKey,
             "created_by": created_by}
 
 
+_NODES = (sa.select(t.merkle_nodes.c.position, t.merkle_nodes.c.hashes)
+          .where(t.merkle_nodes.c.position.in_(sa.bindparam("positions", expanding=True))))
+
+
 def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
     """The hashes of perfect subtrees, one query for all (missing ones are left out)."""
     wanted = {node: node_slot(node) for node in nodes}
     positions = sorted({position for position, _ in wanted.values()})
     rows: dict[int, bytes] = {}
-    m = t.merkle_nodes.c
     for start in range(0, len(positions), 500):
         chunk = positions[start:start + 500]
-        for position, hashes in conn.execute(sa.select(m.position, m.hashes)
-                                             .where(m.position.in_(chunk))):
+        for position, hashes in conn.execute(_NODES, {"positions": chunk}):
             rows[position] = bytes(hashes)
     found: dict[Node, bytes] = {}
     for node, (position, level) in wanted.items():
