@@ -879,8 +879,9 @@ class Folded:
 def fold_all(track: str, events: Sequence[RecordedEvent],
              registry: ActorRegistry | None = None) -> Folded:
     """The current state of a track from all its events (a rebuild)."""
-    chosen = _selected(resolve(events), None, False)
-    state = project(track, events, registry=registry)
+    memo: Plain = {}  # the fold resolves the facts again: through the memo, cheaply
+    chosen = _selected(resolve(events, memo), None, False)
+    state = project(track, events, registry=registry, plain=memo)
     last = order_key(chosen[-1].valid, chosen[-1].position) if chosen else None
     return Folded(state=state, last=last)
 
