@@ -562,7 +562,7 @@ class _Builder:
         self.redacted: dict[str, RedactedFact] = {}
         # (kind, key) → the evidence an item holds, to add new evidence only once without
         # comparing it with every piece held (heavily cited items hold thousands).
-        self._evidence: dict[tuple[str, str], set[Evidence]] = {}
+        self._held: dict[tuple[str, str], set[Evidence]] = {}
         # statement key → (its sort key, the statement), made as it is folded
         self._statement_order: dict[str, tuple[tuple[Any, ...], Statement]] = {}
         # topic key → the meetings it was discussed at (as in the topic's tuple)
@@ -571,9 +571,9 @@ class _Builder:
     def _cite(self, kind: str, key: str, old: tuple[Evidence, ...],
               new: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
         """``old`` (what the item holds) followed by the pieces of ``new`` it lacks."""
-        held = self._evidence.get((kind, key))
+        held = self._held.get((kind, key))
         if held is None:
-            held = self._evidence[(kind, key)] = set(old)
+            held = self._held[(kind, key)] = set(old)
         fresh = []
         for piece in new:
             if piece not in held:
