@@ -747,8 +747,7 @@ class _Builder:
             stance=str(d.stance), content=d.content, addressee=d.addressee,
             attribution=d.attribution, date=fact.valid, citations=fact.citations)
         self.statements[fact.event_id] = statement
-        self._statement_order[fact.event_id] = (
-            (statement.speaker.name, fact.order[:2], statement.key), statement)
+        self._statement_order[fact.event_id] = (_statement_key(statement, fact.order), statement)
 
     def _put_action(self, fact: Effective, key: str, status: str, *,
                     actor: PartyRef | None = None, action: str | None = None,
@@ -786,7 +785,7 @@ class _Builder:
             for meeting in held.get(name_key(inv.place), ()):
                 if _answers(inv, meeting):
                     self.invitations[key] = _evolve(inv, status="fulfilled",
-                                                         fulfilled_by=meeting.key)
+                                                    fulfilled_by=meeting.key)
                     break
 
     def _statements_in_order(self) -> tuple[Statement, ...]:
@@ -794,7 +793,7 @@ class _Builder:
         order = self._statement_order
         for key, s in self.statements.items():
             if key not in order:  # resumed from a stored state
-                order[key] = ((s.speaker.name, order_key(s.date, 0)[:2], s.key), s)
+                order[key] = (_statement_key(s, order_key(s.date, 0)), s)
         return tuple(s for _, s in sorted(order.values(), key=_first))
 
     def state(self, track: str, *, as_of: dt.date | None, known_at: dt.datetime | None,
@@ -811,6 +810,12 @@ class _Builder:
             actions=by_date(self.actions.values()),
             redacted=tuple(sorted(self.redacted.values(),
                                   key=lambda r: (order_key(r.date, 0)[:2], r.key))))
+
+
+def _statement_key(statement: Statement, order: tuple[dt.date, dt.date, int]) -> tuple[Any, ...]:
+    """Statements come by speaker, then date (``order``: the fold order of their fact),
+    then key."""
+    return (statement.speaker.name, order[:2], statement.key)
 
 
 #: Fact type → the builder's method that folds it (``meeting.held`` → ``_meeting_held``).
@@ -882,7 +887,7 @@ def fold_all(track: str, events: Sequence[RecordedEvent],
     memo: Plain = {}  # the fold resolves the facts again: through the memo, cheaply
     chosen = _selected(resolve(events, memo), None, False)
     state = project(track, events, registry=registry, plain=memo)
-    last = order_key(chosen[-1].valid, chosen[-1].position) if chosen else None
+    last = chosen[-1].order if chosen else None
     return Folded(state=state, last=last)
 
 
@@ -895,11 +900,10 @@ def fold_more(folded: Folded, new: Sequence[RecordedEvent],
     """
     if any(isinstance(e.data, MetaFact) or e.data.stream is not None for e in new):
         return None
-    effective = sorted(resolve(new), key=lambda e: order_key(e.valid, e.position))
+    effective = sorted(resolve(new), key=_fold_order)
     if not effective:
         return folded
-    first = order_key(effective[0].valid, effective[0].position)
-    if folded.last is not None and first < folded.last:
+    if folded.last is not None and effective[0].order < folded.last:
         return None
     builder = _Builder.resume(folded.state, registry or ActorRegistry())
     for fact in effective:
@@ -909,7 +913,7 @@ def fold_more(folded: Folded, new: Sequence[RecordedEvent],
     state = builder.state(old.track, as_of=None, known_at=None, possible=False,
                           position=max(old.position, max(e.position for e in new)),
                           facts=old.facts + len(effective))
-    return Folded(state=state, last=order_key(effective[-1].valid, effective[-1].position))
+    return Folded(state=state, last=effective[-1].order)
 
 
 def _state_converter() -> Any:
@@ -1055,7 +1059,7 @@ def history(track: str, events: Sequence[RecordedEvent], *,
         return _history_recorded(track, base, registry)
     effective = {e.event_id: e for e in resolve(base)}
     by_id = {str(e.event_id): e for e in base}
-    order = sorted(effective.values(), key=lambda e: order_key(e.valid, e.position))
+    order = sorted(effective.values(), key=_fold_order)
     builder = _Builder(registry)
     empty = builder.state(track, as_of=None, known_at=None, possible=False, position=0,
                           facts=0)

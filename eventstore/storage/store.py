@@ -1593,8 +1593,8 @@ _STATE_IDENTITY = (
 )
 
 
-#: The log's last event: where the next append goes on from.
-#: With whether the tree has its row (a log written before the tree may not).
+#: The log's last event, where the next append goes on from, and whether the tree has
+#: its row (a log written before the tree may not).
 _HEAD = (sa.select(t.events.c.position, t.events.c.hash, t.events.c.recorded_at,
                    sa.exists().where(t.merkle_nodes.c.position == t.events.c.position)
                    .label("in_tree"))
