@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -54,6 +55,14 @@ __all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
+
+#: ``recorded_at`` as every envelope writes it: UTC, microseconds, a ``Z``. Texts of this
+#: one form compare as the instants they name.
+_RECORD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+#: How far past the verifier's clock a record time may lie before it is a problem: the
+#: writers' clocks may run a little ahead of the auditor's.
+CLOCK_TOLERANCE = dt.timedelta(hours=1)
 
 
 @attrs.frozen
@@ -110,6 +119,16 @@ class Report:
     notes: tuple[str, ...] = ()
     erasures: tuple[SeenErasure, ...] = ()
     erased_citations: int = 0
+    #: The largest size that a checkpoint with a good signature and the right root covers
+    #: (signed by a key you trust, when keys were given): events after it are unsigned.
+    signed: int = 0
+    #: Whether the checkpoints' signatures were checked against keys the caller trusts.
+    trusted_keys: bool = False
+
+    @property
+    def unsigned(self) -> int:
+        """How many events at the log's end no signed checkpoint covers."""
+        return self.events - self.signed
 
     @property
     def ok(self) -> bool:
@@ -134,6 +153,8 @@ class Report:
                 "position": self.first.position, "what": self.first.what},
             "problems": [{"position": p.position, "what": p.what} for p in self.problems],
             "problem_count": self.problem_count, "notes": list(self.notes),
+            "signed": {"size": self.signed, "unsigned_events": self.unsigned,
+                       "trusted_keys": self.trusted_keys},
         }
 
 
@@ -156,8 +177,13 @@ class LogChecker:
     """
 
     def __init__(self, *, texts: Callable[[str], str | None] | None = None,
-                 keys: Sequence[VerifierKey] = (), origin: str | None = None) -> None:
+                 keys: Sequence[VerifierKey] = (), origin: str | None = None,
+                 now: dt.datetime | None = None) -> None:
         self._texts = texts
+        #: No record time may lie after this (the verifier's clock and its tolerance).
+        self._latest = None if now is None else _utc_text(now + CLOCK_TOLERANCE)
+        self._recorded: str | None = None  # the record time of the event before
+        self._signed = 0
         self._keys = list(keys)
         self._origin = origin
         self._problems: list[Problem] = []
@@ -299,6 +325,7 @@ class LogChecker:
             self._first_hash = event_hash
             self._check_origins(f"eventstore/{event_hash[:16]}")
         self._prev = event_hash
+        self._record_time(position, envelope.get("recorded_at"))
         self._track(position, envelope)
         self._payload(position, envelope, payload)
         self._check_citations(position, envelope, citations)
@@ -315,6 +342,43 @@ class LogChecker:
                                         "size (the log was rewritten, or the checkpoint "
                                         "forged)")
             self._checked.append(CheckedCheckpoint(checkpoint.size, checkpoint.root, name, ok))
+            if ok:
+                self._signed = max(self._signed, checkpoint.size)
+
+    def _record_time(self, position: int, recorded: Any) -> None:
+        """Record time never goes backwards along positions, nor lies in the future.
+
+        The store gives every append transaction one instant, later than the one before
+        (docs/integrity.md); ``--known-at`` and replay stand on that. An event written
+        behind the store's back with an earlier time (backdated) or a later one (dated
+        ahead, to hide from today's cuts) breaks it.
+        """
+        if not isinstance(recorded, str) or not _RECORD_TIME.fullmatch(recorded):
+            self.problem(position, f"recorded_at {_shown(recorded)} is not a UTC time of the "
+                                   "form 2026-11-23T11:51:49.123456Z")
+            return
+        before = self._recorded
+        if before is not None and recorded < before:
+            self.problem(position, f"recorded_at {recorded} is before {before}, the record "
+                                   "time of the event before it: record time went backwards "
+                                   "(a backdated event)")
+        if self._latest is not None and recorded > self._latest:
+            self.problem(position, f"recorded_at {recorded} lies in the future of this check "
+                                   f"(later than {self._latest}): an event dated ahead")
+        self._recorded = recorded
+
+    def later_than(self, moment: dt.datetime, later: Iterable[tuple[int, Any]]) -> None:
+        """Events after a checked prefix cut at record time ``moment`` (a replay): each
+        must have been recorded after it, or the cut left out an event it should hold."""
+        cut = _utc_text(moment)
+        for position, recorded in later:
+            text = recorded if isinstance(recorded, str) else _utc_text(recorded)
+            if text <= cut:
+                self.problem(position, f"recorded_at {text} is at or before the replayed "
+                                       f"moment {cut}, but the event lies after the events "
+                                       "recorded by then: record time went backwards (a "
+                                       "backdated event)")
+                return
 
     def _check_origins(self, origin: str) -> None:
         """Every checkpoint and the expected origin name this log (its first event)."""
@@ -421,8 +485,20 @@ class LogChecker:
             self.problem(position, f"{where}: the context around the quote is not the "
                                     "source's")
 
-    def finish(self, *, stored_events: int | None = None) -> Report:
-        """The report. ``stored_events``: how many events the store says it holds."""
+    def finish(self, *, stored_events: int | None = None,
+               require_signed: bool = False) -> Report:
+        """The report. ``stored_events``: how many events the store says it holds.
+
+        With ``require_signed``, events at the log's end that no checkpoint with a good
+        signature covers are a problem: anyone able to write to the database could have
+        appended them.
+        """
+        if require_signed and self._signed < self._position:
+            self.problem(self._signed + 1,
+                         f"{self._position - self._signed:,} event(s) at the log's end "
+                         f"(positions {self._signed + 1:,}–{self._position:,}) are covered by "
+                         "no signed checkpoint: anyone able to write to the database could "
+                         "have appended them")
         if stored_events is not None and stored_events != self._position:
             self.problem(self._position + 1, f"the log holds {stored_events:,} events but "
                                               f"only {self._position:,} follow each other")
@@ -443,7 +519,8 @@ class LogChecker:
             erased_payloads=tuple(erased_payloads), erased_sources=tuple(erased_sources),
             problems=tuple(problems), problem_count=self._count, notes=tuple(self._notes),
             erasures=tuple(sorted(self._erasures.values(), key=lambda e: e.position)),
-            erased_citations=erased_citations)
+            erased_citations=erased_citations, signed=self._signed,
+            trusted_keys=bool(self._keys))
 
     def _settle_erasures(self) -> tuple[list[int], list[str], int]:
         """What is missing is erased when an erasure event names it; else it is tampering.
@@ -502,3 +579,8 @@ class LogChecker:
 
 
 _NO_SOURCE = _Source(length=0, body=(0, 0), position=0)
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a reader should see it in a problem (never a Python repr)."""
+    return "(missing)" if value is None else json.dumps(value, ensure_ascii=False)

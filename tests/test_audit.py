@@ -3,7 +3,6 @@ export and import, on SQLite and PostgreSQL; and tampering done for real with ra
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +28,14 @@ from eventstore.verifier import (
     verify_inclusion,
 )
 from tests.conftest import ARTICLE_GENEVA
+from tests.tampering import (
+    delete_event,
+    fact_position,
+    forged_checkpoint,
+    insert_in_the_middle,
+    swap,
+    tamper,
+)
 
 KEY = generate_key("auditor-test")
 
@@ -197,77 +204,15 @@ def test_a_clean_store_verifies(example: EventStore) -> None:
     assert report.root == example.tree_head().root
 
 
-def _drop_triggers(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        for name in conn.execute(sa.text(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all():
-            conn.execute(sa.text(f'DROP TRIGGER "{name}"'))  # names read from the catalogue
-    else:
-        rows = conn.execute(sa.text(
-            "SELECT tgname, relname FROM pg_trigger JOIN pg_class ON pg_class.oid = tgrelid "
-            "WHERE NOT tgisinternal AND relnamespace = to_regnamespace(current_schema())::oid"
-        )).all()
-        for name, table in rows:
-            conn.execute(sa.text(f'DROP TRIGGER "{name}" ON "{table}"'))
-        conn.execute(sa.text("SET session_replication_role = replica"))  # no FK checks
-
-
-def tamper(store: EventStore, change: Callable[[sa.Connection], None]) -> None:
-    """Do what an intruder with the database's password would: drop the triggers, change."""
-    engine = make_engine(str(store.engine.url.render_as_string(hide_password=False)))
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":  # outside any transaction, or it does nothing
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
-        _drop_triggers(conn)
-        conn.commit()
-        with conn.begin():
-            change(conn)
-    engine.dispose()
-
-
-def _fact_position(store: EventStore, n: int = 10) -> int:
-    return [e.position for e in store.read_all() if e.citations][n]
-
-
-def _swap(conn: sa.Connection, a: int, b: int) -> None:
-    columns = [c for c in t.events.columns if c.name != "position"]
-    row_a = conn.execute(sa.select(*columns).where(t.events.c.position == a)).one()
-    row_b = conn.execute(sa.select(*columns).where(t.events.c.position == b)).one()
-    conn.execute(sa.update(t.events).where(t.events.c.position == a).values(
-        event_id="00000000-0000-4000-8000-000000000000", hash="x", version=-1))
-    conn.execute(sa.update(t.events).where(t.events.c.position == b)
-                 .values(**row_a._asdict()))
-    conn.execute(sa.update(t.events).where(t.events.c.position == a)
-                 .values(**row_b._asdict()))
-
-
-def _delete(conn: sa.Connection, position: int) -> None:
-    for table in (t.merkle_nodes, t.citations, t.payloads, t.events):
-        conn.execute(sa.delete(table).where(table.c.position == position))
-
-
-def _insert_in_the_middle(conn: sa.Connection, position: int) -> None:
-    e = t.events.c
-    copy = conn.execute(sa.select(t.events).where(e.position == position)).one()._asdict()
-    last = conn.execute(sa.select(sa.func.max(e.position))).scalar()
-    for moved in range(last, position - 1, -1):  # make room, from the end
-        for table in (t.events, t.payloads, t.citations, t.merkle_nodes):
-            conn.execute(sa.update(table).where(table.c.position == moved)
-                         .values(position=moved + 1))
-    conn.execute(sa.insert(t.events).values(
-        {**copy, "event_id": "00000000-0000-4000-8000-000000000001",
-         "version": 999, "hash": "f" * 64}))
-
-
 TAMPERING: dict[str, tuple[Callable[[EventStore], Callable[[sa.Connection], None]], str]] = {
     "a changed byte in a payload": (
         lambda s: lambda c: c.execute(
-            sa.update(t.payloads).where(t.payloads.c.position == _fact_position(s))
+            sa.update(t.payloads).where(t.payloads.c.position == fact_position(s))
             .values(body=sa.func.replace(t.payloads.c.body, "a", "e"))),
         "payload does not match payload_hash"),
     "a changed quote": (
         lambda s: lambda c: c.execute(
-            sa.update(t.citations).where(t.citations.c.position == _fact_position(s))
+            sa.update(t.citations).where(t.citations.c.position == fact_position(s))
             .values(exact=t.citations.c.exact + " ")),
         "citations do not match citations_hash"),
     "a changed source text": (
@@ -276,36 +221,24 @@ TAMPERING: dict[str, tuple[Callable[[EventStore], Callable[[sa.Connection], None
                 text=sa.func.replace(t.source_texts.c.text, "Genève", "Genêve"))),
         "its text does not match its id"),
     "a deleted event": (
-        lambda s: lambda c: _delete(c, _fact_position(s)),
+        lambda s: lambda c: delete_event(c, fact_position(s)),
         "an event is missing"),
     "two events swapped": (
-        lambda s: lambda c: _swap(c, _fact_position(s), _fact_position(s) + 1),
+        lambda s: lambda c: swap(c, fact_position(s), fact_position(s) + 1),
         "prev_hash is not the hash of the event before it"),
     "an event inserted in the middle": (
-        lambda s: lambda c: _insert_in_the_middle(c, _fact_position(s)),
+        lambda s: lambda c: insert_in_the_middle(c, fact_position(s)),
         "the event's hash does not match its envelope"),
     "a forged checkpoint": (
         lambda s: lambda c: c.execute(
-            sa.insert(t.checkpoints).values(_forged_checkpoint(s))),
+            sa.insert(t.checkpoints).values(forged_checkpoint(s, KEY.name))),
         "checkpoint 2:"),
     "a changed envelope field": (
         lambda s: lambda c: c.execute(
-            sa.update(t.events).where(t.events.c.position == _fact_position(s))
+            sa.update(t.events).where(t.events.c.position == fact_position(s))
             .values(recorded_by="mallory")),
         "the event's hash does not match its envelope"),
 }
-
-
-def _forged_checkpoint(store: EventStore) -> dict[str, Any]:
-    """A checkpoint claiming the current size with another root, signed by another key."""
-    from eventstore.verifier import Checkpoint, sign_checkpoint
-    mallory = generate_key("auditor-test")  # same name, another key
-    size = store.head()[0]
-    note = sign_checkpoint(Checkpoint(store.origin(), size, b"\x01" * 32), mallory)
-    return {"origin": store.origin(), "size": size, "root": "01" * 32,
-            "key_name": mallory.name, "key_id": mallory.key_id.hex(), "note": note,
-            "verifier_key": mallory.verifier().text(),
-            "created_at": dt.datetime.now(dt.UTC), "created_by": "mallory"}
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
@@ -313,7 +246,7 @@ def test_tampering_is_caught(example: EventStore, case: str) -> None:
     example.checkpoint(KEY)
     assert example.verify([KEY.verifier()]).ok
     make, words = TAMPERING[case]
-    position = _fact_position(example)
+    position = fact_position(example)
     tamper(example, make(example))
     report = example.verify([KEY.verifier()])
     assert not report.ok
@@ -419,3 +352,20 @@ def test_a_truncated_or_edited_export_is_caught(example: EventStore, tmp_path: A
         with pytest.raises(IntegrityError, match="nothing imported"):
             copy.import_export(lambda: iter(lines[:-3]), "export.jsonl")
         assert copy.head()[0] == 0
+
+
+def test_record_times_are_checked_in_an_export_too(example: EventStore) -> None:
+    """verify --file checks record time as verify does: its form, and that it never goes
+    backwards (the events of one batch share one instant, which is fine)."""
+    from eventstore.storage.verify import verify_export
+    lines = list(example.export())
+    events = [i for i, line in enumerate(lines) if '"kind":"event"' in line]
+    assert verify_export(lines, "export.jsonl").ok
+    shared = [json.loads(lines[i])["recorded_at"] for i in events]
+    assert len(set(shared)) < len(shared)  # a batch: equal neighbours pass
+    malformed = lines.copy()
+    record = json.loads(lines[events[3]])
+    malformed[events[3]] = json.dumps({**record, "recorded_at": "23/08/2018"})
+    report = verify_export(malformed, "export.jsonl")
+    assert any(p.position == 4 and p.what == 'recorded_at "23/08/2018" is not a UTC time of '
+               "the form 2026-11-23T11:51:49.123456Z" for p in report.problems), report.problems

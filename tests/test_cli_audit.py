@@ -127,3 +127,69 @@ def test_bad_audit_input_is_one_clear_line(audited: Cli, tmp_path: Path) -> None
     copy = Cli(f"sqlite:///{tmp_path / 'copy.db'}", tmp_path)
     copy("init")
     assert "nothing imported" in copy.refused("import", cut)
+
+
+# -- record time and signed appends (the backdated forgery) --------------------------------
+
+
+def test_a_backdated_forgery_fails_verify_and_replay(audited: Cli, tmp_path: Path) -> None:
+    """An intruder appends a well-formed event (valid chain and tree) dated a day before the
+    event before it, after the auditor's last checkpoint: verify and both replays fail."""
+    import datetime as dt
+
+    from eventstore import EventStore
+    from tests.tampering import forge_append, tamper
+
+    pub, old = str(tmp_path / "auditor.key.pub"), str(tmp_path / "old.checkpoint")
+    audited(*STATEMENT)
+    events = json.loads(audited("log", "--format", "json").output)["events"]
+    last = dt.datetime.fromisoformat(events[-1]["recorded_at"])
+    with EventStore.open(audited.url) as store:
+        tamper(store, lambda conn: forge_append(conn, -dt.timedelta(days=1)) and None,
+               restore_triggers=True)
+    forged = len(events) + 1
+    result = audited("audit", "verify", "--key", pub, ok=False)
+    assert result.exit_code == 1
+    assert (f"FAILED: {audited.url}" in result.output
+            and f"position {forged}: recorded_at" in result.output
+            and "record time went backwards" in result.output), result.output
+    for moment in (last + dt.timedelta(seconds=1),  # after the last true event
+                   last - dt.timedelta(hours=12)):  # between the forgery's time and it
+        result = audited("replay", "--to", moment.isoformat(), "--checkpoint", old,
+                         "--key", pub, ok=False)
+        assert result.exit_code == 1
+        assert f"CHECK FAILED: position {forged}: recorded_at" in result.output, result.output
+        assert "no track state is shown" in result.output
+
+
+def test_a_writer_that_signs_every_append(audited: Cli, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    key, pub = str(tmp_path / "auditor.key"), str(tmp_path / "auditor.key.pub")
+    unsigned = json.loads(audited("audit", "verify", "--key", pub, "--format", "json").output)
+    assert unsigned["signed"] == {"size": unsigned["events"], "unsigned_events": 0,
+                                  "trusted_keys": True}
+    audited(*STATEMENT)  # no key: the tail is not signed
+    out = audited("audit", "verify", "--key", pub).output
+    assert "the last 1 event(s) are covered by none" in out
+    result = audited("audit", "verify", "--key", pub, "--require-signed", ok=False)
+    assert result.exit_code == 1
+    assert "1 event(s) at the log's end" in result.output
+    assert "--require-signed needs --key" in audited.refused("audit", "verify",
+                                                             "--require-signed")
+    audited(*STATEMENT, "--sign-key", key)  # signed: the whole log is covered again
+    monkeypatch.setenv("EVENTSTORE_SIGN_KEY", key)
+    audited("append", "--file", audited.file("two.jsonl", "\n".join(json.dumps({
+        "type": "statement.made", "track": "RUS-USA", "date": "2018-08-23",
+        "data": {"speaker": {"name": "John Bolton", "country": "USA"}, "stance": "warning",
+                 "content": f"mise en garde {n}"},
+        "citations": [{"source": "7c3a6282", "quote": "une rencontre à Genève"}]})
+        for n in range(2)) + "\n"))
+    report = json.loads(audited("audit", "verify", "--key", pub, "--require-signed",
+                                "--format", "json").output)
+    assert report["ok"] and report["signed"]["unsigned_events"] == 0
+    # One checkpoint per append transaction: the first, the signed single, the file of two.
+    assert [c["size"] for c in report["checkpoints"]] == [
+        report["events"] - 4, report["events"] - 2, report["events"]]
+    monkeypatch.setenv("EVENTSTORE_SIGN_KEY", str(tmp_path / "missing.key"))
+    err = audited.refused(*STATEMENT)
+    assert "missing.key: cannot read the key file" in err

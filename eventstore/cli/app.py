@@ -32,7 +32,14 @@ from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
 from ..tracks import parse_track
 from . import render
 from .audit import register as register_audit
-from .options import actor_option, common, db_option, field_options, format_option
+from .options import (
+    SIGN_KEY_META,
+    common,
+    db_option,
+    field_options,
+    format_option,
+    writer_options,
+)
 
 EXIT_REFUSED = 1
 
@@ -52,7 +59,11 @@ class Group(click.Group):
 
 
 def _open(db: str | None, actor: str | None = None) -> EventStore:
-    return EventStore.open(db, actor=actor)
+    sign_key = click.get_current_context().meta.get(SIGN_KEY_META)
+    if sign_key is None:
+        return EventStore.open(db, actor=actor)
+    from .audit import signer_key
+    return EventStore.open(db, actor=actor, signer=signer_key(sign_key))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,7 +108,7 @@ def source() -> None:
               help="The body ends where TEXT first occurs: what follows (unrelated headlines, "
                    "page furniture) can never be cited.")
 @common
-@actor_option
+@writer_options
 def source_add(files: Sequence[str], title: str | None, outlet: str | None,
                source_url: str | None, published: str | None, language: str | None,
                body_from: str | None, body_until: str | None,
@@ -161,7 +172,7 @@ _ERASE_OPTIONS = [
 
 def _erase_options(command: Any) -> Any:
     """--reason and --yes, then the options every command that writes takes."""
-    command = actor_option(common(command))
+    command = writer_options(common(command))
     for option in reversed(_ERASE_OPTIONS):
         command = option(command)
     return command
@@ -320,7 +331,7 @@ def _type_command(type_name: str) -> click.Command:
                                      *(option for _, option in specs)]
     command = click.Command(type_name, callback=run, params=params,
                             help=(FACT_TYPES[type_name].__doc__ or "").strip().splitlines()[0])
-    for decorate in (actor_option, format_option(), db_option):
+    for decorate in (writer_options, format_option(), db_option):
         decorate(command)
     return command
 
@@ -354,7 +365,7 @@ def _envelope_options(cls: type[FactData]) -> list[click.Option]:
 @click.option("--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
               help="A .jsonl file of facts, one per line (- for stdin): all or nothing.")
 @common
-@actor_option
+@writer_options
 @click.pass_context
 def append(ctx: click.Context, file: str | None, db: str | None, fmt: str,
            actor: str | None) -> None:

@@ -59,6 +59,11 @@ def _signer(name: str | None) -> SignerKey:
     if not Path(path).exists():
         raise AuditError(f"{path}: no such key file (make one with `eventstore audit keygen`, "
                          f"or give --key / ${KEY_ENV})")
+    return signer_key(path)
+
+
+def signer_key(path: str) -> SignerKey:
+    """The private key in the file ``path`` (an ``AuditError`` that names the file)."""
     try:
         return parse_signer_key(_read_text(path, "key file").strip())
     except VerificationError as err:
@@ -276,17 +281,25 @@ def check_proof_command(proof_file: str, key_file: str, fmt: str) -> None:
               help="A verifier key you trust (repeatable): every checkpoint must be signed by one.")
 @click.option("--file", "export_file", metavar="EXPORT",
               help="Check an export file instead of a database (no database needed).")
+@click.option("--require-signed", is_flag=True,
+              help="Fail if any event at the log's end is covered by no checkpoint signed by "
+                   "a --key you trust.")
 @common
-def verify_command(key_files: Sequence[str], export_file: str | None, db: str | None,
-                   fmt: str) -> None:
-    """Check the whole log: chain, versions, payloads, citations, tree, checkpoints, triggers."""
+def verify_command(key_files: Sequence[str], export_file: str | None, require_signed: bool,
+                   db: str | None, fmt: str) -> None:
+    """Check the whole log: chain, record times, versions, payloads, citations, tree,
+    checkpoints, triggers."""
+    if require_signed and not key_files:
+        raise click.UsageError("--require-signed needs --key: only a key you trust tells a "
+                               "checkpoint the writer signed from one forged beside the log")
     keys = [_verifier(name) for name in key_files]
     if export_file is not None:
-        report = verify_export(_lines(export_file), export_file, keys)
+        report = verify_export(_lines(export_file), export_file, keys,
+                               require_signed=require_signed)
         where = export_file
     else:
         with _open(db) as store:
-            report = store.verify(keys)
+            report = store.verify(keys, require_signed=require_signed)
             where = store.url
     render.emit(fmt, report.to_dict(), lambda _: _report_text(report, where))
     if not report.ok:
@@ -303,6 +316,8 @@ def _report_text(report: Report, where: str) -> str:
         lines.append(f"FAILED: {where}: {report.problem_count:,} problem(s); the first: "
                      f"{report.first}")
         lines += [f"  {problem}" for problem in report.problems[1:20]]
+    if report.trusted_keys and report.events:
+        lines.append(_signed_text(report))
     if report.erased_payloads or report.erased_sources or report.erasures:
         lines.append(f"erased for legal reasons (not tampering): {len(report.erased_payloads)} "
                      f"payload(s), {len(report.erased_sources)} source text(s) and the quotes "
@@ -314,6 +329,16 @@ def _report_text(report: Report, where: str) -> str:
                          f"{erasure.erased_at}: {erasure.reason}")
     lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines)
+
+
+def _signed_text(report: Report) -> str:
+    if report.unsigned == 0:
+        return f"signed: checkpoints signed by a key you trust cover all {report.events:,} events"
+    covered = (f"cover positions 1–{report.signed:,}" if report.signed
+               else "cover no event")
+    return (f"unsigned: checkpoints signed by a key you trust {covered}; the last "
+            f"{report.unsigned:,} event(s) are covered by none (--require-signed fails on "
+            "them)")
 
 
 def _lines(name: str) -> Iterator[str]:
@@ -413,6 +438,9 @@ def _replay_text(result: Replay, *, markdown: bool) -> str:
     if check is not None:
         out.append(("checked against the checkpoint: ok, " if check.ok else
                     f"CHECK FAILED: {check.first}; ") + f"{check.events:,} events checked")
+        if not check.ok:
+            out.append("no track state is shown: the log does not check out "
+                       "(run `eventstore audit verify`)")
     for state in result.states:
         out += ["", render.state_text(state, markdown=markdown)]
     counts = result.counts

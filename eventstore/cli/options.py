@@ -51,6 +51,25 @@ def actor_option(func: F) -> F:
                         help="Who records this [default: the OS user].")(func)
 
 
+#: Where ``--sign-key`` leaves the key file for the command's store (see ``writer_options``).
+SIGN_KEY_META = "eventstore.sign_key"
+
+
+def _keep_sign_key(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[SIGN_KEY_META] = value
+
+
+def writer_options(func: F) -> F:
+    """``--actor`` and ``--sign-key``: what every command that appends events takes."""
+    func = click.option(
+        "--sign-key", metavar="FILE", envvar="EVENTSTORE_SIGN_KEY", show_envvar=True,
+        expose_value=False, callback=_keep_sign_key,
+        help="Also store a checkpoint of the new tree head, signed with this private key, "
+             "in the same transaction (docs/auditing.md#sign-every-append).")(func)
+    return actor_option(func)
+
+
 def common(func: F) -> F:
     """``--db`` and ``--format table|json``: every command takes them."""
     return db_option(format_option()(func))

@@ -429,8 +429,12 @@ class EventStore:
     """
 
     def __init__(self, engine: sa.Engine, *, actor: str | None = None,
-                 check: bool = True) -> None:
+                 check: bool = True, signer: SignerKey | None = None) -> None:
         self.engine = engine
+        #: With a key, every append transaction also stores a checkpoint of the new tree
+        #: head signed with it (docs/auditing.md#sign-every-append).
+        self.signer = signer
+        self._origin: str | None = None
         self.url = safe_url(engine.url)
         self.actor = actor or _default_actor()
         try:
@@ -451,17 +455,18 @@ class EventStore:
     @classmethod
     def open(cls, url: str | None = None, *, actor: str | None = None,
              durability: Durability = "full", create: bool = False,
-             **engine_options: Any) -> EventStore:
+             signer: SignerKey | None = None, **engine_options: Any) -> EventStore:
         """Open the store at ``url`` (default: ``$EVENTSTORE_URL`` or ``sqlite:///facts.db``).
 
         With ``create``, a missing database is created and migrated to the current schema
-        (what ``eventstore init`` does); otherwise it must exist and be current.
+        (what ``eventstore init`` does); otherwise it must exist and be current. With a
+        ``signer`` key, every append transaction also stores a signed checkpoint.
         """
         engine = make_engine(resolve_url(url), durability=durability, must_exist=not create,
                              **engine_options)
         if create:
             upgrade(engine)
-        return cls(engine, actor=actor)
+        return cls(engine, actor=actor, signer=signer)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -876,6 +881,11 @@ class EventStore:
         self._bulk.run(conn, t.payloads, payload_rows)
         self._bulk.run(conn, t.citations, citation_rows)
         self._bulk.run(conn, t.merkle_nodes, node_rows)
+        if self.signer is not None:
+            origin = self._origin or (f"eventstore/{event_rows[0]['hash'][:16]}"
+                                      if event_rows[0]["position"] == 1 else None)
+            self._store_checkpoint(conn, origin or self._origin_of(conn), position,
+                                   edge.root(), self.signer, now)
         # Kept even if this transaction rolls back: no committed head will match it then.
         self._edge = (position, prev_hash, edge.copy())
 
@@ -1315,12 +1325,20 @@ class EventStore:
     def origin(self) -> str:
         """The log's name in checkpoints: ``eventstore/`` and 16 hex digits of its first
         event's hash, so that a log rebuilt from scratch is another log."""
+        if self._origin is not None:
+            return self._origin
         with translated(self.url), self.engine.connect() as conn:
-            first = conn.execute(sa.select(t.events.c.hash)
-                                 .where(t.events.c.position == 1)).scalar()
+            return self._origin_of(conn)
+
+    def _origin_of(self, conn: sa.Connection) -> str:
+        first = conn.execute(sa.select(t.events.c.hash)
+                             .where(t.events.c.position == 1)).scalar()
         if first is None:
             raise AuditError("the log is empty: it has no tree head to sign or prove yet")
-        return f"eventstore/{first[:16]}"
+        # Kept: a log's first event never changes (a store that follows another database
+        # is another store).
+        self._origin = f"eventstore/{first[:16]}"
+        return self._origin
 
     def tree_head(self, size: int | None = None) -> TreeHead:
         """The root of the tree over the first ``size`` events (default: all of them)."""
@@ -1368,12 +1386,17 @@ class EventStore:
             self._lock(conn)
             size = self._head_position(conn)
             edge = tree.frontier(conn, size) or tree.extend(conn, size)
-            head = Checkpoint(origin=origin, size=size, root=edge.root())
-            note = sign_checkpoint(head, key)
-            now = dt.datetime.now(dt.UTC)
-            row = tree.checkpoint_row(head, note, key.verifier(), now, self.actor)
-            new_id = conn.execute(t.checkpoints.insert().values(**row)
-                                  .returning(t.checkpoints.c.id)).scalar_one()
+            return self._store_checkpoint(conn, origin, size, edge.root(), key,
+                                          dt.datetime.now(dt.UTC))
+
+    def _store_checkpoint(self, conn: sa.Connection, origin: str, size: int, root: bytes,
+                          key: SignerKey, now: dt.datetime) -> StoredCheckpoint:
+        """Sign the tree head of ``size`` and keep it, in the caller's transaction."""
+        head = Checkpoint(origin=origin, size=size, root=root)
+        note = sign_checkpoint(head, key)
+        row = tree.checkpoint_row(head, note, key.verifier(), now, self.actor)
+        new_id = conn.execute(t.checkpoints.insert().values(**row)
+                              .returning(t.checkpoints.c.id)).scalar_one()
         return StoredCheckpoint(id=new_id, checkpoint=head, note=note, key_name=key.name,
                                 key_id=row["key_id"], verifier_key=row["verifier_key"],
                                 created_at=now, created_by=self.actor)
@@ -1390,12 +1413,16 @@ class EventStore:
             verifier_key=row.verifier_key, created_at=_utc(row.created_at),
             created_by=row.created_by) for row in rows]
 
-    def verify(self, keys: Sequence[VerifierKey] = ()) -> Report:
-        """Check the whole stored log (see :mod:`eventstore.audit`): chain, versions,
-        payloads, citations against their sources, the tree, every checkpoint, and that
-        the immutability triggers are in place. ``keys``: the verifier keys you trust."""
+    def verify(self, keys: Sequence[VerifierKey] = (), *,
+               require_signed: bool = False) -> Report:
+        """Check the whole stored log (see :mod:`eventstore.audit`): chain, record times,
+        versions, payloads, citations against their sources, the tree, every checkpoint,
+        and that the immutability triggers are in place. ``keys``: the verifier keys you
+        trust. The report says how many events at the log's end no signed checkpoint
+        covers (:attr:`Report.unsigned`); with ``require_signed`` any such event is a
+        problem (see docs/auditing.md#who-can-forge-what)."""
         with translated(self.url), self.engine.connect() as conn:
-            return verify.verify_connection(conn, keys)
+            return verify.verify_connection(conn, keys, require_signed=require_signed)
 
     def export(self) -> Iterator[str]:
         """The whole log as JSON lines (``docs/auditing.md``), a page at a time."""
@@ -1428,7 +1455,9 @@ class EventStore:
 
         With a ``checkpoint`` (a signed note, checked with ``key``), the log is first
         checked from its start to the larger of the checkpoint's size and the replayed
-        prefix, and the checkpoint's root must be the log's at its size.
+        prefix, and the checkpoint's root must be the log's at its size; every event after
+        the prefix must have been recorded after ``to``. When that check fails, no track
+        state is given (``states`` is empty): the report says why.
         """
         moment = _utc(to)
         position = self.position_at(moment)
@@ -1449,11 +1478,12 @@ class EventStore:
                                      f"the log ({head:,} events): events were removed, or it "
                                      "is another log's")
                 check = verify.verify_connection(
-                    conn, [key], upto=max(signed.size, position),
+                    conn, [key], upto=max(signed.size, position), known_at=moment,
                     checkpoints=[{"id": "given", "note": checkpoint,
                                   "key_name": key.name}])
-        states = tuple(self.project(name, known_at=moment)
-                       for name in self._tracks_at(position, canonical))
+        # A log that fails its check shows no state: nothing of it can be trusted.
+        states = () if check is not None and not check.ok else tuple(
+            self.project(name, known_at=moment) for name in self._tracks_at(position, canonical))
         return Replay(known_at=moment, position=position, size=self.head()[0],
                       states=states, changes=self._changes_after(position, canonical,
                                                                  changes_limit),

@@ -95,11 +95,15 @@ def _pages(conn: sa.Connection, upto: int | None = None) -> Iterator[_Page]:
 
 def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
                       upto: int | None = None,
-                      checkpoints: Sequence[Mapping[str, Any]] | None = None) -> Report:
+                      checkpoints: Sequence[Mapping[str, Any]] | None = None,
+                      known_at: dt.datetime | None = None,
+                      require_signed: bool = False) -> Report:
     """Check everything the database holds (see :mod:`eventstore.audit`).
 
-    ``upto`` checks only the first events (a prefix: replay), against ``checkpoints``
-    given by the caller instead of the stored ones.
+    ``upto`` checks only the first events (a prefix: replay at record time ``known_at``),
+    against ``checkpoints`` given by the caller instead of the stored ones; every event
+    after the prefix must then have been recorded after ``known_at``. With
+    ``require_signed``, events that no signed checkpoint covers are a problem.
     """
 
     @functools.lru_cache(maxsize=64)
@@ -107,7 +111,7 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
         return conn.execute(sa.select(t.source_texts.c.text)
                             .where(t.source_texts.c.source_id == source_id)).scalar()
 
-    checker = LogChecker(texts=text_of, keys=keys)
+    checker = LogChecker(texts=text_of, keys=keys, now=dt.datetime.now(dt.UTC))
     checker.checkpoints(_checkpoint_rows(conn) if checkpoints is None else checkpoints)
     erasures = [dict(row._mapping) for row in
                 conn.execute(sa.select(t.erasures).order_by(t.erasures.c.position))]
@@ -119,6 +123,11 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
         for row, body, citations, tree_row in page:
             checker.event(envelope_from_row(row), row.hash, body, citations,
                           stored_tree=tree_row, tree_expected=True)
+    if upto is not None and known_at is not None:
+        e = t.events.c
+        checker.later_than(known_at, conn.execute(
+            sa.select(e.position, e.recorded_at).where(e.position > upto)
+            .where(e.recorded_at <= _stamp(conn, known_at)).order_by(e.position).limit(1)))
     for source_id in checker.unloaded_sources():  # texts no citation led to
         checker.source(source_id, text_of(source_id))
     for what in triggers_missing(conn):
@@ -127,7 +136,14 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
     query = sa.select(sa.func.count()).select_from(t.events)
     if upto is not None:
         query = query.where(t.events.c.position <= upto)
-    return checker.finish(stored_events=int(conn.execute(query).scalar() or 0))
+    return checker.finish(stored_events=int(conn.execute(query).scalar() or 0),
+                          require_signed=require_signed)
+
+
+def _stamp(conn: sa.Connection, moment: dt.datetime) -> dt.datetime:
+    """A moment as the ``recorded_at`` column compares it (SQLite keeps naive UTC)."""
+    moment = moment.astimezone(dt.UTC)
+    return moment.replace(tzinfo=None) if conn.dialect.name == "sqlite" else moment
 
 
 # -- export -------------------------------------------------------------------------------
@@ -196,11 +212,11 @@ class ExportRecords:
             yield number, record
 
 
-def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] = ()
-                  ) -> Report:
+def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] = (), *,
+                  require_signed: bool = False) -> Report:
     """Check an export file with no database: the same checks as a stored log's."""
     records = ExportRecords(lines, name)
-    checker = LogChecker(keys=keys)
+    checker = LogChecker(keys=keys, now=dt.datetime.now(dt.UTC))
     checkpoints: list[dict[str, Any]] = []
     started = False
     for number, record in records:
@@ -229,7 +245,8 @@ def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] =
     if not started:
         checker.checkpoints(checkpoints)
     declared = records.header.get("events")
-    return checker.finish(stored_events=declared if isinstance(declared, int) else None)
+    return checker.finish(stored_events=declared if isinstance(declared, int) else None,
+                          require_signed=require_signed)
 
 
 # -- import ---------------------------------------------------------------------------------
