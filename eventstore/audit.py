@@ -37,10 +37,9 @@ from typing import Any
 
 import attrs
 
-from .codec import CITATION_KEYS, GENESIS_HASH, citations_json, envelope_json
+from .codec import CITATION_KEYS, ENVELOPE_KEYS, GENESIS_HASH, citations_json, envelope_json
 from .events import _utc_text
 from .merkle import Frontier
-from .proofs import ENVELOPE_KEYS
 from .sources import CONTEXT_CHARS
 from .tracks import ERASURES_STREAM, SOURCES_STREAM
 from .verifier import (
@@ -51,7 +50,7 @@ from .verifier import (
     parse_verifier_key,
 )
 
-__all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
+__all__ = ["Problem", "Report", "LogChecker"]
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50

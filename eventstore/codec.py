@@ -142,10 +142,13 @@ def _int(value: Any) -> str:
     return str(value)
 
 
-_ENVELOPE_KEYS = frozenset((
-    "causation_id", "citations_hash", "correlation_id", "event_id", "payload_hash",
-    "position", "prev_hash", "recorded_at", "recorded_by", "schema_version", "track", "type",
-    "valid", "version"))
+#: The keys of the chained envelope (docs/integrity.md), in the order the docs list them.
+#: ``eventstore.proofs`` keeps a copy of its own, so that it stands alone (a test checks
+#: they agree).
+ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
+                 "valid", "recorded_at", "recorded_by", "correlation_id", "causation_id",
+                 "payload_hash", "citations_hash", "prev_hash")
+_ENVELOPE_KEYS = frozenset(ENVELOPE_KEYS)
 _VALID_KEYS = frozenset(("anchor", "edtf", "lower", "text", "upper"))
 #: The keys of a stored citation (``Citation.to_dict``; what ``citations_hash`` covers).
 CITATION_KEYS = frozenset(("end", "exact", "prefix", "source", "start", "suffix"))

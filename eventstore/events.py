@@ -37,7 +37,8 @@ from .facts import FactData, fact_class
 from .sources import Citation, CitationRequest
 from .tracks import parse_track
 
-__all__ = ["Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict", "envelope_dict",
+__all__ = ["Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict", "envelope",
+           "envelope_dict",
            "citations_bytes", "FACT_KEYS"]
 
 #: The keys a fact's JSON form may have.
@@ -177,28 +178,42 @@ def citations_bytes(citations: Iterable[Citation]) -> bytes:
     return citations_json([c.to_dict() for c in citations])
 
 
+def envelope(position: int, event_id: str, track: str, version: int, type: str,
+             schema_version: int, valid: Mapping[str, Any] | None, recorded_at: str,
+             recorded_by: str, correlation_id: str | None, causation_id: str | None,
+             payload_hash: str, citations_hash: str, prev_hash: str) -> dict[str, Any]:
+    """The chained envelope of an event, from its values in JSON form: what its ``hash``
+    is the SHA-256 of (canonically; docs/integrity.md). The one place it is assembled:
+    from typed values (:func:`envelope_dict`), from a stored row
+    (``storage.rows.envelope_from_row``)."""
+    return {
+        "position": position,
+        "event_id": event_id,
+        "track": track,
+        "version": version,
+        "type": type,
+        "schema_version": schema_version,
+        "valid": valid,
+        "recorded_at": recorded_at,
+        "recorded_by": recorded_by,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "payload_hash": payload_hash,
+        "citations_hash": citations_hash,
+        "prev_hash": prev_hash,
+    }
+
+
 def envelope_dict(*, position: int, event_id: uuid.UUID, track: str, version: int, type: str,
                   schema_version: int, valid: ValidTime | None, recorded_at: dt.datetime,
                   recorded_by: str, correlation_id: uuid.UUID | None,
                   causation_id: uuid.UUID | None, payload_hash: str, citations_hash: str,
                   prev_hash: str) -> dict[str, Any]:
-    """The chained envelope of an event: what its ``hash`` is the SHA-256 of (canonically)."""
-    return {
-        "position": position,
-        "event_id": str(event_id),
-        "track": track,
-        "version": version,
-        "type": type,
-        "schema_version": schema_version,
-        "valid": None if valid is None else valid.to_dict(),
-        "recorded_at": _utc_text(recorded_at),
-        "recorded_by": recorded_by,
-        "correlation_id": _opt_str(correlation_id),
-        "causation_id": _opt_str(causation_id),
-        "payload_hash": payload_hash,
-        "citations_hash": citations_hash,
-        "prev_hash": prev_hash,
-    }
+    """The chained envelope of an event, from typed values (see :func:`envelope`)."""
+    return envelope(position, str(event_id), track, version, type, schema_version,
+                    None if valid is None else valid.to_dict(), _utc_text(recorded_at),
+                    recorded_by, _opt_str(correlation_id), _opt_str(causation_id),
+                    payload_hash, citations_hash, prev_hash)
 
 
 def envelope_hash(envelope: Mapping[str, Any]) -> str:

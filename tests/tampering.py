@@ -19,7 +19,8 @@ from eventstore.codec import GENESIS_HASH, envelope_json, sha256_hex
 from eventstore.merkle import Frontier
 from eventstore.storage import schema as t
 from eventstore.storage.engine import make_engine
-from eventstore.storage.tree import envelope_from_row, event_columns, frontier
+from eventstore.storage.rows import envelope_columns, envelope_from_row
+from eventstore.storage.tree import frontier
 from eventstore.verifier import Checkpoint, SignerKey, generate_key, sign_checkpoint
 
 #: The tables whose rows share an event's position.
@@ -86,7 +87,7 @@ def rechain(conn: sa.Connection, start: int) -> None:
     edge = frontier(conn, start - 1) if start > 1 else Frontier()
     assert edge is not None
     conn.execute(sa.delete(t.merkle_nodes).where(m.position >= start))
-    rows = conn.execute(sa.select(*event_columns(conn.dialect)).where(e.position >= start)
+    rows = conn.execute(sa.select(*envelope_columns(conn.dialect)).where(e.position >= start)
                         .order_by(e.position)).all()
     for row in rows:
         envelope = envelope_from_row(row)

@@ -259,7 +259,7 @@ def test_stored_v1_statements_are_read_as_v2(store: EventStore, geneva: str) -> 
         event_id=uuid.uuid4(), caller_id=False, track="RUS-USA", type="statement.made",
         schema_version=1, valid=parse_valid_time("2018-08-23"), correlation_id=None,
         causation_id=None, payload_body=body, payload_hash=sha256_hex(body.encode()),
-        citations=(cite,), citations_hash=sha256_hex(citations_bytes([cite])))
+        cited=(cite.to_dict(),), citations_hash=sha256_hex(citations_bytes([cite])))
     with store._writer() as conn, conn.begin():
         store._lock(conn)
         store._write(conn, [prepared], {})

@@ -26,7 +26,7 @@ from ..audit import Report
 from ..codec import (
     GENESIS_HASH,
     canonical_json,
-    decode_stored,
+    citations_json,
     envelope_json,
     parse_uuid,
     sha256_hex,
@@ -47,7 +47,7 @@ from ..errors import (
     SourceNotFound,
     ValidationError,
 )
-from ..events import Fact, RecordedEvent, _utc_text, citations_bytes, envelope_dict, fact_from_dict
+from ..events import Fact, RecordedEvent, _utc_text, envelope_dict, fact_from_dict
 from ..facts import (
     FactCorrected,
     FactData,
@@ -96,7 +96,7 @@ from ..verifier import (
 )
 from . import schema as t
 from . import tree, verify
-from .bulk import BulkInsert, sqlite_datetime
+from .bulk import BulkInsert
 from .engine import (
     LOCK_TIMEOUT_SECONDS,
     WRITE_OPTION,
@@ -108,8 +108,26 @@ from .engine import (
     upgrade,
 )
 from .errors import translated
+from .rows import (
+    EVENT_ROWS,
+    citation_of,
+    citation_rows,
+    decode_event,
+    erasure_row,
+    event_row,
+    events_from,
+    payload_row,
+    source_row,
+    source_text_row,
+    stored_day,
+    stored_time,
+    utc,
+)
 from .states import EventCache, KeptTrack, StateCache
 from .tree import ConsistencyProof, InclusionProof, TreeHead
+
+#: The ``citations_hash`` of an event that cites nothing (a source registration, an erasure).
+_NO_CITATIONS_HASH = sha256_hex(citations_json([]))
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
            "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan",
@@ -393,7 +411,8 @@ class _Prepared:
     causation_id: uuid.UUID | None
     payload_body: str
     payload_hash: str
-    citations: tuple[Citation, ...]
+    #: The resolved citations in their stored JSON form (what ``citations_hash`` covers).
+    cited: tuple[dict[str, Any], ...]
     citations_hash: str
 
 
@@ -407,17 +426,9 @@ def _default_actor() -> str:
         return "unknown"
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _opt_uuid(value: str | None) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(value)
 
 
 class EventStore:
@@ -534,13 +545,9 @@ class EventStore:
             appended = self._write(conn, [prepared[s][0] for s in fresh], {})
             for source_id, where in zip(fresh, appended, strict=True):
                 _, text, payload = prepared[source_id]
-                conn.execute(t.sources.insert(), {
-                    "id": source_id, "original_sha256": payload.original_sha256,
-                    "length": payload.length, "body_start": payload.body_start,
-                    "body_end": payload.body_end, "title": payload.title, "outlet": payload.outlet,
-                    "url": payload.url, "published": payload.published,
-                    "language": payload.language, "position": where.position})
-                conn.execute(t.source_texts.insert(), {"source_id": source_id, "text": text})
+                conn.execute(t.sources.insert(),
+                             source_row(unstructure_data(payload), where.position))
+                conn.execute(t.source_texts.insert(), source_text_row(source_id, text))
         infos = []
         for item, source_id in zip(items, order, strict=True):
             info = self._source_info(source_id)
@@ -610,7 +617,7 @@ class EventStore:
         with translated(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [CitedSpan(position=r.position, event_id=uuid.UUID(r.event_id), type=r.type,
-                          citation=_citation(r)) for r in rows]
+                          citation=citation_of(r)) for r in rows]
 
     def _folded_text(self, source_id: str) -> tuple[FoldedText, tuple[int, int]]:
         """A source's folded text and body, cached (sources never change)."""
@@ -725,14 +732,14 @@ class EventStore:
             where = f"{label}: citations[{index}]"
             citations.append(self._resolve(request, where, refs))
         payload_body = canonical_json(unstructure_data(fact.data)).decode("utf-8")
-        resolved = tuple(citations)
+        cited = tuple(c.to_dict() for c in citations)
         return _Prepared(
             event_id=fact.event_id or uuid.uuid4(), caller_id=fact.event_id is not None,
             track=fact.track, type=fact.type, schema_version=fact.data.schema_version,
             valid=fact.valid, correlation_id=fact.correlation_id,
             causation_id=fact.causation_id, payload_body=payload_body,
-            payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=resolved,
-            citations_hash=sha256_hex(citations_bytes(resolved)))
+            payload_hash=sha256_hex(payload_body.encode("utf-8")), cited=cited,
+            citations_hash=sha256_hex(citations_json(cited)))
 
     def _resolve(self, request: CitationRequest, where: str, refs: dict[str, str]) -> Citation:
         source_id = refs.get(request.source)
@@ -757,8 +764,8 @@ class EventStore:
             event_id=uuid.uuid4(), caller_id=False, track=data.stream, type=data.type_name,
             schema_version=data.schema_version, valid=None, correlation_id=None,
             causation_id=None, payload_body=payload_body,
-            payload_hash=sha256_hex(payload_body.encode("utf-8")), citations=(),
-            citations_hash=sha256_hex(citations_bytes(())))
+            payload_hash=sha256_hex(payload_body.encode("utf-8")), cited=(),
+            citations_hash=_NO_CITATIONS_HASH)
 
     def _write(self, conn: sa.Connection, prepared: list[_Prepared],
                expected: Mapping[str, Expected]) -> list[Appended]:
@@ -824,9 +831,9 @@ class EventStore:
         if head is not None:
             # Record time never goes backwards, and each append gets its own instant, so
             # that "known at T" always separates one append from the next.
-            now = max(now, _utc(head.recorded_at) + dt.timedelta(microseconds=1))
+            now = max(now, utc(head.recorded_at) + dt.timedelta(microseconds=1))
         sqlite = self._sqlite
-        stamp: Any = sqlite_datetime(now.replace(tzinfo=None)) if sqlite else now
+        stamp = stored_time(now, sqlite)
         # The tree's right edge: kept from this store's last append when the log's head is
         # still the event it ended with (the head's hash fixes every leaf before it), else
         # read; a log written before the tree existed gets its tree rows first.
@@ -838,7 +845,7 @@ class EventStore:
             edge = tree.frontier(conn, position) or tree.extend(conn, position)
         event_rows: list[dict[str, Any]] = []
         payload_rows: list[dict[str, Any]] = []
-        citation_rows: list[dict[str, Any]] = []
+        cited_rows: list[dict[str, Any]] = []
         node_rows: list[dict[str, Any]] = []
         for index, item in zip(indexes, items, strict=True):
             position += 1
@@ -854,32 +861,19 @@ class EventStore:
             event_hash = sha256_hex(leaf)
             node_rows.append({"position": position, "hashes": edge.append_leaf(leaf)})
             valid = item.valid
-            event_rows.append({
-                "position": position, "event_id": str(item.event_id), "track": item.track,
-                "version": version, "type": item.type, "schema_version": item.schema_version,
-                "valid_edtf": valid.edtf if valid else None,
-                "valid_lower": _day(valid.lower, sqlite) if valid else None,
-                "valid_upper": _day(valid.upper, sqlite) if valid else None,
-                "valid_text": valid.text if valid else None,
-                "valid_anchor": valid.anchor if valid else None,
-                "recorded_at": stamp, "recorded_by": self.actor,
-                "correlation_id": envelope["correlation_id"],
-                "causation_id": envelope["causation_id"],
-                "payload_hash": item.payload_hash, "citations_hash": item.citations_hash,
-                "prev_hash": prev_hash, "hash": event_hash})
-            payload_rows.append({"position": position, "hash": item.payload_hash,
-                                 "body": item.payload_body})
-            citation_rows.extend(
-                {"position": position, "ordinal": ordinal, "source_id": c.source,
-                 "start_offset": c.start, "end_offset": c.end, "exact": c.exact,
-                 "prefix": c.prefix, "suffix": c.suffix}
-                for ordinal, c in enumerate(item.citations))
+            event_rows.append(event_row(
+                envelope, event_hash, recorded_at=stamp,
+                lower=stored_day(valid.lower, sqlite) if valid else None,
+                upper=stored_day(valid.upper, sqlite) if valid else None))
+            payload_rows.append(payload_row(position, item.payload_hash,
+                                                 item.payload_body))
+            cited_rows.extend(citation_rows(position, item.cited))
             results[index] = Appended(event_id=item.event_id, position=position,
                                       track=item.track, version=version, new=True)
             prev_hash = event_hash
         self._bulk.run(conn, t.events, event_rows)
         self._bulk.run(conn, t.payloads, payload_rows)
-        self._bulk.run(conn, t.citations, citation_rows)
+        self._bulk.run(conn, t.citations, cited_rows)
         self._bulk.run(conn, t.merkle_nodes, node_rows)
         if self.signer is not None:
             origin = self._origin or (f"eventstore/{event_rows[0]['hash'][:16]}"
@@ -979,12 +973,10 @@ class EventStore:
                                  .where(t.events.c.position == appended.position)
                                  ).scalar_one()
         reason = data.reason
-        conn.execute(t.erasures.insert().values(
-            position=appended.position, kind=kind,
-            source_id=target if kind == "source" else None, payload_position=position,
-            reason=reason, erased_at=erased_at, erased_by=self.actor,
-            event_id=str(appended.event_id)))
-        return Erasure(kind=kind, target=target, reason=reason, erased_at=_utc(erased_at),
+        conn.execute(t.erasures.insert().values(erasure_row(
+            appended.position, data.type_name, unstructure_data(data), erased_at=erased_at,
+            erased_by=self.actor, event_id=str(appended.event_id))))
+        return Erasure(kind=kind, target=target, reason=reason, erased_at=utc(erased_at),
                        erased_by=self.actor, event_id=str(appended.event_id),
                        at=appended.position, position=position)
 
@@ -1160,13 +1152,13 @@ class EventStore:
             conn.execute(t.track_states.insert().values(track=track, **values))
 
     def _read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
-        query = (_events_from(start).where(t.events.c.position >= start)
+        query = (events_from(start).where(t.events.c.position >= start)
                  .order_by(t.events.c.position).limit(limit))
         return self._decode_page(conn, conn.execute(query).all())
 
     def _read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
-        query = (_EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
+        query = (EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
                  .order_by(t.events.c.version))
         return self._decode_page(conn, conn.execute(query).all())
 
@@ -1205,7 +1197,7 @@ class EventStore:
 
     def position_at(self, known_at: dt.datetime) -> int:
         """The last position recorded at or before ``known_at`` (0 if none)."""
-        moment = _utc(known_at)
+        moment = utc(known_at)
         stamp = moment.replace(tzinfo=None) if self._sqlite else moment  # SQLite keeps UTC
         e = t.events.c
         # The last entry of the (recorded_at, position) index at or before the moment: a
@@ -1356,7 +1348,7 @@ class EventStore:
             # By equality: a `position >= p LIMIT 1` read walks the payloads' index
             # from the start on PostgreSQL (see docs/performance.md#audit).
             with translated(self.url), self.engine.connect() as conn:
-                rows = conn.execute(_EVENT_ROWS.where(t.events.c.position == event)).all()
+                rows = conn.execute(EVENT_ROWS.where(t.events.c.position == event)).all()
                 if not rows:
                     raise EventNotFound(f"no event at position {event}")
                 found = self._decode_page(conn, rows)[0]
@@ -1410,7 +1402,7 @@ class EventStore:
             id=row.id, checkpoint=Checkpoint(origin=row.origin, size=row.size,
                                              root=bytes.fromhex(row.root)),
             note=row.note, key_name=row.key_name, key_id=row.key_id,
-            verifier_key=row.verifier_key, created_at=_utc(row.created_at),
+            verifier_key=row.verifier_key, created_at=utc(row.created_at),
             created_by=row.created_by) for row in rows]
 
     def verify(self, keys: Sequence[VerifierKey] = (), *,
@@ -1459,7 +1451,7 @@ class EventStore:
         the prefix must have been recorded after ``to``. When that check fails, no track
         state is given (``states`` is empty): the report says why.
         """
-        moment = _utc(to)
+        moment = utc(to)
         position = self.position_at(moment)
         canonical = None if track is None else parse_track(track)
         check = None
@@ -1511,7 +1503,7 @@ class EventStore:
         with translated(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return tuple(Change(position=r.position, event_id=r.event_id, track=r.track,
-                            type=r.type, recorded_at=_utc(r.recorded_at),
+                            type=r.type, recorded_at=utc(r.recorded_at),
                             kind=_change_kind(r.type),
                             target=_target_of(r.type, r.body)) for r in rows)
 
@@ -1558,19 +1550,19 @@ class EventStore:
             for name in names:
                 fact_class(name)
             conditions.append(t.events.c.type.in_(names))
-        return self._stream(lambda cursor: _events_from(cursor).where(*conditions),
+        return self._stream(lambda cursor: events_from(cursor).where(*conditions),
                             t.events.c.position, max(1, from_position), limit)
 
     def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
         """Stream one track's events in version order from ``from_version``."""
         canonical = _stream_name(track)
-        query = (_EVENT_ROWS.where(t.events.c.track == canonical))
+        query = (EVENT_ROWS.where(t.events.c.track == canonical))
         return self._stream(lambda _: query, t.events.c.version, max(1, from_version), None)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
         """One event by its id, or :class:`EventNotFound`."""
         wanted = str(parse_uuid(event_id, "event_id"))
-        query = (_EVENT_ROWS.where(t.events.c.event_id == wanted))
+        query = (EVENT_ROWS.where(t.events.c.event_id == wanted))
         with translated(self.url), self.engine.connect() as conn:
             rows = conn.execute(query).all()
             if not rows:
@@ -1602,10 +1594,10 @@ class EventStore:
             query = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
                      .order_by(t.citations.c.position, t.citations.c.ordinal))
             for row in conn.execute(query):
-                by_position.setdefault(row.position, []).append(_citation(row))
+                by_position.setdefault(row.position, []).append(citation_of(row))
         erased = [row.position for row in rows if row.body is None]
         redacted = _redactions(conn, erased) if erased else {}
-        return [_decode(row, tuple(by_position.get(row.position, ())),
+        return [decode_event(row, tuple(by_position.get(row.position, ())),
                         redacted.get(row.position)) for row in rows]
 
 
@@ -1751,72 +1743,6 @@ def _check_built(fact: Fact) -> None:
         raise ValidationError(f"{fact.type}: a field has a value of the wrong type", where="data")
 
 
-def _day(day: dt.date | None, sqlite: bool) -> Any:
-    """A date as the driver takes it (SQLite: the ISO text SQLAlchemy reads back)."""
-    if day is None or not sqlite:
-        return day
-    return day.isoformat()
-
-
-def _citation(row: Any) -> Citation:
-    return Citation(source=row.source_id, start=row.start_offset, end=row.end_offset,
-                    exact=row.exact, prefix=row.prefix, suffix=row.suffix)
-
-
-def _events_from(start: int | None = None) -> sa.Select[Any]:
-    """Events with their payloads (outer: an erased payload leaves its event readable).
-
-    With ``start``, for positions from ``start`` on: the payloads' side of the join is
-    bounded too, or PostgreSQL's merge join walks the payloads from position 1 (a page
-    read far into a large log cost a scan of everything before it)."""
-    joined = t.payloads.c.position == t.events.c.position
-    if start is not None:
-        joined = sa.and_(joined, t.payloads.c.position >= start)
-    return sa.select(t.events, t.payloads.c.body).join(t.payloads, joined, isouter=True)
-
-
-#: Events with their payloads, for reads that are not ranges of positions.
-_EVENT_ROWS = _events_from()
-
-#: The columns of ``select(events, payloads.body)``, in order: rows are unpacked by
-#: position, which is several times cheaper than by name on the read hot path.
-_ROW_COLUMNS = (*(c.name for c in t.events.columns), "body")
-assert _ROW_COLUMNS == (
-    "position", "event_id", "track", "version", "type", "schema_version", "valid_edtf",
-    "valid_lower", "valid_upper", "valid_text", "valid_anchor", "recorded_at", "recorded_by",
-    "correlation_id", "causation_id", "payload_hash", "citations_hash", "prev_hash", "hash",
-    "body"), "update _decode to the events table's columns"
-
-
-def _decode(row: Any, citations: tuple[Citation, ...],
-            redacted: Redacted | None = None) -> RecordedEvent:
-    (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
-     valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
-     causation_id, payload_hash, citations_hash, prev_hash, event_hash, body) = row
-    data: FactData
-    if body is None:
-        if redacted is None:
-            raise IntegrityError(f"position {position}: the payload is missing and no erasure "
-                                 "names it (run `eventstore audit verify`)")
-        data = redacted
-    else:
-        try:
-            data = decode_stored(type_name, schema_version, json.loads(body))
-        except (EventStoreError, ValueError, TypeError) as err:
-            raise EventStoreError(f"position {position}: the stored payload cannot be read: "
-                                  f"{err}") from None
-    valid = None if valid_edtf is None else ValidTime(
-        edtf=valid_edtf, lower=valid_lower, upper=valid_upper, text=valid_text,
-        anchor=valid_anchor)
-    return RecordedEvent(
-        position=position, event_id=uuid.UUID(event_id), track=track, version=version,
-        type=type_name, schema_version=schema_version, data=data, valid=valid,
-        recorded_at=_utc(recorded_at), recorded_by=recorded_by,
-        correlation_id=_opt_uuid(correlation_id), causation_id=_opt_uuid(causation_id),
-        citations=citations, payload_hash=payload_hash, citations_hash=citations_hash,
-        prev_hash=prev_hash, hash=event_hash)
-
-
 #: Erasure rows with the id of the event whose payload they erased, if any.
 _ERASED_EVENT = t.events.alias("erased_event")
 _ERASURE_ROWS = (sa.select(t.erasures, _ERASED_EVENT.c.event_id.label("erased_event_id"))
@@ -1827,7 +1753,7 @@ _ERASURE_ROWS = (sa.select(t.erasures, _ERASED_EVENT.c.event_id.label("erased_ev
 def _erasure(row: Any) -> Erasure:
     payload = row.kind == "payload"
     return Erasure(kind=row.kind, target=row.erased_event_id if payload else row.source_id,
-                   reason=row.reason, erased_at=_utc(row.erased_at), erased_by=row.erased_by,
+                   reason=row.reason, erased_at=utc(row.erased_at), erased_by=row.erased_by,
                    event_id=row.event_id, at=row.position,
                    position=row.payload_position if payload else None)
 
@@ -1857,7 +1783,7 @@ def _redactions(conn: sa.Connection, positions: Sequence[int]) -> dict[int, Reda
                                 .where(e.payload_position.in_(chunk))):
             found[row.payload_position] = Redacted(
                 erased_type=row.type, reason=row.reason,
-                erased_at=_utc_text(_utc(row.erased_at)), erased_by=row.erased_by,
+                erased_at=_utc_text(utc(row.erased_at)), erased_by=row.erased_by,
                 erasure=row.event_id)
     return found
 

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from ..codec import envelope_json, sha256_hex
 from ..errors import IntegrityError
-from ..events import _utc_text
 from ..merkle import (
     Frontier,
     Node,
@@ -32,10 +31,10 @@ from ..merkle import (
 )
 from ..verifier import EMPTY_ROOT, HASH_SIZE, Checkpoint, VerifierKey
 from . import schema as t
+from .rows import envelope_columns, envelope_from_row
 
-__all__ = ["TreeHead", "InclusionProof", "ConsistencyProof", "envelope_from_row",
-           "fetch_nodes", "frontier", "tree_size", "extend", "root_at", "inclusion",
-           "consistency"]
+__all__ = ["TreeHead", "InclusionProof", "ConsistencyProof", "fetch_nodes", "frontier",
+           "tree_size", "extend", "root_at", "inclusion", "consistency"]
 
 _PAGE = 5_000
 
@@ -68,63 +67,6 @@ class ConsistencyProof:
     root1: bytes
     root2: bytes
     proof: tuple[bytes, ...]
-
-
-def _iso(day: Any) -> str | None:
-    if day is None:
-        return None
-    return day if isinstance(day, str) else day.isoformat()
-
-
-def envelope_from_row(row: Any) -> dict[str, Any]:
-    """The chained envelope of an ``events`` row (what ``events.envelope_dict`` builds).
-
-    ``row`` starts with the ``events`` columns in table order (``select(events, …)``);
-    it is unpacked by position, which is much cheaper than by name on the verify path.
-    ``recorded_at`` may be a datetime or SQLite's stored text (see :data:`EVENT_COLUMNS`).
-    """
-    (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
-     valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
-     causation_id, payload_hash, citations_hash, prev_hash) = row[:18]
-    return {
-        "position": position, "event_id": event_id, "track": track, "version": version,
-        "type": type_name, "schema_version": schema_version,
-        "valid": None if valid_edtf is None else {
-            "edtf": valid_edtf, "lower": _iso(valid_lower), "upper": _iso(valid_upper),
-            "text": valid_text, "anchor": valid_anchor},
-        "recorded_at": _record_time(recorded_at), "recorded_by": recorded_by,
-        "correlation_id": correlation_id, "causation_id": causation_id,
-        "payload_hash": payload_hash, "citations_hash": citations_hash,
-        "prev_hash": prev_hash,
-    }
-
-
-assert tuple(c.name for c in t.events.columns)[:18] == (
-    "position", "event_id", "track", "version", "type", "schema_version", "valid_edtf",
-    "valid_lower", "valid_upper", "valid_text", "valid_anchor", "recorded_at", "recorded_by",
-    "correlation_id", "causation_id", "payload_hash", "citations_hash", "prev_hash"), \
-    "update envelope_from_row to the events table's columns"
-
-
-def event_columns(dialect: sa.Dialect) -> list[Any]:
-    """The ``events`` columns for :func:`envelope_from_row`. On SQLite, the times and days
-    come as the stored text, which the envelope's form is cut from directly instead of
-    parsing it into a datetime and formatting it back."""
-    if dialect.name != "sqlite":
-        return list(t.events.columns)
-    raw = {"recorded_at", "valid_lower", "valid_upper"}
-    return [sa.type_coerce(c, sa.String).label(c.name) if c.name in raw else c
-            for c in t.events.columns]
-
-
-def _record_time(value: Any) -> str:
-    """``recorded_at`` as the envelope has it; SQLite's ``2026-11-23 11:00:00.123456`` is
-    cut into ``2026-11-23T11:00:00.123456Z`` (any other text is parsed)."""
-    if isinstance(value, str):
-        if len(value) == 26 and value[10] == " " and value[19] == ".":
-            return f"{value[:10]}T{value[11:]}Z"
-        value = dt.datetime.fromisoformat(value)
-    return _utc_text(value)
 
 
 def checkpoint_row(checkpoint: Checkpoint, note: str, key: VerifierKey,
@@ -186,8 +128,8 @@ def extend(conn: sa.Connection, upto: int) -> Frontier:
     e = t.events.c
     while edge.size < upto:
         last = min(upto, edge.size + _PAGE)
-        rows = conn.execute(sa.select(t.events).where(e.position > edge.size,
-                                                      e.position <= last)
+        rows = conn.execute(sa.select(*envelope_columns(conn.dialect))
+                            .where(e.position > edge.size, e.position <= last)
                             .order_by(e.position)).all()
         out = []
         for row in rows:

@@ -15,15 +15,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..audit import ENVELOPE_KEYS, LogChecker, Report
-from ..codec import canonical_json, envelope_json
+from ..audit import LogChecker, Report
+from ..codec import ENVELOPE_KEYS, canonical_json, envelope_json
 from ..errors import AuditError
 from ..events import _utc_text
 from ..merkle import Frontier
 from ..tracks import ERASURES_STREAM, SOURCES_STREAM
 from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from . import schema as t
-from .tree import checkpoint_row, envelope_from_row, event_columns
+from .rows import (
+    citation_rows,
+    envelope_columns,
+    envelope_from_row,
+    erasure_row,
+    event_row,
+    parse_time,
+    payload_row,
+    source_row,
+    source_text_row,
+)
+from .tree import checkpoint_row
 
 __all__ = ["verify_connection", "triggers_missing", "export_lines", "verify_export",
            "import_export", "EXPORT_FORMAT"]
@@ -69,7 +80,7 @@ _Page = list[tuple[Any, str | None, list[dict[str, Any]], bytes | None]]
 def _pages(conn: sa.Connection, upto: int | None = None) -> Iterator[_Page]:
     """The log a page at a time: (event row, payload body, citations, tree row)."""
     e, p, m, c = t.events.c, t.payloads.c, t.merkle_nodes.c, t.citations.c
-    query = (sa.select(*event_columns(conn.dialect), p.body, m.hashes)
+    query = (sa.select(*envelope_columns(conn.dialect), p.body, m.hashes)
              .join(t.payloads, p.position == e.position, isouter=True)
              .join(t.merkle_nodes, m.position == e.position, isouter=True))
     if upto is not None:
@@ -264,55 +275,41 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
                          "into an empty database only")
     edge = Frontier()
     batch: dict[str, list[dict[str, Any]]] = {table: [] for table in _IMPORT_ORDER}
-    registrations: dict[str, dict[str, Any]] = {}
+    registrations: dict[str, tuple[dict[str, Any], int]] = {}  # id → (payload, position)
     for _, record in ExportRecords(lines, name):
         kind = record["kind"]
         if kind == "checkpoint":
             batch["checkpoints"].append(checkpoint_row(
                 checkpoint_of_note(record["note"]), record["note"],
                 parse_verifier_key(record["verifier_key"]),
-                _parse_time(record["created_at"]), record["created_by"]))
+                parse_time(record["created_at"]), record["created_by"]))
         elif kind == "event":
             envelope = {key: record[key] for key in ENVELOPE_KEYS}
-            position = envelope["position"]
+            position, payload = envelope["position"], record["payload"]
             valid = envelope["valid"] or {}
-            batch["events"].append({
-                **{key: envelope[key] for key in ENVELOPE_KEYS if key not in (
-                    "valid", "recorded_at")},
-                "valid_edtf": valid.get("edtf"), "valid_lower": _day(valid.get("lower")),
-                "valid_upper": _day(valid.get("upper")), "valid_text": valid.get("text"),
-                "valid_anchor": valid.get("anchor"),
-                "recorded_at": _parse_time(envelope["recorded_at"]), "hash": record["hash"]})
-            if record["payload"] is not None:
-                batch["payloads"].append({"position": position,
-                                          "hash": envelope["payload_hash"],
-                                          "body": record["payload"]})
+            recorded_at = parse_time(envelope["recorded_at"])
+            batch["events"].append(event_row(
+                envelope, record["hash"], recorded_at=recorded_at,
+                lower=_day(valid.get("lower")), upper=_day(valid.get("upper"))))
+            if payload is not None:
+                batch["payloads"].append(payload_row(position, envelope["payload_hash"],
+                                                     payload))
                 if envelope["track"] == SOURCES_STREAM:
-                    registration = json.loads(record["payload"])
-                    registrations[registration["source"]] = {**registration,
-                                                             "position": position}
-            batch["citations"].extend({
-                "position": position, "ordinal": ordinal, "source_id": c["source"],
-                "start_offset": c["start"], "end_offset": c["end"], "exact": c["exact"],
-                "prefix": c["prefix"], "suffix": c["suffix"]}
-                for ordinal, c in enumerate(record["citations"]))
-            if envelope["track"] == ERASURES_STREAM and record["payload"] is not None:
-                batch["erasures"].append(_erasure_row(envelope, record))
-            body = envelope_json(envelope)
+                    registrations[json.loads(payload)["source"]] = (json.loads(payload),
+                                                                    position)
+                elif envelope["track"] == ERASURES_STREAM:
+                    batch["erasures"].append(erasure_row(
+                        position, envelope["type"], json.loads(payload),
+                        erased_at=recorded_at, erased_by=envelope["recorded_by"],
+                        event_id=envelope["event_id"]))
+            batch["citations"].extend(citation_rows(position, record["citations"]))
             batch["merkle_nodes"].append({"position": position,
-                                          "hashes": edge.append_leaf(body)})
+                                          "hashes": edge.append_leaf(envelope_json(envelope))})
         elif kind == "source":
-            data = registrations[record["id"]]
-            batch["sources"].append({
-                "id": data["source"], "original_sha256": data["original_sha256"],
-                "length": data["length"], "body_start": data.get("body_start", 0),
-                "body_end": data.get("body_end") or data["length"],
-                **{key: data.get(key) for key in ("title", "outlet", "url", "published",
-                                                   "language")},
-                "position": data["position"]})
+            registration, position = registrations[record["id"]]
+            batch["sources"].append(source_row(registration, position))
             if record["text"] is not None:
-                batch["source_texts"].append({"source_id": record["id"],
-                                              "text": record["text"]})
+                batch["source_texts"].append(source_text_row(record["id"], record["text"]))
         if len(batch["events"]) >= _PAGE:
             _flush(conn, batch)
     _flush(conn, batch)
@@ -323,17 +320,6 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
 
 _IMPORT_ORDER = ("events", "payloads", "sources", "source_texts", "citations", "merkle_nodes",
                  "erasures", "checkpoints")
-
-
-def _erasure_row(envelope: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``erasures`` row of an erasure event (what lets the guarded triggers through)."""
-    data = json.loads(record["payload"])
-    source = envelope["type"] == "source.erased"
-    return {"position": envelope["position"], "kind": "source" if source else "payload",
-            "source_id": data["source"] if source else None,
-            "payload_position": None if source else data["position"],
-            "reason": data["reason"], "erased_at": _parse_time(envelope["recorded_at"]),
-            "erased_by": envelope["recorded_by"], "event_id": envelope["event_id"]}
 
 
 def _flush(conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
@@ -347,7 +333,3 @@ def _flush(conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
 
 def _day(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
-
-
-def _parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
