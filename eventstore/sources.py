@@ -42,7 +42,11 @@ __all__ = [
     "resolve_citation",
 ]
 
-#: Largest source accepted, in bytes of UTF-8 (news articles are a few KiB).
+#: Largest source accepted, in bytes of UTF-8: 4 MiB. A news article is a few KiB; this
+#: leaves room for a thousand times that (a long report, a transcript) and bounds what
+#: citing costs: a source's folded text is kept in memory while quotes are located in it
+#: (about 36 bytes a character, 144 MiB at the limit), and a quote that is not there is
+#: compared with the whole text (12 s at the limit). See ``docs/citations.md``.
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 #: Largest quote accepted, in characters.
 MAX_QUOTE_CHARS = 10_000
@@ -87,8 +91,9 @@ class Citation:
 
 def _check_text(data: bytes, name: str) -> str:
     if len(data) > MAX_SOURCE_BYTES:
-        raise SourceError(f"{name}: {len(data):,} bytes is larger than the "
-                          f"{MAX_SOURCE_BYTES:,}-byte limit for a source")
+        raise SourceError(f"{name}: {len(data):,} bytes is larger than the limit for a source, "
+                          f"{MAX_SOURCE_BYTES // 2**20} MiB ({MAX_SOURCE_BYTES:,} bytes); "
+                          "register the part of the text you cite")
     if b"\x00" in data:
         raise SourceError(f"{name}: the file is binary (it contains NUL bytes), not text")
     try:

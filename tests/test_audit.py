@@ -4,6 +4,7 @@ export and import, on SQLite and PostgreSQL; and tampering done for real with ra
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -406,3 +407,26 @@ def test_the_standalone_proof_checker_names_the_envelope_as_the_store_does() -> 
     from eventstore.codec import ENVELOPE_KEYS
     from eventstore.proofs import ENVELOPE_KEYS as PROOF_KEYS
     assert PROOF_KEYS == ENVELOPE_KEYS
+
+
+def test_an_export_that_is_not_strict_json_imports_nothing(store: EventStore,
+                                                           tmp_path: Any) -> None:
+    with EventStore.open(f"sqlite:///{tmp_path / 'origin.db'}", create=True) as origin:
+        source = origin.add_source(ARTICLE_GENEVA.read_bytes()).id
+        origin.append_many([statement(source, 1)])
+        lines = list(origin.export())
+    header = json.loads(lines[0])
+    twice = lines[0][:-1] + f',"events":{header["events"]}}}'  # the same value, twice
+    from eventstore.storage.verify import verify_export
+    for bad, words in (
+            ([lines[0], "[" * 1000 + "]" * 1000, *lines[1:]],
+             "line 2: arrays and objects nested deeper than the limit of 64 levels"),
+            ([twice, *lines[1:]], "line 1: events: the key 'events' is given twice"),
+            ([*lines[:-1], lines[-1].replace("déclaration", "d\\ud800")],
+             f"line {len(lines)}: payload: text holds the lone surrogate U+D800")):
+        with pytest.raises(AuditError, match=f"^export.jsonl: {re.escape(words)}"):
+            verify_export(bad, "export.jsonl")
+        with pytest.raises(AuditError, match=f"^export.jsonl: {re.escape(words)}"):
+            store.import_export(lambda bad=bad: iter(bad), "export.jsonl")
+        assert store.head()[0] == 0
+    assert store.import_export(lambda: iter(lines), "export.jsonl").ok

@@ -201,11 +201,56 @@ def _line(**change: Any) -> str:
     (_line(type="source.registered", data={"source": "x", "original_sha256": "y",
                                            "length": 1}), "line 2: type: source.registered "
                                                           "is written by the store"),
+    ("[" * 1000 + "]" * 1000, "line 2: arrays and objects nested deeper than the limit of 64 "
+                              "levels (at column 65)"),
+    (_line()[:-1] + ', "type": "meeting.planned"}', "line 2: type: the key 'type' is given "
+                                                      "twice in one object"),
+    (_line().replace('"kind": "talks"', '"kind": "talks", "kind": "visit"'),
+     "line 2: data.kind: the key 'kind' is given twice in one object"),
+    (_line().replace("John Bolton", "John \\ud800 Bolton"),
+     "line 2: data.participants[0].name: text holds the lone surrogate U+D800"),
 ])
 def test_a_file_with_one_bad_line_writes_nothing(run: Cli, bad: str, words: str) -> None:
     path = run.file("facts.jsonl", "\n".join([_line(), bad, _line()]) + "\n")
     err = run.refused("append", "--file", path)
     assert f"{path}: {words}" in err
+
+
+def test_lines_are_split_on_newline_only(run: Cli) -> None:
+    """U+2028 and U+2029 are text inside a line (log --format json writes them as they are);
+    a form feed does not start a line, so the lines after it keep their numbers."""
+    place = "Genève\u2028(Suisse)\u2029"
+    path = run.file("facts.jsonl", _line(data={
+        "key": "geneva", "kind": "talks", "place": place,
+        "participants": [{"name": "John Bolton", "country": "USA"}]}) + "\r\n")
+    run("append", "--file", path)
+    log = run("log", "--format", "json").output
+    assert place in log  # as itself, not escaped
+    assert json.loads(log)["events"][-1]["data"]["place"] == place
+    path = run.file("ff.jsonl", "\n".join([_line(), "\f", _line(type="meeting.danced")]))
+    assert f"{path}: line 3: type: unknown fact type" in run.refused("append", "--file", path)
+
+
+def test_refused_event_ids_name_the_line(run: Cli) -> None:
+    event_id = "e133d7f2-ae6c-5947-9a50-7a3e6c96b499"
+    path = run.file("twice.jsonl", "\n".join([
+        _line(event_id=event_id), _line(), _line(event_id=event_id, date="2018-08-22")]))
+    assert (f"{path}: line 3: event id {event_id} appears twice in the batch (first at "
+            f"{path}: line 1)") in run.refused("append", "--file", path)
+    run("append", "--file", run.file("one.jsonl", _line(event_id=event_id)))
+    path = run.file("again.jsonl",
+                    "\n".join([_line(), _line(event_id=event_id, date="2018-08-22")]))
+    assert (f"{path}: line 2: event id {event_id} is already stored (position 2) with "
+            "different content") in run.refused("append", "--file", path)
+
+
+def test_a_json_option_is_read_as_strictly_as_a_file(run: Cli) -> None:
+    correct = ["append", "fact.corrected", "--track", "RUS-USA", "--event",
+               "e133d7f2-ae6c-5947-9a50-7a3e6c96b499", "--reason", "r", *CITE]
+    for value, words in (
+            ("[" * 1000 + "]" * 1000, "--data: arrays and objects nested deeper than the limit"),
+            ('{"kind": "talks", "kind": "visit"}', "--data: kind: the key 'kind' is given twice")):
+        assert words in run.refused(*correct, "--data", value)
 
 
 def test_a_file_that_is_not_utf8_or_empty(run: Cli) -> None:

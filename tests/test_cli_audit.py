@@ -193,3 +193,37 @@ def test_a_writer_that_signs_every_append(audited: Cli, tmp_path: Path,
     monkeypatch.setenv("EVENTSTORE_SIGN_KEY", str(tmp_path / "missing.key"))
     err = audited.refused(*STATEMENT)
     assert "missing.key: cannot read the key file" in err
+
+
+def test_an_export_that_is_not_strict_json_is_refused_naming_its_line(
+        audited: Cli, tmp_path: Path) -> None:
+    export = tmp_path / "log.jsonl"
+    audited("export", "--out", str(export))
+    lines = export.read_bytes().split(b"\n")
+    at = next(i for i, line in enumerate(lines) if b'"kind":"event"' in line)
+    record = json.loads(lines[at])
+    record["payload"] = '{"key": "a", "key": "a"}'
+    cases = {
+        "deep": (lines[:2] + [b"[" * 1000 + b"]" * 1000] + lines[2:],
+                 "line 3: arrays and objects nested deeper than the limit of 64 levels"),
+        # The same value twice: json alone would let it through.
+        "twice": ([lines[0][:-1] + b',"format":"eventstore-export/1"}'] + lines[1:],
+                  "line 1: format: the key 'format' is given twice in one object"),
+        "payload": (lines[:at] + [json.dumps(record).encode()] + lines[at + 1:],
+                    f"line {at + 1}: payload: key: the key 'key' is given twice"),
+        "latin1": (lines[:2] + [b'{"kind": "caf\xe9"}'] + lines[2:],
+                   "line 3: not valid UTF-8"),
+    }
+    copy = Cli(f"sqlite:///{tmp_path / 'copy.db'}", tmp_path)
+    copy("init")
+    for name, (content, words) in cases.items():
+        path = audited.file(f"{name}.jsonl", b"\n".join(content))
+        result = no_db(audited, "audit", "verify", "--file", path, ok=False)
+        assert result.exit_code == 1 and f"{path}: {words}" in result.stderr, name
+        assert f"{path}: {words}" in copy.refused("import", path), name
+    crlf = audited.file("crlf.jsonl", b"\r\n".join(lines))
+    assert "ok:" in no_db(audited, "audit", "verify", "--file", crlf).output
+    deep = audited.file("deep.proof", "[" * 1000 + "]" * 1000)
+    result = no_db(audited, "audit", "check-proof", deep, "--key",
+                   str(tmp_path / "auditor.key.pub"), ok=False)
+    assert f"{deep}: arrays and objects nested deeper than the limit of 64" in result.stderr

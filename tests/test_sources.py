@@ -5,12 +5,19 @@ from __future__ import annotations
 import pytest
 
 from eventstore import AmbiguousQuote, CitationError, QuoteNotFound, SourceError, resolve_citation
-from eventstore.sources import CONTEXT_CHARS, prepare_source_text
+from eventstore.sources import CONTEXT_CHARS, MAX_SOURCE_BYTES, prepare_source_text
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 GENEVA = ARTICLE_GENEVA.read_text(encoding="utf-8")
 MOSCOW = ARTICLE_MOSCOW.read_text(encoding="utf-8")
 SID = "a" * 64
+
+
+def test_a_source_over_4_mib_is_refused_naming_the_limit() -> None:
+    assert MAX_SOURCE_BYTES == 4 * 2**20
+    with pytest.raises(SourceError, match=r"^big\.txt: 4,194,305 bytes is larger than the limit "
+                                          r"for a source, 4 MiB \(4,194,304 bytes\)"):
+        prepare_source_text(b"a" * (MAX_SOURCE_BYTES + 1), "big.txt")
 
 
 def test_source_id_is_the_hash_of_the_nfc_text() -> None:

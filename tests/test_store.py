@@ -169,6 +169,28 @@ def test_same_event_id_twice_in_a_batch(store: EventStore, geneva: str) -> None:
     assert store.head()[0] == 1
 
 
+def test_refusals_name_the_fact_and_the_field(store: EventStore, geneva: str) -> None:
+    event_id = str(uuid.uuid4())
+    with pytest.raises(ValidationError, match=rf"^facts\[1\]: event id {event_id} appears "
+                                              r"twice in the batch \(first at facts\[0\]\)"):
+        store.append_many([meeting(geneva, event_id=event_id),
+                           meeting(geneva, key="other", event_id=event_id)])
+    store.append_many([meeting(geneva, event_id=event_id)])
+    with pytest.raises(DuplicateEventError, match=rf"^f.jsonl: line 9: event id {event_id} is "
+                                                  r"already stored \(position 2\)"):
+        store.append_many([meeting(geneva, key="new"), meeting(geneva, key="other",
+                                                               event_id=event_id)],
+                          labels=["f.jsonl: line 1", "f.jsonl: line 9"])
+    surrogate = meeting(geneva)
+    surrogate["data"]["participants"][0]["name"] = "John \ud800 Bolton"
+    for fact, field in ((surrogate, "data.participants[0].name"),
+                        (meeting(geneva, date_text="jeu\udc00di"), "date_text")):
+        with pytest.raises(ValidationError, match=rf"^facts\[0\]: {re.escape(field)}: text "
+                                                  r"holds the lone surrogate U\+D[8C]00"):
+            store.append_many([fact])
+    assert store.head()[0] == 2
+
+
 def test_facts_built_in_python_get_the_same_checks(store: EventStore, geneva: str) -> None:
     cite = [{"source": geneva, "quote": QUOTE}]
     bad_kind = MeetingHeld(key="g", kind="nonsense", participants=[BOLTON])  # type: ignore[arg-type]

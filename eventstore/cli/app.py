@@ -8,7 +8,6 @@ mistakes exit 2 (click's convention).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -25,9 +24,9 @@ from .. import (
     EventStoreError,
     ExpectedVersion,
     NewSource,
-    ValidationError,
 )
 from ..facts import FACT_TYPES, FactData
+from ..jsonl import read_facts
 from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
 from ..tracks import parse_track
 from . import render
@@ -385,31 +384,10 @@ def append(ctx: click.Context, file: str | None, db: str | None, fmt: str,
 
 def _read_jsonl(name: str) -> tuple[list[Any], list[str]]:
     try:
-        stream = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
     except OSError as err:
         fail(f"{name}: cannot read the file ({err.strerror})")
-    try:
-        text = stream.decode("utf-8")
-    except UnicodeDecodeError as err:
-        fail(f"{name}: not valid UTF-8 (byte {err.start})")
-    facts, labels = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        label = f"{name}: line {number}"
-        try:
-            fact = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValidationError(f"not JSON ({err.msg} at column {err.colno})",
-                                  where=label) from None
-        if not isinstance(fact, dict):
-            raise ValidationError(f"a fact must be a JSON object, not {type(fact).__name__}",
-                                  where=label)
-        facts.append(fact)
-        labels.append(label)
-    if not facts:
-        fail(f"{name}: no facts in the file")
-    return facts, labels
+    return read_facts(data, name)
 
 
 # -- projections ----------------------------------------------------------------------

@@ -17,8 +17,9 @@ import click
 
 from .. import EventStore
 from ..audit import Report
-from ..errors import AuditError, EventStoreError
+from ..errors import AuditError, EventStoreError, ValidationError
 from ..integrity import envelope_of
+from ..jsonl import loads
 from ..proofs import check_proof, consistency_document, inclusion_document
 from ..storage.store import Replay, StoredCheckpoint
 from ..storage.verify import verify_export
@@ -266,9 +267,9 @@ def check_proof_command(proof_file: str, key_file: str, fmt: str) -> None:
     key = _verifier(key_file)
     text = _read_text(proof_file, "proof")
     try:
-        doc = json.loads(text)
-    except ValueError as err:
-        raise AuditError(f"{proof_file}: not JSON ({err}); not a proof document") from None
+        doc = loads(text, proof_file)
+    except ValidationError as err:
+        raise AuditError(f"{err}; not a proof document") from None
     try:
         summary = check_proof(doc, key)
     except VerificationError as err:
@@ -341,14 +342,13 @@ def _signed_text(report: Report) -> str:
             "them)")
 
 
-def _lines(name: str) -> Iterator[str]:
+def _lines(name: str) -> Iterator[bytes]:
+    """The export's lines, split on ``\\n`` only (decoded, and refused, line by line)."""
     try:
-        with open(name, encoding="utf-8") as handle:  # noqa: PTH123
+        with open(name, "rb") as handle:  # noqa: PTH123
             yield from handle
     except OSError as err:
         raise AuditError(f"{name}: cannot read the export ({err.strerror or err})") from None
-    except UnicodeDecodeError:
-        raise AuditError(f"{name}: not an eventstore export (not UTF-8 text)") from None
 
 
 def register(cli: click.Group, moment: Any) -> None:

@@ -9,7 +9,6 @@ singular (``--participant``, ``--topic``).
 from __future__ import annotations
 
 import enum
-import json
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,7 +16,9 @@ from typing import Any, TypeVar
 import attrs
 import click
 
+from ..errors import ValidationError
 from ..facts import ActorRole, FactData, Party
+from ..jsonl import loads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,10 +101,10 @@ def parse_role(value: str, where: str) -> dict[str, Any]:
 
 def parse_json(value: str, where: str) -> Any:
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as err:
-        raise click.BadParameter(f"not JSON ({err.msg} at column {err.colno})",
-                                 param_hint=where) from None
+        return loads(value, where)
+    except ValidationError as err:
+        raise click.BadParameter(str(err).removeprefix(f"{where}: "), param_hint=where
+                                 ) from None
 
 
 @attrs.frozen

@@ -61,6 +61,7 @@ from ..facts import (
     long_text,
     short_text,
 )
+from ..jsonl import lone_surrogate
 from ..merkle import Frontier
 from ..projection import (
     PROJECTION_VERSION,
@@ -414,6 +415,7 @@ class _Prepared:
     #: The resolved citations in their stored JSON form (what ``citations_hash`` covers).
     cited: tuple[dict[str, Any], ...]
     citations_hash: str
+    label: str = ""  # where the caller gave it (``facts.jsonl: line 3``), for errors
 
 
 def _default_actor() -> str:
@@ -731,7 +733,7 @@ class EventStore:
         for index, request in enumerate(fact.citations):
             where = f"{label}: citations[{index}]"
             citations.append(self._resolve(request, where, refs))
-        payload_body = canonical_json(unstructure_data(fact.data)).decode("utf-8")
+        payload_body = _payload_body(fact, label)
         cited = tuple(c.to_dict() for c in citations)
         return _Prepared(
             event_id=fact.event_id or uuid.uuid4(), caller_id=fact.event_id is not None,
@@ -739,7 +741,7 @@ class EventStore:
             valid=fact.valid, correlation_id=fact.correlation_id,
             causation_id=fact.causation_id, payload_body=payload_body,
             payload_hash=sha256_hex(payload_body.encode("utf-8")), cited=cited,
-            citations_hash=sha256_hex(citations_json(cited)))
+            citations_hash=sha256_hex(citations_json(cited)), label=label)
 
     def _resolve(self, request: CitationRequest, where: str, refs: dict[str, str]) -> Citation:
         source_id = refs.get(request.source)
@@ -784,12 +786,14 @@ class EventStore:
     def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],
                 results: list[Appended | None]) -> list[int]:
         """Fill ``results`` for events already stored; return the indexes still to write."""
-        supplied = [str(p.event_id) for p in prepared if p.caller_id]
-        if len(set(supplied)) != len(supplied):
-            twice = next(e for e in supplied if supplied.count(e) > 1)
-            raise ValidationError(f"event id {twice} appears twice in the batch")
+        supplied: dict[str, int] = {}  # event id → the index that first gave it
+        for index, item in enumerate(prepared):
+            first = supplied.setdefault(str(item.event_id), index) if item.caller_id else index
+            if first != index:
+                raise ValidationError(f"event id {item.event_id} appears twice in the batch "
+                                      f"(first at {prepared[first].label})", where=item.label)
         stored: dict[str, Any] = {}
-        for chunk in _chunks(supplied):
+        for chunk in _chunks(list(supplied)):
             rows = conn.execute(sa.select(t.events).where(t.events.c.event_id.in_(chunk)))
             stored.update({row.event_id: row for row in rows})
         fresh = []
@@ -800,8 +804,9 @@ class EventStore:
                 continue
             if _content(row) != _content_of(item):
                 raise DuplicateEventError(
-                    f"event id {item.event_id} is already stored (position {row.position}) with "
-                    "different content; an event is never changed: append a correction instead")
+                    f"{item.label}: event id {item.event_id} is already stored (position "
+                    f"{row.position}) with different content; an event is never changed: "
+                    "append a correction instead")
             results[index] = Appended(event_id=item.event_id, position=row.position,
                                       track=row.track, version=row.version, new=False)
         return fresh
@@ -1421,12 +1426,14 @@ class EventStore:
         with translated(self.url), self._tree_conn() as conn:
             yield from verify.export_lines(conn)
 
-    def import_export(self, lines: Callable[[], Iterable[str]], name: str = "export",
+    def import_export(self, lines: Callable[[], Iterable[str | bytes]], name: str = "export",
                       keys: Sequence[VerifierKey] = ()) -> Report:
         """Load an export into this empty store, after checking all of it.
 
-        ``lines`` is called twice (check, then load), each call giving the lines anew.
-        Nothing is written unless the whole export checks out.
+        ``lines`` is called twice (check, then load), each call giving the lines anew: the
+        file's lines split on ``\\n`` only, as text or UTF-8 bytes (a file opened ``"rb"``).
+        Nothing is written unless the whole export checks out; a line that is not strict
+        JSON (see :mod:`eventstore.jsonl`) raises :class:`AuditError` naming it.
         """
         report = verify.verify_export(lines(), name, keys)
         if not report.ok:
@@ -1722,6 +1729,19 @@ def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str)
             structure_data(types[0], data.data, path="data.data")
         except ValidationError as err:
             raise err.at(label) from None
+
+
+def _payload_body(fact: Fact, label: str) -> str:
+    """The fact's canonical payload; a lone surrogate in its text is refused, naming the field."""
+    data = unstructure_data(fact.data)
+    words = fact.valid.text if fact.valid is not None else None
+    try:
+        body = canonical_json(data).decode("utf-8")
+        canonical_json(words)  # written to the envelope later, under the lock
+    except ValidationError as err:
+        raise (lone_surrogate({"data": data, "date_text": words}, label) or err.at(label)
+               ) from None
+    return body
 
 
 def _check_built(fact: Fact) -> None:

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from ..audit import LogChecker, Report
 from ..codec import ENVELOPE_KEYS, canonical_json, envelope_json
-from ..errors import AuditError
+from ..errors import AuditError, ValidationError
 from ..events import _utc_text
+from ..jsonl import loads, parse_lines
 from ..merkle import Frontier
 from ..tracks import ERASURES_STREAM, SOURCES_STREAM
 from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
@@ -195,43 +196,46 @@ def _line(value: Mapping[str, Any]) -> str:
 
 
 class ExportRecords:
-    """The records of an export file, checked for shape as they are read."""
+    """The records of an export file, checked for shape as they are read.
 
-    def __init__(self, lines: Iterable[str], name: str) -> None:
+    ``lines`` are the file's lines, split on ``\\n`` only, as text or as UTF-8 bytes
+    (see :func:`eventstore.jsonl.parse_lines`).
+    """
+
+    def __init__(self, lines: Iterable[str | bytes], name: str) -> None:
         self._lines = lines
         self.name = name
         self.header: dict[str, Any] | None = None
 
-    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, line in enumerate(self._lines, start=1):
-            where = f"{self.name}, line {number}"
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as err:
-                raise AuditError(f"{where}: not JSON ({err}); the export is damaged or "
-                                 "truncated") from None
-            if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
-                raise AuditError(f"{where}: not an export record (an object with a kind)")
-            if number == 1:
-                if record.get("kind") != "header" or record.get("format") != EXPORT_FORMAT:
-                    raise AuditError(f"{where}: not an eventstore export (the first line must "
-                                     f"be a header of format {EXPORT_FORMAT})")
-                self.header = record
-                continue
-            yield number, record
+    def __iter__(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        try:
+            for number, where, record in parse_lines(self._lines, self.name):
+                if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+                    raise AuditError(f"{where}: not an export record (an object with a kind)")
+                if number == 1:
+                    if record.get("kind") != "header" or record.get("format") != EXPORT_FORMAT:
+                        raise AuditError(f"{where}: not an eventstore export (the first line "
+                                         f"must be a header of format {EXPORT_FORMAT})")
+                    self.header = record
+                    continue
+                yield number, where, record
+        except ValidationError as err:
+            raise AuditError(f"{err}; the export is damaged, truncated or edited") from None
 
 
-def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] = (), *,
-                  require_signed: bool = False) -> Report:
-    """Check an export file with no database: the same checks as a stored log's."""
+def verify_export(lines: Iterable[str | bytes], name: str,
+                  keys: Sequence[VerifierKey] = (), *, require_signed: bool = False) -> Report:
+    """Check an export file with no database: the same checks as a stored log's.
+
+    Each line, and each event's payload, is read as strictly as a fact (see
+    :mod:`eventstore.jsonl`): a line that is not one record of an export raises
+    :class:`AuditError` naming it.
+    """
     records = ExportRecords(lines, name)
     checker = LogChecker(keys=keys, now=dt.datetime.now(dt.UTC))
     checkpoints: list[dict[str, Any]] = []
     started = False
-    for number, record in records:
-        where = f"{name}, line {number}"
+    for _, where, record in records:
         kind = record["kind"]
         try:
             if kind == "checkpoint":
@@ -242,6 +246,8 @@ def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] =
                 if not started:
                     checker.checkpoints(checkpoints)
                     started = True
+                if isinstance(record.get("payload"), str):
+                    loads(record["payload"], "payload")
                 checker.event({key: record.get(key) for key in ENVELOPE_KEYS},
                               str(record.get("hash")), record.get("payload"),
                               list(record.get("citations") or []))
@@ -249,7 +255,7 @@ def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] =
                 checker.source(str(record.get("id")), record.get("text"))
             else:
                 raise AuditError(f"unknown record kind {kind!r}")
-        except (AuditError, KeyError, TypeError, ValueError) as err:
+        except (AuditError, ValidationError, KeyError, TypeError, ValueError) as err:
             raise AuditError(f"{where}: {err}") from None
     if records.header is None:
         raise AuditError(f"{name}: empty file, not an eventstore export")
@@ -263,7 +269,7 @@ def verify_export(lines: Iterable[str], name: str, keys: Sequence[VerifierKey] =
 # -- import ---------------------------------------------------------------------------------
 
 
-def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
+def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) -> int:
     """Load a checked export into the empty database behind ``conn`` (in its transaction).
 
     Rows are written as exported (positions, record times, hashes), so both stores have
@@ -276,7 +282,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str], name: str) -> int:
     edge = Frontier()
     batch: dict[str, list[dict[str, Any]]] = {table: [] for table in _IMPORT_ORDER}
     registrations: dict[str, tuple[dict[str, Any], int]] = {}  # id → (payload, position)
-    for _, record in ExportRecords(lines, name):
+    for _, _, record in ExportRecords(lines, name):
         kind = record["kind"]
         if kind == "checkpoint":
             batch["checkpoints"].append(checkpoint_row(
