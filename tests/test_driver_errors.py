@@ -1,10 +1,10 @@
 """Driver errors reach the store's error classes by their codes, never by their text.
 
 PostgreSQL translates its messages (``lc_messages``); whatever the language, a lock
-timeout, a missing schema, a refused change and a lost connection each reach their own
-class, and a bug (an unknown column) is not taken for a missing schema. The server here
-may have no locale but C, so every driver message is also replaced by nonsense before the
-store sees it; the same is done on SQLite.
+timeout, a missing schema, a refused change, a read-only database and a lost connection
+each reach their own class, and a bug (an unknown column) is not taken for a missing
+schema. The server here may have no locale but C, so every driver message is also replaced
+by nonsense before the store sees it; the same is done on SQLite.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from eventstore.storage import store as store_module
 from eventstore.storage.engine import make_engine
 from eventstore.storage.errors import describe, translated
 from tests.conftest import ARTICLE_GENEVA
+from tests.test_read_only import read_only_url
 
 NONSENSE = "Blorpf zatakk vlimmer quux"
 
@@ -185,6 +186,14 @@ def test_a_refused_update(url: str) -> None:
         with pytest.raises(ImmutabilityViolation):
             with translated(store.url), store.engine.begin() as conn:
                 conn.exec_driver_sql("UPDATE events SET recorded_by = 'mallory'")
+
+
+def test_a_read_only_database(url: str) -> None:
+    with EventStore.open(url, create=True) as store:
+        facts = meetings(store)
+    with EventStore.open(read_only_url(url)) as reader:
+        with pytest.raises(ReadOnlyDatabase, match="nothing was written"):
+            reader.append("RUS-USA", facts)
 
 
 def test_sqlite_files_that_cannot_be_used(url: str, engine_kind: str, tmp_path: Path) -> None:
