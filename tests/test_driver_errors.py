@@ -4,12 +4,17 @@ PostgreSQL translates its messages (``lc_messages``); whatever the language, a l
 timeout, a missing schema, a refused change, a read-only database and a lost connection
 each reach their own class, and a bug (an unknown column) is not taken for a missing
 schema. The server here may have no locale but C, so every driver message is also replaced
-by nonsense before the store sees it; the same is done on SQLite.
+by nonsense before the store sees it; the same is done on SQLite. And a dropped
+connection is one ``Error:`` line on stderr, nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +39,7 @@ from eventstore.storage import engine as engine_module
 from eventstore.storage import store as store_module
 from eventstore.storage.engine import make_engine
 from eventstore.storage.errors import describe, translated
-from tests.conftest import ARTICLE_GENEVA
+from tests.conftest import ARTICLE_GENEVA, PG_URL
 from tests.test_read_only import read_only_url
 
 NONSENSE = "Blorpf zatakk vlimmer quux"
@@ -237,3 +242,45 @@ def test_a_lost_connection(url: str, engine_kind: str, pg_admin: sa.Engine) -> N
         with pytest.raises(DatabaseUnavailable, match="lost the connection to the database"):
             store.append("RUS-USA", facts)
         assert store.track_version("RUS-USA") == 0  # the pool reconnects for the next call
+
+
+# -- a dropped connection at the command line -------------------------------------------------
+
+#: Runs the command line in a process of its own (so that stderr is the real one, with no
+#: pytest logging handler), after arranging for the server to drop its connection.
+_DROPPING_CLI = textwrap.dedent("""
+    import sys
+    import sqlalchemy as sa
+    from eventstore.cli import main
+    from tests.test_driver_errors import _terminate_before
+    admin = sa.create_engine(sys.argv[1], isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    _terminate_before(sa.Engine, admin, sys.argv[2], sys.argv[3] == "many")
+    main(sys.argv[4:])
+""")
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize(("statement", "many", "command"), [
+    ("INSERT INTO events", "many", "append"),  # psycopg runs executemany in a pipeline
+    ("SELECT", "one", "log"),
+])
+def test_a_dropped_connection_is_one_error_line(db_url: str, engine_kind: str,
+                                                tmp_path: Path, statement: str, many: str,
+                                                command: str) -> None:
+    if engine_kind != "postgresql":
+        pytest.skip("an SQLite database is a file, with no connection to drop")
+    assert PG_URL
+    with EventStore.open(db_url, create=True) as store:
+        facts = tmp_path / "facts.jsonl"
+        facts.write_text("".join(json.dumps(f) + "\n" for f in meetings(store)),
+                         encoding="utf-8")
+    args = ["append", "--file", str(facts)] if command == "append" else ["log"]
+    done = subprocess.run(
+        [sys.executable, "-c", _DROPPING_CLI, PG_URL, statement, many, *args, "--db", db_url],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    assert "lost the connection to the database" in lines[0]
+    with EventStore.open(db_url) as store:
+        assert store.track_version("RUS-USA") == 0

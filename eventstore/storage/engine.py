@@ -11,6 +11,7 @@ the start of the append transaction (see ``docs/concurrency.md`` for why).
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -102,6 +103,7 @@ def make_engine(url: str, *, durability: Durability = "full", must_exist: bool =
             engine = sa.create_engine(parsed, **kwargs)
             _setup_sqlite(engine, durability)
         else:
+            _quiet_driver_cleanup()
             kwargs.setdefault("pool_pre_ping", True)
             connect_args = kwargs.pop("connect_args", {})
             connect_args.setdefault("connect_timeout", 10)
@@ -109,6 +111,22 @@ def make_engine(url: str, *, durability: Durability = "full", must_exist: bool =
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as err:
         raise DatabaseError(f"{safe_url(url)}: {err}") from None
     return engine
+
+
+def _quiet_driver_cleanup() -> None:
+    """Keep psycopg's log records off stderr when the application configured no logging.
+
+    When a connection is lost in the middle of a pipeline (``executemany``) or a rollback,
+    psycopg raises that error, which the store translates, and logs a second one met while
+    cleaning up (``error ignored terminating <psycopg.Pipeline [BAD]>``). Its logger has no
+    handler, so Python's last-resort handler printed that record on stderr, before the
+    caller had even seen the first error. A do-nothing handler (what the logging HOWTO asks
+    of every library) stops that; an application that configures logging gets every
+    record as before.
+    """
+    logger = logging.getLogger("psycopg")
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _setup_sqlite(engine: sa.Engine, durability: Durability) -> None:
