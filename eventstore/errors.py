@@ -112,6 +112,25 @@ class ImmutabilityViolation(DatabaseError):
     """Something tried to change or delete what the log holds; the database refused."""
 
 
+class ReadOnlyDatabase(DatabaseError):
+    """The database takes no writes (a read-only transaction or file, a hot standby, a role
+    that may only read); nothing was written. Every reading works on such a database."""
+
+
+class DatabaseBusy(DatabaseError):
+    """The database did not do it in time or in turn: another writer held the write lock
+    too long, a statement was cancelled (a statement timeout), or a transaction was stopped
+    to keep it apart from another (serialization failure, deadlock). Nothing was written:
+    try again."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached (or its file opened), or the connection was lost.
+
+    A write whose connection was lost may have been committed or not: re-send it with
+    the same event ids, which is safe (an event already stored is not written again)."""
+
+
 class IntegrityError(EventStoreError):
     """What is stored does not check out: a hash, the tree, a checkpoint (tampering)."""
 

@@ -67,15 +67,20 @@ def lines() -> list[dict[str, Any]]:
 
 def import_example(store: EventStore) -> AppendResult:
     """What ``examples/build.sh`` does: both sources as it registers them, then the file."""
+    register_sources(store)
+    facts = lines()
+    labels = [f"{FACTS.name}: line {n}" for n in range(1, len(facts) + 1)]
+    return store.append_many(facts, labels=labels)
+
+
+def register_sources(store: EventStore) -> None:
+    """The example's two sources, registered as ``examples/build.sh`` registers them."""
     store.add_source(ARTICLE_GENEVA.read_bytes(), language="fr", published="2018-08-24",
                      outlet="People's Daily Online (édition française)",
                      name=ARTICLE_GENEVA.name, body_until=FURNITURE)
     store.add_source(ARTICLE_MOSCOW.read_bytes(), language="fr", outlet="Baonghean.vn",
                      title="Le président Poutine : la Russie ne cherche pas la confrontation "
                            "avec les États-Unis", name=ARTICLE_MOSCOW.name)
-    facts = lines()
-    labels = [f"{FACTS.name}: line {n}" for n in range(1, len(facts) + 1)]
-    return store.append_many(facts, labels=labels)
 
 
 def by_key(items: tuple[Any, ...]) -> dict[str, Any]:

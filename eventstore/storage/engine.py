@@ -11,9 +11,12 @@ the start of the append transaction (see ``docs/concurrency.md`` for why).
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -22,7 +25,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ..errors import DatabaseError, SchemaError
+from ..errors import DatabaseError, ReadOnlyDatabase, SchemaError
 from .errors import describe, translated
 
 __all__ = ["DEFAULT_URL", "resolve_url", "make_engine", "upgrade", "check_schema",
@@ -71,9 +74,16 @@ def _parse(url: str) -> sa.URL:
 
 
 def sqlite_path(url: sa.URL) -> Path | None:
-    """The file an SQLite URL points at, or ``None`` for an in-memory database."""
+    """The file an SQLite URL points at, or ``None`` for an in-memory database.
+
+    A URI filename (``sqlite:///file:facts.db?mode=ro&uri=true``) names its file too.
+    """
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
+    if url.query.get("uri") == "true" and url.database.startswith("file:"):
+        if url.query.get("mode") == "memory":
+            return None
+        return Path(unquote(urlsplit(url.database).path))
     return Path(url.database)
 
 
@@ -93,6 +103,7 @@ def make_engine(url: str, *, durability: Durability = "full", must_exist: bool =
             engine = sa.create_engine(parsed, **kwargs)
             _setup_sqlite(engine, durability)
         else:
+            _quiet_driver_cleanup()
             kwargs.setdefault("pool_pre_ping", True)
             connect_args = kwargs.pop("connect_args", {})
             connect_args.setdefault("connect_timeout", 10)
@@ -100,6 +111,22 @@ def make_engine(url: str, *, durability: Durability = "full", must_exist: bool =
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as err:
         raise DatabaseError(f"{safe_url(url)}: {err}") from None
     return engine
+
+
+def _quiet_driver_cleanup() -> None:
+    """Keep psycopg's log records off stderr when the application configured no logging.
+
+    When a connection is lost in the middle of a pipeline (``executemany``) or a rollback,
+    psycopg raises that error, which the store translates, and logs a second one met while
+    cleaning up (``error ignored terminating <psycopg.Pipeline [BAD]>``). Its logger has no
+    handler, so Python's last-resort handler printed that record on stderr, before the
+    caller had even seen the first error. A do-nothing handler (what the logging HOWTO asks
+    of every library) stops that; an application that configures logging gets every
+    record as before.
+    """
+    logger = logging.getLogger("psycopg")
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _setup_sqlite(engine: sa.Engine, durability: Durability) -> None:
@@ -111,7 +138,7 @@ def _setup_sqlite(engine: sa.Engine, durability: Durability) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {LOCK_TIMEOUT_SECONDS * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -122,6 +149,20 @@ def _setup_sqlite(engine: sa.Engine, durability: Durability) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (a setting kept in the file), unless it already is.
+
+    A read-only database that is not in WAL mode stays as it is: readers need no journal.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as err:
+        if not isinstance(describe(err, ""), ReadOnlyDatabase):
+            raise
 
 
 def migrations_dir() -> Path:

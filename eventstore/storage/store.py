@@ -43,6 +43,7 @@ from ..errors import (
     EventNotFound,
     EventStoreError,
     IntegrityError,
+    ReadOnlyDatabase,
     SourceError,
     SourceNotFound,
     ValidationError,
@@ -1068,12 +1069,20 @@ class EventStore:
 
         On SQLite the transaction starts with BEGIN IMMEDIATE (the writer's lock); on
         PostgreSQL an advisory transaction lock keeps projectors apart without blocking
-        appends (positions are commit-ordered, so reading the log needs no lock).
+        appends (positions are commit-ordered, so reading the log needs no lock). A
+        database that takes no writes raises :class:`ReadOnlyDatabase` here, before any
+        folding is done.
         """
         conn = self._writer()
-        conn.begin()
-        if not self._sqlite:
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROJECTOR_LOCK)))
+        try:
+            conn.begin()
+            if not self._sqlite:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROJECTOR_LOCK)))
+            with translated(self.url, writing=True):
+                conn.execute(_WRITABLE)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @staticmethod
@@ -1179,9 +1188,30 @@ class EventStore:
             probe = conn.execute(_probe(track)).first()
             if _is_caught_up(probe):
                 return self._stored_state(conn, track, probe)
-        self.catch_up()
+        try:
+            self.catch_up()
+        except ReadOnlyDatabase:
+            return self._folded_in_memory(track)
         with translated(self.url), self.engine.connect() as conn:
             return self._stored_state(conn, track, conn.execute(_probe(track)).first())
+
+    def _folded_in_memory(self, track: str) -> TrackState | None:
+        """The current state of a track whose read model is behind and cannot be written
+        (a read-only database): its stored state with the newer events folded in, in
+        memory. ``None`` when the stored state cannot be carried on (none, an older
+        projection code or registry, or a fact about a past fact since): the caller then
+        folds the whole track, which is what a rebuild would store."""
+        s = t.track_states.c
+        with translated(self.url), self.engine.connect() as conn:
+            row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
+                               .where(s.track == track)).first()
+        registry = self._track_events(ACTORS_STREAM, None)
+        if (row is None or row.code_version != PROJECTION_VERSION
+                or row.registry_version != len(registry)):  # actor versions are gapless
+            return None
+        newer = self._track_events(track, None)[row.version:]  # versions are gapless from 1
+        folded = fold_more(load_folded(row.state), newer, registry_of(registry))
+        return None if folded is None else folded.state
 
     def _stored_state(self, conn: sa.Connection, track: str, probe: Any) -> TrackState | None:
         """The state of the track's row, from the cache when the row is the one it holds."""
@@ -1609,6 +1639,9 @@ class EventStore:
 
 
 _PROJECTOR = "tracks"
+#: A write that changes nothing: a database that takes no writes refuses it at once.
+_WRITABLE = (sa.update(t.projections).where(sa.false())
+             .values(position=t.projections.c.position))
 #: The PostgreSQL advisory lock key that lets one projector run at a time.
 _PROJECTOR_LOCK = 0x65767374  # "evst"
 
