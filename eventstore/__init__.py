@@ -17,6 +17,7 @@ supports it; nothing is ever updated or deleted. A typical session::
             print(event.position, event.type, event.valid.edtf)
 """
 
+from .audit import CheckedCheckpoint, Problem, Report, SeenErasure
 from .codec import canonical_json
 from .dates import ValidTime, parse_valid_time
 from .errors import (
@@ -67,6 +68,7 @@ from .facts import (
     StatementMade,
     TopicsDiscussed,
 )
+from .projection import ActorRegistry, Step, TrackState
 from .sources import Citation, CitationRequest, resolve_citation
 from .storage import (
     ANY,
@@ -82,7 +84,18 @@ from .storage import (
     Source,
     SourceInfo,
 )
+from .storage.auditing import Change, Replay
+from .storage.reads import TrackSummary
+from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
 from .tracks import parse_track
+from .verifier import (
+    Checkpoint,
+    SignerKey,
+    VerifierKey,
+    generate_key,
+    parse_signer_key,
+    parse_verifier_key,
+)
 
 __version__ = "0.1.0"
 
@@ -101,4 +114,9 @@ __all__ = [
     "TopicsDiscussed", "TrackError", "UnknownFactType", "ValidTime", "ValidationError",
     "canonical_json", "fact_from_dict", "fact_to_dict", "parse_track", "parse_valid_time",
     "resolve_citation",
+    # what the store's methods return or take (tests/test_public_api.py)
+    "ActorRegistry", "Change", "CheckedCheckpoint", "Checkpoint", "ConsistencyProof",
+    "InclusionProof", "Problem", "Replay", "Report", "SeenErasure", "SignerKey", "Step",
+    "StoredCheckpoint", "TrackState", "TrackSummary", "TreeHead", "VerifierKey",
+    "generate_key", "parse_signer_key", "parse_verifier_key",
 ]

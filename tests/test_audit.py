@@ -116,17 +116,17 @@ def test_stores_taking_turns_keep_one_tree(db_url: str) -> None:
             one.append_many([statement(source, n)])
             two.append_many([statement(source, 10 + n), statement(source, 20 + n)])
         one.append_many([statement(source, 30)])
-        real_run = one._bulk.run
+        real_run = one._appender._db.bulk.run
 
         def fail_on_tree(conn: Any, table: Any, rows: Any) -> None:
             real_run(conn, table, rows)
             if table is t.merkle_nodes:
                 raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
 
-        one._bulk.run = fail_on_tree  # type: ignore[method-assign]
+        one._appender._db.bulk.run = fail_on_tree  # type: ignore[method-assign]
         with pytest.raises(Exception, match="disk full"):
             one.append_many([statement(source, 40), statement(source, 41)])
-        one._bulk.run = real_run  # type: ignore[method-assign]
+        one._appender._db.bulk.run = real_run  # type: ignore[method-assign]
         one.append_many([statement(source, 50)])  # after its own rolled-back append
         two.append_many([statement(source, 60)])
         reference = leaves(one)
@@ -327,7 +327,7 @@ def test_replay_shows_what_was_known_and_what_changed(example: EventStore) -> No
 def test_export_verify_and_import_round_trip(example: EventStore, tmp_path: Any) -> None:
     example.checkpoint(KEY)
     lines = list(example.export())
-    from eventstore.storage.verify import verify_export
+    from eventstore.storage.transfer import verify_export
     report = verify_export(lines, "export.jsonl", [KEY.verifier()])
     assert report.ok, report.problems
     assert report.root == example.tree_head().root
@@ -344,7 +344,7 @@ def test_export_verify_and_import_round_trip(example: EventStore, tmp_path: Any)
 
 def test_a_truncated_or_edited_export_is_caught(example: EventStore, tmp_path: Any) -> None:
     lines = list(example.export())
-    from eventstore.storage.verify import verify_export
+    from eventstore.storage.transfer import verify_export
     truncated = verify_export(lines[:-3], "export.jsonl")
     assert not truncated.ok and "events but only" in str(truncated.first)
     edited = [line.replace("Genève", "Genêve") if '"kind":"event"' in line else line
@@ -361,7 +361,7 @@ def test_a_truncated_or_edited_export_is_caught(example: EventStore, tmp_path: A
 def test_record_times_are_checked_in_an_export_too(example: EventStore) -> None:
     """verify --file checks record time as verify does: its form, and that it never goes
     backwards (the events of one batch share one instant, which is fine)."""
-    from eventstore.storage.verify import verify_export
+    from eventstore.storage.transfer import verify_export
     lines = list(example.export())
     events = [i for i, line in enumerate(lines) if '"kind":"event"' in line]
     assert verify_export(lines, "export.jsonl").ok
@@ -417,7 +417,7 @@ def test_an_export_that_is_not_strict_json_imports_nothing(store: EventStore,
         lines = list(origin.export())
     header = json.loads(lines[0])
     twice = lines[0][:-1] + f',"events":{header["events"]}}}'  # the same value, twice
-    from eventstore.storage.verify import verify_export
+    from eventstore.storage.transfer import verify_export
     for bad, words in (
             ([lines[0], "[" * 1000 + "]" * 1000, *lines[1:]],
              "line 2: arrays and objects nested deeper than the limit of 64 levels"),

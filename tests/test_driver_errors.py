@@ -35,8 +35,8 @@ from eventstore import (
     ReadOnlyDatabase,
     SchemaError,
 )
+from eventstore.storage import db as db_module
 from eventstore.storage import engine as engine_module
-from eventstore.storage import store as store_module
 from eventstore.storage.engine import make_engine
 from eventstore.storage.errors import describe, translated
 from tests.conftest import ARTICLE_GENEVA, PG_URL
@@ -145,12 +145,11 @@ def url(db_url: str, engine_kind: str, request: pytest.FixtureRequest) -> Iterat
 
 
 def test_a_lock_timeout(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_SECONDS", 0.2)  # PostgreSQL
+    monkeypatch.setattr(db_module, "LOCK_TIMEOUT_SECONDS", 0.2)  # PostgreSQL
     monkeypatch.setattr(engine_module, "LOCK_TIMEOUT_SECONDS", 0.2)  # SQLite
     with EventStore.open(url, create=True) as store:
         facts = meetings(store)
-        with EventStore.open(url) as other, other._writer() as holder, holder.begin():
-            other._lock(holder)  # another writer holds the write lock
+        with EventStore.open(url) as other, other._appender._db.write():  # another writer
             with pytest.raises(DatabaseBusy, match="another writer held the write lock too "
                                                    "long; nothing was written, try again"):
                 store.append("RUS-USA", facts)

@@ -532,7 +532,7 @@ def test_the_read_model_follows_the_log(store: EventStore,
     assert store.catch_up() == 1 and store.catch_up() == 0
     row = _stored(store, "RUS-USA")
     assert (row.version, row.position) == (2, 4)
-    served = store._current_read_model("RUS-USA")
+    served = store._read_models.current("RUS-USA")
     assert served is not None and served.meetings[0].status == "held"
     rebuilt = project("RUS-USA", list(store.read_track("RUS-USA")))
     assert served == rebuilt == store.project("RUS-USA")
@@ -548,7 +548,7 @@ def test_late_facts_and_corrections_refold_the_read_model(store: EventStore,
                                      place="Genève")])  # arrives late, about the past
     store.append("RUS-USA", [fact("fact.retracted", None, {"event": held, "reason": "x"},
                                   geneva, citations=[])])
-    served = store._current_read_model("RUS-USA")
+    served = store._read_models.current("RUS-USA")
     assert served == project("RUS-USA", list(store.read_track("RUS-USA")))
     assert served is not None and served.meetings[0].status == "planned"
 
@@ -560,11 +560,11 @@ def test_a_new_projection_version_is_not_served_stale(store: EventStore,
     store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva)])
     store.catch_up()
     assert _stored(store, "RUS-USA").code_version != 99
-    monkeypatch.setattr("eventstore.storage.store.PROJECTION_VERSION", 99)
+    monkeypatch.setattr("eventstore.storage.read_models.PROJECTION_VERSION", 99)
     assert store.project("RUS-USA").meetings[0].status == "held"  # caught up: rebuilt
     assert _stored(store, "RUS-USA").code_version == 99
     assert store.rebuild() == 1
-    assert store._current_read_model("RUS-USA") is not None
+    assert store._read_models.current("RUS-USA") is not None
 
 
 def test_registering_an_actor_refolds_the_read_models(store: EventStore,
@@ -576,7 +576,7 @@ def test_registering_an_actor_refolds_the_read_models(store: EventStore,
     store.append("$actors", [{"type": "actor.registered", "data": {
         "id": "patrushev", "name": "Nikolai Patrushev", "country": "RUS",
         "aliases": ["Nikolaï Patrouchev"]}}])
-    served = store._current_read_model("RUS-USA")
+    served = store._read_models.current("RUS-USA")
     assert served is not None and served.meetings[0].participants[0].id == "patrushev"
 
 
@@ -599,7 +599,7 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
         if data.draw(st.booleans()):
             store.catch_up(limit=data.draw(st.integers(1, 5)))
     for track in {i["track"] for i in items}:
-        served = store._current_read_model(track)
+        served = store._read_models.current(track)
         assert served is not None
         assert served == project(track, list(store.read_track(track)))
 
@@ -612,6 +612,6 @@ def test_a_catch_up_round_never_folds_beyond_its_checkpoint(
     store.append("RUS-USA", [meeting("planned", "a", "2018-08-01", geneva)])
     store.append("RUS-USA", [meeting("held", "a", "2018-08-23", geneva)])
     assert store.catch_up(limit=1) == 2  # two rounds of one event
-    served = store._current_read_model("RUS-USA")
+    served = store._read_models.current("RUS-USA")
     assert served == project("RUS-USA", list(store.read_track("RUS-USA")))
     assert served is not None and served.facts == 2

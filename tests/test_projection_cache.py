@@ -10,7 +10,8 @@ import pytest
 
 from eventstore import EventStore
 from eventstore.projection import Folded, TrackState, project
-from eventstore.storage import store as store_module
+from eventstore.storage import read_models as store_module
+from eventstore.storage.reads import Reads
 from eventstore.storage.states import EventCache, KeptTrack, StateCache
 from tests.conftest import ARTICLE_GENEVA
 from tests.test_projection import BOLTON, meeting
@@ -153,13 +154,13 @@ def test_the_cache_holds_at_most_its_budget_of_facts() -> None:
 def test_cuts_decode_only_what_is_new(store: EventStore, second: EventStore, geneva: str,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[tuple[str, int]] = []
-    original = EventStore._read_conn
+    original = Reads.read_conn
 
-    def counting(self: EventStore, conn: Any, track: str, from_version: int = 1) -> Any:
+    def counting(self: Reads, conn: Any, track: str, from_version: int = 1) -> Any:
         read.append((track, from_version))
         return original(self, conn, track, from_version)
 
-    monkeypatch.setattr(EventStore, "_read_conn", counting)
+    monkeypatch.setattr(Reads, "read_conn", counting)
     store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
     cut = dt.date(2018, 8, 2)
     first = store.project("RUS-USA", as_of=cut)

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from eventstore import EventStore, ReadOnlyDatabase
 from eventstore.cli import cli
-from eventstore.storage import store as store_module
+from eventstore.storage import read_models as store_module
 from eventstore.storage.engine import safe_url
 from tests.conftest import ARTICLE_GENEVA
 from tests.test_cli import Cli
@@ -97,7 +97,7 @@ def stale(db_url: str, tmp_path: Path) -> Stale:
     Cli(db_url, tmp_path)("audit", "checkpoint", "--key", key, "--out", checkpoint)
     with EventStore.open(db_url, actor="analyst") as store:
         store.append_many(facts[CUT:])  # not folded: the read models are behind
-        assert not store._caught_up()
+        assert not store._read_models._caught_up()
     return Stale(url=db_url, read_only=read_only_url(db_url), middle=middle,
                  files={"KEY": key, "PUB": f"{key}.pub", "CHECKPOINT": checkpoint,
                         "MIDDLE": middle, "NEW": str(tmp_path / "new.checkpoint")})
@@ -214,11 +214,11 @@ def test_project_folds_the_stored_state_forward_in_memory(
 
     monkeypatch.setattr(store_module, "fold_more", fold_more)
     with caplog.at_level(logging.DEBUG), EventStore.open(url) as reader:
-        assert not reader._caught_up()
+        assert not reader._read_models._caught_up()
         got = [reader.project(TRACK), reader.project("CHE-USA")]
         with pytest.raises(ReadOnlyDatabase, match="the database is read-only"):
             reader.catch_up()
-        assert not reader._caught_up()
+        assert not reader._read_models._caught_up()
     assert carried == [True]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     if how == "journal":
@@ -227,7 +227,7 @@ def test_project_folds_the_stored_state_forward_in_memory(
     monkeypatch.undo()
     with EventStore.open(db_url) as writer:
         assert got == [writer.project(TRACK), writer.project("CHE-USA")]
-        assert writer._caught_up()
+        assert writer._read_models._caught_up()
 
 
 

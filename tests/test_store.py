@@ -252,7 +252,7 @@ def test_text_limits(store: EventStore, geneva: str, field: str, value: str, wor
 
 def test_reading_filters_and_pages(store: EventStore, geneva: str,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eventstore.storage.store.PAGE_SIZE", 3)
+    monkeypatch.setattr("eventstore.storage.reads.PAGE_SIZE", 3)
     store.append_many([meeting(geneva, track="RUS-USA") for _ in range(4)]
                       + [meeting(geneva, track="FRA-RUS") for _ in range(3)])
     assert [e.position for e in store.read_all()] == list(range(1, 9))
@@ -270,7 +270,7 @@ def test_stored_v1_statements_are_read_as_v2(store: EventStore, geneva: str) -> 
     from eventstore.dates import parse_valid_time
     from eventstore.events import citations_bytes
     from eventstore.sources import resolve_citation
-    from eventstore.storage.store import _Prepared
+    from eventstore.storage.append import _Prepared
 
     v1 = {"speaker": {"name": "John Bolton", "country": "USA", "role": None},
           "stance": "warning", "addressee": "Russie",
@@ -282,9 +282,9 @@ def test_stored_v1_statements_are_read_as_v2(store: EventStore, geneva: str) -> 
         schema_version=1, valid=parse_valid_time("2018-08-23"), correlation_id=None,
         causation_id=None, payload_body=body, payload_hash=sha256_hex(body.encode()),
         cited=(cite.to_dict(),), citations_hash=sha256_hex(citations_bytes([cite])))
-    with store._writer() as conn, conn.begin():
-        store._lock(conn)
-        store._write(conn, [prepared], {})
+    appender = store._appender
+    with appender._db.write() as conn:
+        appender.write(conn, [prepared], {})
     with store.engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT p.body, e.schema_version FROM payloads p "
                                       "JOIN events e ON e.position = p.position "

@@ -22,7 +22,7 @@ from ..integrity import envelope_of
 from ..jsonl import loads
 from ..proofs import check_proof, consistency_document, inclusion_document
 from ..storage.store import Replay, StoredCheckpoint
-from ..storage.verify import verify_export
+from ..storage.transfer import verify_export
 from ..verifier import (
     SignerKey,
     VerificationError,

@@ -28,7 +28,8 @@ import attrs
 from ..events import RecordedEvent
 from ..projection import Plain, TrackState
 
-__all__ = ["StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS", "KeptTrack"]
+__all__ = ["Budgeted", "StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS",
+           "KeptTrack"]
 
 #: Facts (summed over the states kept) a store's cache holds at most: about 40 MiB.
 STATE_CACHE_FACTS = 20_000
@@ -83,6 +84,21 @@ class _Budgeted(Generic[V]):
         kept = self._kept.pop(track, None)
         if kept is not None:
             self._used -= self._weight(kept[1])
+
+
+class Budgeted(_Budgeted[V]):
+    """Name → (key, value), least recently used out first, within a budget of weight;
+    served only under the key it was kept with. Thread-safe."""
+
+    def get(self, name: str, key: Hashable) -> V | None:
+        return self._get(name, key)
+
+    def put(self, name: str, key: Hashable, value: V) -> None:
+        self._put(name, key, value)
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            self._drop(name)
 
 
 class StateCache(_Budgeted[TrackState]):

@@ -29,14 +29,36 @@ from ..merkle import (
     node_slot,
     root_nodes,
 )
-from ..verifier import EMPTY_ROOT, HASH_SIZE, Checkpoint, VerifierKey
+from ..verifier import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    Checkpoint,
+    SignerKey,
+    VerifierKey,
+    sign_checkpoint,
+)
 from . import schema as t
 from .rows import envelope_columns, envelope_from_row
 
-__all__ = ["TreeHead", "InclusionProof", "ConsistencyProof", "fetch_nodes", "frontier",
-           "tree_size", "extend", "root_at", "inclusion", "consistency"]
+__all__ = ["StoredCheckpoint", "store_checkpoint", "TreeHead", "InclusionProof",
+           "ConsistencyProof", "fetch_nodes", "frontier", "tree_size", "extend", "root_at",
+           "inclusion", "consistency"]
 
 _PAGE = 5_000
+
+
+@attrs.frozen
+class StoredCheckpoint:
+    """A signed tree head the store issued: the checkpoint and its whole signed note."""
+
+    id: int
+    checkpoint: Checkpoint
+    note: str
+    key_name: str
+    key_id: str
+    verifier_key: str
+    created_at: dt.datetime
+    created_by: str
 
 
 @attrs.frozen
@@ -76,6 +98,19 @@ def checkpoint_row(checkpoint: Checkpoint, note: str, key: VerifierKey,
             "root": checkpoint.root.hex(), "key_name": key.name, "key_id": key.key_id.hex(),
             "note": note, "verifier_key": key.text(), "created_at": created_at,
             "created_by": created_by}
+
+
+def store_checkpoint(conn: sa.Connection, origin: str, size: int, root: bytes, key: SignerKey,
+                     now: dt.datetime, actor: str) -> StoredCheckpoint:
+    """Sign the tree head of ``size`` and keep it, in the caller's transaction."""
+    head = Checkpoint(origin=origin, size=size, root=root)
+    note = sign_checkpoint(head, key)
+    row = checkpoint_row(head, note, key.verifier(), now, actor)
+    new_id = conn.execute(t.checkpoints.insert().values(**row)
+                          .returning(t.checkpoints.c.id)).scalar_one()
+    return StoredCheckpoint(id=new_id, checkpoint=head, note=note, key_name=key.name,
+                            key_id=row["key_id"], verifier_key=row["verifier_key"],
+                            created_at=now, created_by=actor)
 
 
 _NODES = (sa.select(t.merkle_nodes.c.position, t.merkle_nodes.c.hashes)

@@ -1,0 +1,358 @@
+"""The read models: each track's folded state, stored beside the log, and the answers
+built from them.
+
+The catch-up projector folds what was appended since its checkpoint into the stored
+states (one projector at a time; a new projection code or actor registry rebuilds
+every track); ``project`` serves a stored state when it is current, folds in memory on a
+database that takes no writes, and folds from the log for cuts. Imports: ``db``,
+``reads``, ``states`` and the pure projection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from ..errors import (
+    EventStoreError,
+    ReadOnlyDatabase,
+)
+from ..events import RecordedEvent
+from ..projection import (
+    PROJECTION_VERSION,
+    ActorRegistry,
+    Folded,
+    Step,
+    TrackState,
+    dump_folded,
+    fold_all,
+    fold_more,
+    history,
+    load_folded,
+    project,
+    registry_of,
+)
+from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
+from . import schema as t
+from .db import Database, chunks
+from .errors import translated
+from .reads import Reads, track_versions
+from .states import StateCache
+
+
+class ReadModels:
+    """The read models: each track's folded state, stored beside the log and kept up to
+    date by the catch-up projector; and the answers built from them or from the log
+    (``project``, ``history``, ``registry``). Decoded states are kept in a bounded,
+    thread-safe cache under the identity of the row they came from."""
+
+    def __init__(self, db: Database, reads: Reads) -> None:
+        self._db = db
+        self._reads = reads
+        self._states = StateCache()
+
+    def catch_up(self, *, limit: int = 20_000) -> int:
+        """Fold the events appended since the projector's checkpoint into the read models.
+        See :meth:`EventStore.catch_up`."""
+        if self._caught_up():
+            return 0
+        folded = 0
+        while True:
+            with translated(self._db.url), self._projector() as conn:
+                row = self._checkpoint(conn)
+                registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+                if (row is None or row.code_version != PROJECTION_VERSION
+                        or row.registry_version != registry_version):
+                    count = self._rebuild_in(conn, registry_version, row is not None)
+                    conn.commit()
+                    return folded + count
+                new = self._reads.read_range(conn, row.position + 1, limit)
+                if not new:
+                    conn.commit()
+                    return folded
+                self._fold_into(conn, new, registry_version)
+                self._save_checkpoint(conn, new[-1].position, registry_version, exists=True)
+                conn.commit()
+                folded += len(new)
+
+    def _caught_up(self) -> bool:
+        """True when the read models are current (checked without taking any lock)."""
+        with self._db.read() as conn:
+            return _is_caught_up(conn.execute(_probe()).first())
+
+    def rebuild(self) -> int:
+        """Refold every track's read model from the log; returns how many tracks."""
+        with translated(self._db.url), self._projector() as conn:
+            row = self._checkpoint(conn)
+            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+            self._rebuild_in(conn, registry_version, row is not None)
+            tracks = len(self.track_names(conn))
+            conn.commit()
+            return tracks
+
+    def _projector(self) -> sa.Connection:
+        """A transaction that owns the read models: one projector at a time.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE (the writer's lock); on
+        PostgreSQL an advisory transaction lock keeps projectors apart without blocking
+        appends (positions are commit-ordered, so reading the log needs no lock). A
+        database that takes no writes raises :class:`ReadOnlyDatabase` here, before any
+        folding is done.
+        """
+        conn = self._db.writer()
+        try:
+            conn.begin()
+            if not self._db.sqlite:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROJECTOR_LOCK)))
+            with translated(self._db.url, writing=True):
+                conn.execute(_WRITABLE)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _checkpoint(conn: sa.Connection) -> Any:
+        return conn.execute(sa.select(t.projections).where(
+            t.projections.c.name == _PROJECTOR)).first()
+
+    def _save_checkpoint(self, conn: sa.Connection, position: int, registry_version: int,
+                         *, exists: bool) -> None:
+        values = {"position": position, "registry_version": registry_version,
+                  "code_version": PROJECTION_VERSION, "updated_at": self._db.now()}
+        if exists:
+            conn.execute(t.projections.update().where(t.projections.c.name == _PROJECTOR)
+                         .values(**values))
+        else:
+            conn.execute(t.projections.insert().values(name=_PROJECTOR, **values))
+
+    @staticmethod
+    def track_names(conn: sa.Connection) -> list[str]:
+        e = t.events.c
+        return list(conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
+                                 .group_by(e.track).order_by(e.track)).scalars())
+
+    def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
+        """Refold every track, one at a time (memory: the largest track's events)."""
+        head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
+        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        count = 0
+        for track in self.track_names(conn):
+            # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
+            events = [e for e in self._reads.read_conn(conn, track) if e.position <= head]
+            if not events:
+                continue
+            self._save_read_model(conn, track, fold_all(track, events, registry),
+                                  registry_version, events[-1].version)
+            count += len(events)
+        self._save_checkpoint(conn, head, registry_version, exists=exists)
+        return count
+
+    def _fold_into(self, conn: sa.Connection, new: list[RecordedEvent],
+                   registry_version: int) -> None:
+        """Fold new events into their tracks' states: incrementally where that is valid."""
+        by_track: dict[str, list[RecordedEvent]] = {}
+        for event in new:
+            if event.track not in FIXED_STREAMS:
+                by_track.setdefault(event.track, []).append(event)
+        if not by_track:
+            return
+        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        rows = {row.track: row for row in conn.execute(
+            sa.select(t.track_states).where(t.track_states.c.track.in_(sorted(by_track))))}
+        upto = new[-1].position  # the checkpoint this round moves to: fold nothing beyond
+        for track, events in by_track.items():
+            row = rows.get(track)
+            folded = None
+            if row is not None and row.version == events[0].version - 1:
+                folded = fold_more(load_folded(row.state), events, registry)
+            if folded is None:
+                known = [e for e in self._reads.read_conn(conn, track) if e.position <= upto]
+                folded = fold_all(track, known, registry)
+            self._save_read_model(conn, track, folded, registry_version, events[-1].version,
+                                  exists=row is not None)
+
+    def _save_read_model(self, conn: sa.Connection, track: str, folded: Folded,
+                         registry_version: int, version: int, *,
+                         exists: bool | None = None) -> None:
+        if exists is None:
+            exists = conn.execute(sa.select(t.track_states.c.track).where(
+                t.track_states.c.track == track)).first() is not None
+        values = {"version": version, "position": folded.state.position,
+                  "registry_version": registry_version, "code_version": PROJECTION_VERSION,
+                  "state": dump_folded(folded), "updated_at": self._db.now()}
+        if exists:
+            conn.execute(t.track_states.update().where(t.track_states.c.track == track)
+                         .values(**values))
+        else:
+            conn.execute(t.track_states.insert().values(track=track, **values))
+
+    def current(self, track: str) -> TrackState | None:
+        """The stored current state of a track, after catching up with the log.
+
+        One statement says whether the projector is caught up and what identity the
+        track's row has; when it is caught up and this store already decoded that row, the
+        decoded state is served without reading the row again (see ``states.py``).
+        Otherwise the projector catches up first, then the row is read and decoded.
+        """
+        with self._db.read() as conn:
+            probe = conn.execute(_probe(track)).first()
+            if _is_caught_up(probe):
+                return self._stored_state(conn, track, probe)
+        try:
+            self.catch_up()
+        except ReadOnlyDatabase:
+            return self._folded_in_memory(track)
+        with self._db.read() as conn:
+            return self._stored_state(conn, track, conn.execute(_probe(track)).first())
+
+    def _folded_in_memory(self, track: str) -> TrackState | None:
+        """The current state of a track whose read model is behind and cannot be written
+        (a read-only database): its stored state with the newer events folded in, in
+        memory. ``None`` when the stored state cannot be carried on (none, an older
+        projection code or registry, or a fact about a past fact since): the caller then
+        folds the whole track, which is what a rebuild would store."""
+        s = t.track_states.c
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
+                               .where(s.track == track)).first()
+        registry = self._reads.track_events(ACTORS_STREAM, None)
+        if (row is None or row.code_version != PROJECTION_VERSION
+                or row.registry_version != len(registry)):  # actor versions are gapless
+            return None
+        newer = self._reads.track_events(track, None)[row.version:]  # versions are gapless from 1
+        folded = fold_more(load_folded(row.state), newer, registry_of(registry))
+        return None if folded is None else folded.state
+
+    def _stored_state(self, conn: sa.Connection, track: str, probe: Any) -> TrackState | None:
+        """The state of the track's row, from the cache when the row is the one it holds."""
+        if probe is None or probe.state_code_version != PROJECTION_VERSION:
+            return None
+        state = self._states.get(track, _identity(probe))
+        if state is not None:
+            return state
+        s = t.track_states.c
+        row = conn.execute(sa.select(*_STATE_IDENTITY, s.state).where(s.track == track)).first()
+        if row is None or row.state_code_version != PROJECTION_VERSION:
+            return None  # rewritten since the probe (PostgreSQL: each statement sees anew)
+        state = load_folded(row.state).state
+        self._states.put(track, _identity(row), state)
+        return state
+
+    @staticmethod
+    def forget(conn: sa.Connection, tracks: Sequence[str]) -> None:
+        """Drop stored states that hold what was just erased (in the caller's transaction)."""
+        for chunk in chunks(list(tracks)):
+            conn.execute(sa.delete(t.track_states).where(t.track_states.c.track.in_(chunk)))
+
+    @staticmethod
+    def forget_checkpoint(conn: sa.Connection) -> None:
+        """Make the next catch-up rebuild every track (the actor registry changed)."""
+        conn.execute(sa.delete(t.projections).where(t.projections.c.name == _PROJECTOR))
+
+    def refold(self, tracks: Sequence[str]) -> None:
+        """Store the read models of ``tracks`` again, folded up to the projector's checkpoint.
+
+        Until this runs (or if it fails), ``project`` folds those tracks from the log:
+        answers are right either way, only slower. So a failure here is not the
+        caller's: the erasure is done, and the next ``catch_up`` or rebuild stores them.
+        """
+        try:
+            self._refold_now(tracks)
+        except EventStoreError:
+            pass
+
+    def _refold_now(self, tracks: Sequence[str]) -> None:
+        self.catch_up()
+        with translated(self._db.url), self._projector() as conn:
+            row = self._checkpoint(conn)
+            if row is not None and row.code_version == PROJECTION_VERSION:
+                registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+                for track in tracks:
+                    events = [e for e in self._reads.read_conn(conn, track)
+                              if e.position <= row.position]
+                    if events:
+                        self._save_read_model(conn, track, fold_all(track, events, registry),
+                                              row.registry_version, events[-1].version)
+            conn.commit()
+
+    def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
+        """The actor registry as the store knew it at ``known_at`` (default: now)."""
+        return registry_of(self._reads.track_events(ACTORS_STREAM, self._reads.cut(known_at)))
+
+    def project(self, track: str, *, as_of: dt.date | None = None,
+                known_at: dt.datetime | None = None, possible: bool = False) -> TrackState:
+        """Where ``track`` stands: as of a date of the world, as known at a moment of the store.
+        See :meth:`EventStore.project`."""
+        canonical = parse_track(track)
+        if as_of is None and known_at is None and not possible:
+            stored = self.current(canonical)
+            if stored is not None:
+                return stored
+        cut = self._reads.cut(known_at)
+        events, plain = self._reads.kept_track(canonical, cut)
+        return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
+                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)),
+                       plain=plain)
+
+    def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
+                known_at: dt.datetime | None = None) -> list[Step]:
+        """One step per fact of ``track``, each saying what it changed, with its citations."""
+        canonical = parse_track(track)
+        cut = self._reads.cut(known_at)
+        return history(canonical, self._reads.track_events(canonical, cut), by=by,
+                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)))
+
+
+_PROJECTOR = "tracks"
+
+
+#: A write that changes nothing: a database that takes no writes refuses it at once.
+_WRITABLE = (sa.update(t.projections).where(sa.false())
+             .values(position=t.projections.c.position))
+
+
+#: The PostgreSQL advisory lock key that lets one projector run at a time.
+_PROJECTOR_LOCK = 0x65767374  # "evst"
+
+
+#: What identifies a stored read model row: any rewrite of the row changes it.
+_STATE_IDENTITY = (
+    t.track_states.c.version.label("state_version"),
+    t.track_states.c.position.label("state_position"),
+    t.track_states.c.registry_version.label("state_registry_version"),
+    t.track_states.c.code_version.label("state_code_version"),
+    t.track_states.c.updated_at.label("state_updated_at"),
+)
+
+
+def _probe(track: str | None = None) -> sa.Select[Any]:
+    """The projector's checkpoint, the log's head and the registry's version, in one row
+    (none before the first catch-up); with a track, its read model row's identity too
+    (``NULL`` when it has none). Each part is a primary-key or index seek."""
+    p, e = t.projections.c, t.events.c
+    head = sa.select(sa.func.max(e.position)).scalar_subquery()
+    registry = (sa.select(sa.func.max(e.version)).where(e.track == ACTORS_STREAM)
+                .scalar_subquery())
+    query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
+                      registry.label("registry"))
+    if track is None:
+        return query.where(p.name == _PROJECTOR)
+    joined = t.projections.outerjoin(t.track_states, t.track_states.c.track == track)
+    return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
+        p.name == _PROJECTOR)
+
+
+def _is_caught_up(probe: Any) -> bool:
+    """Whether a :func:`_probe` row says the read models are current."""
+    return bool(probe is not None and probe.code_version == PROJECTION_VERSION
+                and probe.position == (probe.head or 0)
+                and probe.registry_version == (probe.registry or 0))
+
+
+def _identity(row: Any) -> tuple[Any, ...]:
+    return (row.state_version, row.state_position, row.state_registry_version,
+            row.state_code_version, row.state_updated_at)

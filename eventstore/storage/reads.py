@@ -1,0 +1,285 @@
+"""Reading the log: events in position or version order, one by id, the position a
+record time cuts at, and each track's decoded events for cuts.
+
+Every read streams a page at a time (memory stays constant whatever the log's size) and
+decodes through ``rows``. Imports: ``db``, ``rows``, ``states``, ``erasure`` (what an
+erased payload reads as) and the pure core.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from ..codec import (
+    GENESIS_HASH,
+    parse_uuid,
+)
+from ..errors import (
+    EventNotFound,
+)
+from ..events import RecordedEvent
+from ..facts import (
+    fact_class,
+)
+from ..projection import (
+    Plain,
+)
+from ..sources import (
+    Citation,
+)
+from ..tracks import FIXED_STREAMS, parse_track
+from . import schema as t
+from .db import Database, chunks
+from .erasure import redactions
+from .rows import (
+    EVENT_ROWS,
+    citation_of,
+    decode_event,
+    events_from,
+    utc,
+)
+from .states import EventCache, KeptTrack
+
+#: Rows per page when streaming the log (memory stays constant whatever the log's size).
+PAGE_SIZE = 1000
+
+
+@attrs.frozen
+class TrackSummary:
+    """A track's size and date span (``eventstore tracks``)."""
+
+    track: str
+    events: int
+    first: dt.date | None
+    last: dt.date | None
+    position: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track": self.track, "events": self.events,
+                "first": self.first.isoformat() if self.first else None,
+                "last": self.last.isoformat() if self.last else None,
+                "position": self.position}
+
+
+
+class Reads:
+    """Reading the log: events by position, track or id, the record-time cut, and the
+    decoded events of the tracks folded for cuts (kept in a bounded, thread-safe cache,
+    brought up to date by decoding only what is new)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._event_cache = EventCache()
+
+    def head(self) -> tuple[int, str]:
+        """The last position and its hash (``(0, GENESIS_HASH)`` for an empty log)."""
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(t.events.c.position, t.events.c.hash)
+                               .order_by(t.events.c.position.desc()).limit(1)).first()
+        return (row.position, row.hash) if row else (0, GENESIS_HASH)
+
+    def track_version(self, track: str) -> int:
+        """The current version of a track (0 when it has no events)."""
+        canonical = stream_name(track)
+        with self._db.read() as conn:
+            return track_versions(conn, {canonical}).get(canonical, 0)
+
+    def read_all(self, from_position: int = 1, limit: int | None = None, *,
+                 track: str | None = None,
+                 types: Iterable[str] | None = None) -> Iterator[RecordedEvent]:
+        """Stream events in position order from ``from_position``, a page at a time.
+        See :meth:`EventStore.read_all`."""
+        conditions = []
+        if track is not None:
+            conditions.append(t.events.c.track == stream_name(track))
+        if types is not None:
+            names = sorted(set(types))
+            for name in names:
+                fact_class(name)
+            conditions.append(t.events.c.type.in_(names))
+        return self._stream(lambda cursor: events_from(cursor).where(*conditions),
+                            t.events.c.position, max(1, from_position), limit)
+
+    def read_track(self, track: str, from_version: int = 1) -> Iterator[RecordedEvent]:
+        """Stream one track's events in version order from ``from_version``."""
+        canonical = stream_name(track)
+        query = (EVENT_ROWS.where(t.events.c.track == canonical))
+        return self._stream(lambda _: query, t.events.c.version, max(1, from_version), None)
+
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
+        """One event by its id, or :class:`EventNotFound`."""
+        wanted = str(parse_uuid(event_id, "event_id"))
+        query = (EVENT_ROWS.where(t.events.c.event_id == wanted))
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                raise EventNotFound(f"no event has the id {wanted}")
+            return self.decode_page(conn, rows)[0]
+
+    def event_at(self, position: int) -> RecordedEvent:
+        """The event at ``position``, or :class:`EventNotFound`."""
+        # By equality: a `position >= p LIMIT 1` read walks the payloads' index
+        # from the start on PostgreSQL (see docs/performance.md#audit).
+        with self._db.read() as conn:
+            rows = conn.execute(EVENT_ROWS.where(t.events.c.position == position)).all()
+            if not rows:
+                raise EventNotFound(f"no event at position {position}")
+            return self.decode_page(conn, rows)[0]
+
+    def _stream(self, query: Callable[[int], sa.Select[Any]], key: sa.Column[int], start: int,
+                limit: int | None) -> Iterator[RecordedEvent]:
+        """Pages of ``query(cursor)`` where ``key >= cursor``, in ``key`` order."""
+        remaining = limit
+        cursor = start
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            page_query = query(cursor).where(key >= cursor).order_by(key).limit(size)
+            with self._db.read() as conn:
+                rows = conn.execute(page_query).all()
+                decoded = self.decode_page(conn, rows)
+            yield from decoded
+            if len(rows) < size:
+                return
+            cursor = getattr(rows[-1], key.key) + 1
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def decode_page(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RecordedEvent]:
+        by_position: dict[int, list[Citation]] = {}
+        positions = [row.position for row in rows]
+        for chunk in chunks(positions):
+            query = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
+                     .order_by(t.citations.c.position, t.citations.c.ordinal))
+            for row in conn.execute(query):
+                by_position.setdefault(row.position, []).append(citation_of(row))
+        erased = [row.position for row in rows if row.body is None]
+        redacted = redactions(conn, erased) if erased else {}
+        return [decode_event(row, tuple(by_position.get(row.position, ())),
+                        redacted.get(row.position)) for row in rows]
+
+    def read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
+        query = (events_from(start).where(t.events.c.position >= start)
+                 .order_by(t.events.c.position).limit(limit))
+        return self.decode_page(conn, conn.execute(query).all())
+
+    def read_conn(self, conn: sa.Connection, track: str,
+                   from_version: int = 1) -> list[RecordedEvent]:
+        query = (EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
+                 .order_by(t.events.c.version))
+        return self.decode_page(conn, conn.execute(query).all())
+
+    def position_at(self, known_at: dt.datetime) -> int:
+        """The last position recorded at or before ``known_at`` (0 if none)."""
+        moment = utc(known_at)
+        stamp = moment.replace(tzinfo=None) if self._db.sqlite else moment  # SQLite keeps UTC
+        e = t.events.c
+        # The last entry of the (recorded_at, position) index at or before the moment: a
+        # seek, where max(position) over the range would read half the log on average.
+        query = (sa.select(e.position).where(e.recorded_at <= stamp)
+                 .order_by(e.recorded_at.desc(), e.position.desc()).limit(1))
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def cut(self, known_at: dt.datetime | None) -> int | None:
+        return None if known_at is None else self.position_at(known_at)
+
+    def track_events(self, track: str, cut: int | None) -> list[RecordedEvent]:
+        """A track's events up to position ``cut`` (all if None), in version order."""
+        return self.kept_track(track, cut)[0]
+
+    def kept_track(self, track: str, cut: int | None) -> tuple[list[RecordedEvent], Plain]:
+        """A track's events up to position ``cut`` (all if None), and the fold's memo."""
+        kept = self.cached_track(track)
+        events = kept.events
+        if cut is not None:
+            events = events[:bisect.bisect_right(events, cut, key=_position_of)]
+        return events, kept.plain
+
+    def cached_track(self, track: str) -> KeptTrack:
+        """All of a track's events, decoding only those this store has not decoded yet
+        (see :class:`~eventstore.storage.states.EventCache`): one small statement when
+        nothing was appended to the track since, and no erasure was made."""
+        e = t.events.c
+        probe = sa.select(
+            sa.select(sa.func.max(e.version)).where(e.track == track).scalar_subquery(),
+            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery())
+        with self._db.read() as conn:
+            version, erasure = conn.execute(probe).one()
+            kept = self._event_cache.get(track, erasure or 0)
+            if len(kept.events) == (version or 0):  # versions are gapless from 1
+                return kept
+            if len(kept.events) > (version or 0):
+                kept = KeptTrack()
+            kept = KeptTrack(kept.events + self.read_conn(
+                conn, track, from_version=len(kept.events) + 1), kept.plain)
+        self._event_cache.put(track, erasure or 0, kept)
+        return kept
+
+    def tracks(self) -> list[TrackSummary]:
+        """Every bilateral track with its number of events and the span of its dates."""
+        e = t.events.c
+        query = (sa.select(e.track, sa.func.count(), sa.func.min(e.valid_lower),
+                           sa.func.max(e.valid_upper), sa.func.max(e.position))
+                 .where(e.track.not_in(FIXED_STREAMS)).group_by(e.track).order_by(e.track))
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        return [TrackSummary(track=r[0], events=r[1], first=_as_date(r[2]), last=_as_date(r[3]),
+                             position=r[4]) for r in rows]
+
+
+def track_versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
+    """Each track's current version: one statement, one index seek per track.
+
+    (``max(version) … GROUP BY track`` would read every row of each track; a scalar
+    ``max`` per track is answered from the end of the (track, version) index.) The
+    tracks are one bound parameter, so the statement is compiled once per engine.
+    """
+    if not tracks:
+        return {}
+    wanted = sorted(tracks)
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(_VERSIONS_SQLITE, {"tracks": json.dumps(wanted)})
+    else:
+        rows = conn.execute(_VERSIONS_PG, {"tracks": wanted})
+    return {track: version for track, version in rows if version is not None}
+
+
+def _versions_query(wanted: Any) -> sa.Select[Any]:
+    """Each wanted track with its latest version (NULL for a new track)."""
+    e = t.events.c
+    latest = sa.select(sa.func.max(e.version)).where(e.track == wanted.c.value)
+    return sa.select(wanted.c.value, latest.scalar_subquery())
+
+
+#: The tracks as a JSON array (``json_each``) on SQLite, a text array on PostgreSQL.
+_VERSIONS_SQLITE = _versions_query(
+    sa.func.json_each(sa.bindparam("tracks", type_=sa.String))
+    .table_valued("value").alias("wanted"))
+
+
+_VERSIONS_PG = _versions_query(
+    sa.func.unnest(sa.bindparam("tracks", type_=postgresql.ARRAY(sa.String)))
+    .table_valued("value").render_derived(name="wanted"))
+
+
+def _position_of(event: RecordedEvent) -> int:
+    return event.position
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def stream_name(track: str) -> str:
+    return track if track in FIXED_STREAMS else parse_track(track)
