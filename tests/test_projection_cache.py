@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from eventstore import EventStore
-from eventstore.projection import Folded, TrackState, project
+from eventstore.projection.fold import project
+from eventstore.projection.read_model import Folded
+from eventstore.projection.state import TrackState
 from eventstore.storage import store as store_module
 from eventstore.storage.states import EventCache, KeptTrack, StateCache
 from tests.conftest import ARTICLE_GENEVA
