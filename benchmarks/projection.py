@@ -119,7 +119,7 @@ from eventsourcing.application import LocalNotificationLog
 from eventsourcing.system import NotificationLogReader
 
 from eventstore import EventStore, NewSource
-from eventstore.projection import project as fold_project
+from eventstore.projection.fold import project as fold_project
 from eventstore.sources import resolve_citation
 from eventstore.storage import schema as t
 from eventstore.tracks import FIXED_STREAMS

@@ -7,6 +7,10 @@ Pure code. The byte-level format is documented in ``docs/integrity.md``; in shor
   (strings, integers below 2**53, booleans, null, lists, objects with ASCII keys, and
   never floats) this is byte-for-byte the RFC 8785 JSON Canonicalization Scheme; a
   property test checks that against the ``rfc8785`` package.
+* two cattrs converters: :data:`converter`, strict, for fact payloads (what callers send:
+  unknown keys and wrong types are errors), and :data:`documents`, for the store's own
+  answers (states, history steps) as plain data: dates as ISO text, tolerant of keys it no
+  longer knows (a stored read model may hold a field since removed).
 * ``payload_hash`` = SHA-256 of the canonical payload, ``citations_hash`` = SHA-256 of
   the canonical list of citations, and the event ``hash`` = SHA-256 of the canonical
   envelope, which holds both and the previous event's hash.
@@ -14,6 +18,7 @@ Pure code. The byte-level format is documented in ``docs/integrity.md``; in shor
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import json
@@ -33,7 +38,7 @@ from .errors import ValidationError
 from .facts import FactData, FieldValueError, fact_class, upcast
 
 __all__ = [
-    "converter", "canonical_json", "sha256_hex", "GENESIS_HASH",
+    "converter", "documents", "canonical_json", "sha256_hex", "GENESIS_HASH",
     "structure_data", "unstructure_data", "decode_stored", "parse_uuid",
 ]
 
@@ -96,6 +101,25 @@ def _make_converter() -> cattrs.Converter:
 
 #: The cattrs converter for every fact type: unknown keys and wrong types are errors.
 converter = _make_converter()
+
+
+def _make_documents() -> cattrs.Converter:
+    conv = cattrs.Converter()  # unknown keys are dropped, as cattrs does by default
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_structure_hook(dt.date, lambda value, _: dt.date.fromisoformat(value))
+    conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    conv.register_structure_hook(dt.datetime, lambda value, _: dt.datetime.fromisoformat(value))
+    conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_structure_hook(uuid.UUID, lambda value, _: uuid.UUID(value))
+    return conv
+
+
+#: The cattrs converter for the store's own types (a projection's state and items, a
+#: history step): attrs objects to dicts of their fields, tuples to lists, dates and times
+#: to ISO 8601 text, UUIDs to text, and back. The ``to_dict`` of those types is built on
+#: it (``eventstore.projection.state``), and it reads a read model stored as dicts.
+#: Not for fact payloads, which :data:`converter` checks strictly.
+documents = _make_documents()
 
 
 # One encoder for every call: json.dumps with options builds a new one each time.

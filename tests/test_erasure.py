@@ -30,7 +30,9 @@ from eventstore import (
 )
 from eventstore.cli.app import cli
 from eventstore.integrity import envelope_of
-from eventstore.projection import TrackState, project, registry_of
+from eventstore.projection.fold import project
+from eventstore.projection.identity import registry_of
+from eventstore.projection.state import TrackState
 from eventstore.proofs import check_proof, consistency_document, inclusion_document
 from eventstore.storage import schema as t
 from eventstore.storage.errors import translated

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from eventstore import EventNotFound, EventStore, ValidationError
 from eventstore.dates import parse_valid_time
-from eventstore.projection import counts_at, order_key, project
+from eventstore.projection.fold import project
+from eventstore.projection.timeline import counts_at, order_key
 from eventstore.storage.schema import events
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..events import RecordedEvent
 from ..facts import Redacted
-from ..projection import KINDS
+from ..projection.state import KINDS
 from ..storage import AppendResult
 
 

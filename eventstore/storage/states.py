@@ -26,7 +26,8 @@ from typing import Generic, TypeVar
 import attrs
 
 from ..events import RecordedEvent
-from ..projection import Plain, TrackState
+from ..projection.resolve import Plain
+from ..projection.state import TrackState
 
 __all__ = ["Budgeted", "StateCache", "STATE_CACHE_FACTS", "EventCache", "EVENT_CACHE_EVENTS",
            "KeptTrack"]
@@ -124,7 +125,7 @@ class StateCache(_Budgeted[TrackState]):
 @attrs.frozen
 class KeptTrack:
     """A track's decoded events from version 1, in order, with the fold's memo of them
-    (:data:`~eventstore.projection.Plain`: each fact as it stands untouched)."""
+    (:data:`~eventstore.projection.resolve.Plain`: each fact as it stands untouched)."""
 
     events: list[RecordedEvent] = attrs.field(factory=list)
     plain: Plain = attrs.field(factory=dict)

@@ -1,0 +1,415 @@
+"""The fold: effective facts, in fold order, into the items of a track's state.
+
+Owns :func:`project` (the state of a track from its events), the :class:`Builder` that
+:func:`project`, the read model's incremental fold (:mod:`.read_model`) and the history
+(:mod:`.history`) drive fact by fact, and :data:`PROJECTION_VERSION`.
+
+The rule every item follows: **lifecycles only move forward** — planned → held /
+cancelled, planned → signed / not signed, extended → accepted / declined → fulfilled,
+announced → done; an outcome recorded without its plan is kept and marked
+``outcome_only``. ``docs/projections.md`` says what each fact type does to the items.
+
+This is the package's largest module (~400 lines) because the builder is one class: a
+small method per fact type over one working state (the items by key, the evidence each
+holds); cutting it by kind of item would scatter that state across modules.
+
+May import: the standard library, attrs, ``eventstore.events``, ``eventstore.facts``,
+``eventstore.packed`` (for :func:`~eventstore.packed.gc_paused`), :mod:`.state`,
+:mod:`.identity`, :mod:`.timeline` and :mod:`.resolve`; nothing from ``storage/`` or
+``cli/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..events import RecordedEvent
+from ..facts import (
+    FACT_TYPES,
+    ActionAnnounced,
+    ActionDone,
+    DeclarationNotSigned,
+    DeclarationPlanned,
+    DeclarationSigned,
+    InvitationAccepted,
+    InvitationDeclined,
+    InvitationExtended,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingPlanned,
+    Redacted,
+    StatementMade,
+    TopicsDiscussed,
+)
+from ..packed import gc_paused
+from .identity import ActorRegistry, name_key
+from .resolve import Effective, Plain, fold_order, resolve
+from .state import (
+    Action,
+    Declaration,
+    Evidence,
+    Invitation,
+    Meeting,
+    PartyRef,
+    RedactedFact,
+    Statement,
+    Topic,
+    TrackState,
+    evolve,
+)
+from .timeline import OrderKey, counts_at, order_key
+
+__all__ = ["PROJECTION_VERSION", "project", "select", "Builder"]
+
+#: Bumped whenever the fold's rules change, so stored read models are rebuilt.
+PROJECTION_VERSION = 3
+
+
+_FORWARD = {
+    "meeting": {"planned": 0, "held": 1, "cancelled": 1},
+    "declaration": {"planned": 0, "signed": 1, "not_signed": 1},
+    "invitation": {"extended": 0, "accepted": 1, "declined": 2, "fulfilled": 2},
+    "action": {"announced": 0, "done": 1},
+}
+
+
+def _advance(kind: str, current: str | None, new: str) -> str:
+    """Lifecycles only move forward; an equal rank means a later outcome replaces it."""
+    if current is None:
+        return new
+    ranks = _FORWARD[kind]
+    return new if ranks[new] >= ranks[current] else current
+
+
+def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
+    """Participants by identity: a second spelling of someone already there adds nobody."""
+    merged = list(old)
+    known = {p.id for p in old}
+    for party in new:
+        if party.id not in known:
+            known.add(party.id)
+            merged.append(party)
+    return tuple(merged)
+
+
+class Builder:
+    """The mutable working state of one fold (pure: it only ever sees its inputs)."""
+
+    def __init__(self, registry: ActorRegistry) -> None:
+        self.registry = registry
+        self.meetings: dict[str, Meeting] = {}
+        self.declarations: dict[str, Declaration] = {}
+        self.invitations: dict[str, Invitation] = {}
+        self.statements: dict[str, Statement] = {}
+        self.topics: dict[str, Topic] = {}
+        self.actions: dict[str, Action] = {}
+        self.redacted: dict[str, RedactedFact] = {}
+        # (kind, key) → the evidence an item holds, to add new evidence only once without
+        # comparing it with every piece held (heavily cited items hold thousands).
+        self._held: dict[tuple[str, str], set[Evidence]] = {}
+        # statement key → (its sort key, the statement), made as it is folded
+        self._statement_order: dict[str, tuple[tuple[Any, ...], Statement]] = {}
+        # topic key → the meetings it was discussed at (as in the topic's tuple)
+        self._topic_meetings: dict[str, set[str]] = {}
+
+    def _cite(self, kind: str, key: str, old: tuple[Evidence, ...],
+              new: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+        """``old`` (what the item holds) followed by the pieces of ``new`` it lacks."""
+        held = self._held.get((kind, key))
+        if held is None:
+            held = self._held[(kind, key)] = set(old)
+        fresh = []
+        for piece in new:
+            if piece not in held:
+                held.add(piece)
+                fresh.append(piece)
+        return old + tuple(fresh) if fresh else old
+
+    @classmethod
+    def resume(cls, state: TrackState, registry: ActorRegistry) -> Builder:
+        """Carry on folding from a state (an incremental update of a read model)."""
+        builder = cls(registry)
+        builder.meetings = {m.key: m for m in state.meetings}
+        builder.declarations = {d.key: d for d in state.declarations}
+        builder.invitations = {i.key: i for i in state.invitations}
+        builder.statements = {s.key: s for s in state.statements}
+        builder.topics = {name_key(t.key): t for t in state.topics}
+        builder.actions = {a.key: a for a in state.actions}
+        builder.redacted = {r.key: r for r in state.redacted}
+        return builder
+
+    def apply(self, fact: Effective) -> None:
+        data = fact.data
+        if isinstance(data, Redacted):
+            self.redacted[fact.event_id] = RedactedFact(
+                key=fact.event_id, status="redacted", type=data.erased_type, date=fact.valid,
+                reason=data.reason, erased_at=data.erased_at, erased_by=data.erased_by,
+                erasure=data.erasure, citations=fact.citations)
+            return
+        handler = _HANDLERS.get(fact.type)
+        if handler is not None:
+            handler(self, fact, fact.data)
+
+    # meetings
+    def _put_meeting(self, fact: Effective, key: str, status: str, *, kind: str | None = None,
+                     place: str | None = None, scheduled: str | None = None,
+                     purpose: str | None = None, note: str | None = None,
+                     fulfils: str | None = None, reason: str | None = None,
+                     participants: Sequence[PartyRef] = ()) -> None:
+        """A meeting as this fact leaves it: what the fact gives (not None) replaces what
+        was known. (Built field by field: this runs for a third of all facts.)"""
+        old = self.meetings.get(key)
+        if old is None:
+            old = Meeting(key=key, status=status, kind=None, date=None, place=None,
+                          participants=(), topics=(), scheduled=None, reason=None,
+                          outcome_only=status != "planned", citations=())
+        self.meetings[key] = Meeting(
+            key=key, status=_advance("meeting", old.status, status),
+            kind=old.kind if kind is None else kind,
+            date=fact.valid if status != "planned" or old.date is None else old.date,
+            place=old.place if place is None else place,
+            participants=(_merge_refs(old.participants, participants) if participants
+                          else old.participants),
+            topics=old.topics, scheduled=old.scheduled if scheduled is None else scheduled,
+            reason=old.reason if reason is None else reason, outcome_only=old.outcome_only,
+            citations=self._cite("meeting", key, old.citations, fact.citations),
+            purpose=old.purpose if purpose is None else purpose,
+            note=old.note if note is None else note,
+            fulfils=old.fulfils if fulfils is None else fulfils)
+
+    def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
+        self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
+                          scheduled=d.scheduled, purpose=d.purpose,
+                          participants=[self.registry.ref(p) for p in d.participants])
+
+    def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
+        self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place, note=d.note,
+                          fulfils=d.fulfils,
+                          participants=[self.registry.ref(p) for p in d.participants])
+        if d.fulfils and d.fulfils in self.invitations:
+            inv = self.invitations[d.fulfils]
+            self.invitations[d.fulfils] = evolve(
+                inv, status=_advance("invitation", inv.status, "fulfilled"), fulfilled_by=d.key)
+
+    def _meeting_cancelled(self, fact: Effective, d: MeetingCancelled) -> None:
+        self._put_meeting(fact, d.key, "cancelled", reason=d.reason)
+
+    def _topics_discussed(self, fact: Effective, d: TopicsDiscussed) -> None:
+        meeting = self.meetings.get(d.meeting)
+        if meeting is None:  # topics of a meeting never recorded: it was held
+            self._put_meeting(fact, d.meeting, "held")
+            meeting = self.meetings[d.meeting]
+        new_topics = tuple(t for t in d.topics if t not in meeting.topics)
+        self.meetings[d.meeting] = evolve(
+            meeting, topics=meeting.topics + new_topics,
+            citations=self._cite("meeting", d.meeting, meeting.citations, fact.citations))
+        for name in d.topics:
+            key = name_key(name)
+            old = self.topics.get(key)
+            if old is None:
+                self.topics[key] = Topic(key=name, status="discussed", first=fact.valid,
+                                         last=fact.valid, meetings=(d.meeting,),
+                                         date=fact.valid, citations=fact.citations)
+            else:
+                seen = self._topic_meetings.get(key)
+                if seen is None:
+                    seen = self._topic_meetings[key] = set(old.meetings)
+                meetings = old.meetings
+                if d.meeting not in seen:
+                    seen.add(d.meeting)
+                    meetings += (d.meeting,)
+                self.topics[key] = Topic(
+                    key=old.key, status=old.status, first=old.first, last=fact.valid,
+                    meetings=meetings, date=fact.valid,
+                    citations=self._cite("topic", key, old.citations, fact.citations))
+
+    # declarations
+    def _put_declaration(self, fact: Effective, key: str, status: str, *,
+                         title: str | None = None, parties: tuple[str, ...] | None = None,
+                         reason: str | None = None,
+                         signatories: Sequence[PartyRef] = ()) -> None:
+        old = self.declarations.get(key)
+        if old is None:
+            old = Declaration(key=key, status=status, title=None, parties=(), signatories=(),
+                              reason=None, date=None, outcome_only=status != "planned",
+                              citations=())
+        self.declarations[key] = Declaration(
+            key=key, status=_advance("declaration", old.status, status),
+            title=old.title if title is None else title,
+            parties=old.parties if parties is None else parties,
+            signatories=(_merge_refs(old.signatories, signatories) if signatories
+                         else old.signatories),
+            reason=old.reason if reason is None else reason, date=fact.valid,
+            outcome_only=old.outcome_only,
+            citations=self._cite("declaration", key, old.citations, fact.citations))
+
+    def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
+        self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties)
+
+    def _declaration_signed(self, fact: Effective, d: DeclarationSigned) -> None:
+        self._put_declaration(fact, d.key, "signed",
+                              signatories=[self.registry.ref(p) for p in d.signatories])
+
+    def _declaration_not_signed(self, fact: Effective, d: DeclarationNotSigned) -> None:
+        self._put_declaration(fact, d.key, "not_signed", reason=d.reason)
+
+    # invitations
+    def _put_invitation(self, fact: Effective, key: str, status: str, *,
+                        inviter: PartyRef | None = None, invitee: PartyRef | None = None,
+                        place: str | None = None, purpose: str | None = None,
+                        reason: str | None = None) -> None:
+        old = self.invitations.get(key)
+        if old is None:
+            old = Invitation(key=key, status=status, inviter=None, invitee=None, place=None,
+                             purpose=None, reason=None, fulfilled_by=None, date=None,
+                             outcome_only=status != "extended", citations=())
+        self.invitations[key] = Invitation(
+            key=key, status=_advance("invitation", old.status, status),
+            inviter=old.inviter if inviter is None else inviter,
+            invitee=old.invitee if invitee is None else invitee,
+            place=old.place if place is None else place,
+            purpose=old.purpose if purpose is None else purpose,
+            reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
+            date=fact.valid, outcome_only=old.outcome_only,
+            citations=self._cite("invitation", key, old.citations, fact.citations))
+
+    def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
+        self._put_invitation(fact, d.key, "extended", inviter=self.registry.ref(d.inviter),
+                             invitee=self.registry.ref(d.invitee), place=d.place,
+                             purpose=d.purpose)
+
+    def _invitation_accepted(self, fact: Effective, d: InvitationAccepted) -> None:
+        self._put_invitation(fact, d.key, "accepted")
+
+    def _invitation_declined(self, fact: Effective, d: InvitationDeclined) -> None:
+        self._put_invitation(fact, d.key, "declined", reason=d.reason)
+
+    # statements and actions
+    def _statement_made(self, fact: Effective, d: StatementMade) -> None:
+        statement = Statement(
+            key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker),
+            stance=str(d.stance), content=d.content, addressee=d.addressee,
+            attribution=d.attribution, date=fact.valid, citations=fact.citations)
+        self.statements[fact.event_id] = statement
+        self._statement_order[fact.event_id] = (_statement_key(statement, fact.order), statement)
+
+    def _put_action(self, fact: Effective, key: str, status: str, *,
+                    actor: PartyRef | None = None, action: str | None = None,
+                    expected: str | None = None) -> None:
+        old = self.actions.get(key)
+        if old is None:
+            old = Action(key=key, status=status, actor=None, action=None, expected=None,
+                         date=None, outcome_only=status != "announced", citations=())
+        self.actions[key] = Action(
+            key=key, status=_advance("action", old.status, status),
+            actor=old.actor if actor is None else actor,
+            action=old.action if action is None else action,
+            expected=old.expected if expected is None else expected, date=fact.valid,
+            outcome_only=old.outcome_only,
+            citations=self._cite("action", key, old.citations, fact.citations))
+
+    def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
+        self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor),
+                         action=d.action, expected=d.expected)
+
+    def _action_done(self, fact: Effective, d: ActionDone) -> None:
+        self._put_action(fact, d.key, "done")
+
+    # the result
+    def fulfil_invitations(self) -> None:
+        """An invitation is fulfilled by a later meeting held at its place with its invitee."""
+        held: dict[str, list[Meeting]] = {}  # by place, in the order the meetings came
+        for meeting in self.meetings.values():
+            if meeting.status == "held" and meeting.place is not None:
+                held.setdefault(name_key(meeting.place), []).append(meeting)
+        for key, inv in list(self.invitations.items()):
+            if inv.status not in ("extended", "accepted") or inv.invitee is None \
+                    or inv.place is None:
+                continue
+            for meeting in held.get(name_key(inv.place), ()):
+                if _answers(inv, meeting):
+                    self.invitations[key] = evolve(inv, status="fulfilled",
+                                                   fulfilled_by=meeting.key)
+                    break
+
+    def _statements_in_order(self) -> tuple[Statement, ...]:
+        """By speaker, then date, then key; the sort keys were made as statements came."""
+        order = self._statement_order
+        for key, s in self.statements.items():
+            if key not in order:  # resumed from a stored state
+                order[key] = (_statement_key(s, order_key(s.date, 0)), s)
+        return tuple(s for _, s in sorted(order.values(), key=_first))
+
+    def state(self, track: str, *, as_of: dt.date | None, known_at: dt.datetime | None,
+              possible: bool, position: int, facts: int) -> TrackState:
+        def by_date(items: Iterable[Any]) -> tuple[Any, ...]:
+            return tuple(sorted(items, key=lambda i: (order_key(i.date, 0)[:2], i.key)))
+        return TrackState(
+            track=track, as_of=as_of, known_at=known_at, possible=possible, position=position,
+            facts=facts, meetings=by_date(self.meetings.values()),
+            declarations=by_date(self.declarations.values()),
+            invitations=by_date(self.invitations.values()),
+            statements=self._statements_in_order(),
+            topics=tuple(sorted(self.topics.values(), key=lambda t: name_key(t.key))),
+            actions=by_date(self.actions.values()),
+            redacted=tuple(sorted(self.redacted.values(),
+                                  key=lambda r: (order_key(r.date, 0)[:2], r.key))))
+
+
+def _statement_key(statement: Statement, order: OrderKey) -> tuple[Any, ...]:
+    """Statements come by speaker, then date (``order``: the fold order of their fact),
+    then key."""
+    return (statement.speaker.name, order[:2], statement.key)
+
+
+#: Fact type → the builder's method that folds it (``meeting.held`` → ``_meeting_held``).
+_HANDLERS: dict[str, Callable[[Builder, Effective, Any], None]] = {
+    name: getattr(Builder, "_" + name.replace(".", "_"))
+    for name in FACT_TYPES if hasattr(Builder, "_" + name.replace(".", "_"))}
+
+
+def _answers(inv: Invitation, meeting: Meeting) -> bool:
+    if inv.invitee is None or inv.place is None or meeting.place is None:
+        return False
+    if name_key(inv.place) != name_key(meeting.place):
+        return False
+    if inv.invitee.id not in {p.id for p in meeting.participants}:
+        return False
+    invited = inv.date.lower if inv.date and inv.date.lower else dt.date.min
+    held = meeting.date.lower if meeting.date and meeting.date.lower else None
+    return held is not None and held >= invited
+
+
+def select(effective: Iterable[Effective], as_of: dt.date | None,
+           possible: bool) -> list[Effective]:
+    """The facts that count at ``as_of`` (not retracted, not duplicates), in fold order."""
+    chosen = [e for e in effective if not e.retracted
+              and not (e.same_as is not None) and counts_at(e.valid, as_of, possible)]
+    return sorted(chosen, key=fold_order)
+
+
+_first = operator.itemgetter(0)
+
+
+def project(track: str, events: Sequence[RecordedEvent], *, as_of: dt.date | None = None,
+            known_at: dt.datetime | None = None, possible: bool = False,
+            registry: ActorRegistry | None = None, plain: Plain | None = None) -> TrackState:
+    """The state of ``track`` from its ``events`` (already cut at the known-at position).
+
+    ``plain``: a memo kept between calls on the same track's events (see :func:`resolve`).
+    The collector is paused meanwhile (:func:`~eventstore.packed.gc_paused`): a fold makes
+    thousands of objects and no cycle, and a collection it triggered would walk them all.
+    """
+    with gc_paused():
+        builder = Builder(registry or ActorRegistry())
+        chosen = select(resolve(events, plain), as_of, possible)
+        for fact in chosen:
+            builder.apply(fact)
+        builder.fulfil_invitations()
+        position = max((e.position for e in events), default=0)
+        return builder.state(track, as_of=as_of, known_at=known_at, possible=possible,
+                             position=position, facts=len(chosen))
+

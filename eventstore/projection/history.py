@@ -1,0 +1,198 @@
+"""History: how a track's state came about, one step per fact, each with what it changed.
+
+Owns :class:`Step`, :func:`history` (in valid-time order: the world's story as best known
+now; or in record order: how the store's answer changed as facts arrived) and
+:func:`diff` (what changed between two states, in words: "declaration 'x': planned → not
+signed"). ``docs/projections.md`` lists what a step's changes say.
+
+May import: the standard library, attrs and cattrs, ``eventstore.codec``,
+``eventstore.dates``, ``eventstore.events`` and the package's other modules but
+:mod:`.read_model`; nothing from ``storage/`` or ``cli/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from ..codec import documents
+from ..dates import ValidTime
+from ..events import RecordedEvent
+from .fold import Builder, project
+from .identity import ActorRegistry
+from .resolve import Effective, evidence, fold_order, resolve
+from .state import KINDS, UTC_MOMENT, Evidence, PartyRef, TrackState
+
+__all__ = ["Step", "history", "diff"]
+
+
+@attrs.frozen
+class Step:
+    """One fact of a track's history and what it changed."""
+
+    position: int
+    event_id: str
+    type: str
+    valid: ValidTime | None
+    recorded_at: dt.datetime
+    changes: tuple[str, ...]
+    citations: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A step of the ``history --format json`` document (its valid time as ``date``)."""
+        return _step_document()(self)
+
+
+@functools.cache
+def _step_document() -> Callable[[Step], dict[str, Any]]:
+    return make_dict_unstructure_fn(Step, documents, valid=override(rename="date"),
+                                    recorded_at=UTC_MOMENT)
+
+
+def history(track: str, events: Sequence[RecordedEvent], *,
+            by: Literal["valid", "recorded"] = "valid",
+            registry: ActorRegistry | None = None) -> list[Step]:
+    """One step per fact: in valid-time order (the world's story as best known now) or in
+    record order (how the store's answer changed as facts arrived)."""
+    registry = registry or ActorRegistry()
+    base = [e for e in events if e.data.stream is None]
+    if by == "recorded":
+        return _history_recorded(track, base, registry)
+    return _history_valid(track, base, registry)
+
+
+def _history_valid(track: str, events: Sequence[RecordedEvent],
+                   registry: ActorRegistry) -> list[Step]:
+    """Every fact as it stands now, in fold order, each folded on top of those before."""
+    recorded_at = {str(e.event_id): e.recorded_at for e in events}
+    builder = Builder(registry)
+    previous = builder.state(track, as_of=None, known_at=None, possible=False, position=0,
+                             facts=0)
+    steps = []
+    for fact in sorted(resolve(events), key=fold_order):
+        if fact.retracted:
+            changes: tuple[str, ...] = (f"retracted later ({_short(fact.retracted)}): "
+                                        "not applied",)
+        elif fact.same_as:
+            changes = (f"same event as {fact.same_as}: its citations join that fact",)
+        else:
+            current = _folded(builder, fact, track)
+            changes = diff(previous, current) or ("no change",)
+            if fact.corrected:
+                changes += (f"as corrected later ({_short(fact.corrected)})",)
+            previous = current
+        steps.append(Step(position=fact.position, event_id=fact.event_id, type=fact.type,
+                          valid=fact.valid, recorded_at=recorded_at[fact.event_id],
+                          changes=changes, citations=fact.citations))
+    return steps
+
+
+def _folded(builder: Builder, fact: Effective, track: str) -> TrackState:
+    """The state once ``fact`` is folded in (the builder keeps it for the next)."""
+    builder.apply(fact)
+    builder.fulfil_invitations()
+    return builder.state(track, as_of=None, known_at=None, possible=False,
+                         position=fact.position, facts=0)
+
+
+def _history_recorded(track: str, events: Sequence[RecordedEvent],
+                      registry: ActorRegistry) -> list[Step]:
+    ordered = sorted(events, key=lambda e: e.position)
+    previous = project(track, [], registry=registry)
+    steps = []
+    for index, event in enumerate(ordered):
+        current = project(track, ordered[:index + 1], registry=registry)
+        changes = diff(previous, current) or ("no change",)
+        steps.append(Step(position=event.position, event_id=str(event.event_id),
+                          type=event.type, valid=event.valid, recorded_at=event.recorded_at,
+                          changes=changes, citations=evidence(event)))
+        previous = current
+    return steps
+
+
+# -- what changed -----------------------------------------------------------------------
+
+_LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "invitation",
+          "statements": "statement", "topics": "topic", "actions": "action",
+          "redacted": "redacted fact"}
+#: Fields that :func:`diff` says something about in its own words, or not at all.
+_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only")
+
+
+def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
+    """What changed between two states, readably: "declaration 'x': planned → not signed"."""
+    lines: list[str] = []
+    for kind in KINDS:
+        old = {i.key: i for i in before.items(kind)}
+        new = {i.key: i for i in after.items(kind)}
+        for key, item in new.items():
+            was = old.get(key)
+            if was is None:
+                lines.append(_new(kind, f"{_LABEL[kind]} '{key}'", item))
+            elif was is not item:  # a fold keeps an item it did not change as it was
+                lines += _changed(kind, f"{_LABEL[kind]} '{key}'", was, item)
+        for key in old.keys() - new.keys():
+            lines.append(f"{_LABEL[kind]} '{key}': removed")
+    return tuple(lines)
+
+
+def _new(kind: str, name: str, item: Any) -> str:
+    if kind == "statements":
+        return f"statement by {item.speaker.name} ({item.stance}): {_short(item.content)}"
+    if kind == "redacted":
+        return (f"{item.type} (redacted: its data was erased on {item.erased_at} "
+                f"by {item.erased_by}: {_short(item.reason)})")
+    return f"{name}: {_status(item.status)} (new)"
+
+
+def _changed(kind: str, name: str, was: Any, item: Any) -> list[str]:
+    """What changed in one item (``name``: "meeting 'geneva'"), in the fields' order."""
+    lines = []
+    if was.status != item.status:
+        lines.append(f"{name}: {_status(was.status)} → {_status(item.status)}")
+    elif was.date != item.date and kind != "topics":
+        lines.append(f"{name}: date {_show(was.date)} → {_show(item.date)}")
+    for field in attrs.fields(type(item)):
+        if field.name in _NOT_LISTED:
+            continue
+        a, b = getattr(was, field.name), getattr(item, field.name)
+        if a != b:
+            lines.append(_field_change(name, field.name, a, b))
+    extra = len(item.citations) - len(was.citations)
+    if extra > 0 and was.status == item.status:
+        lines.append(f"{name}: +{extra} citation(s)")
+    return lines
+
+
+def _field_change(name: str, field: str, a: Any, b: Any) -> str:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        added = tuple(x for x in b if x not in a)
+        if added and len(b) == len(a) + len(added):
+            return f"{name}: {field} + {_show(added)}"
+    if a is None:
+        return f"{name}: {field}: {_show(b)}"
+    return f"{name}: {field} {_show(a)} → {_show(b)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_show(v) for v in value) or "none"
+    if isinstance(value, PartyRef):
+        return value.name
+    if isinstance(value, ValidTime):
+        return value.edtf
+    return "none" if value is None else str(value)
+
+
+def _status(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,0 +1,117 @@
+"""The read model: a track's current state kept folded, and its stored form.
+
+Owns :class:`Folded` (a current state with the fold key of its last fact), the two ways
+to get one — :func:`fold_all` (from all the track's events) and :func:`fold_more` (newly
+appended facts applied to a stored one, when that gives what a fold from scratch would)
+— and the stored form: :func:`dump_folded` / :func:`load_folded`, compact JSON written by
+:class:`~eventstore.packed.PackedCodec` (each object a list of its fields' values, the
+field names once in a header; a state stored as cattrs dicts, before that form, is still
+read, through ``codec.documents``). The store keeps the text in ``track_states.state``;
+this module does no I/O.
+
+The header names each class by the package, as ``eventstore.projection.Meeting`` (see
+:func:`stored_name`): the names are part of the stored form, so moving a class between
+the package's modules changes no stored state.
+
+May import: the standard library, attrs, ``eventstore.codec``, ``eventstore.events``,
+``eventstore.facts``, ``eventstore.packed`` and the package's other modules but
+:mod:`.history`; nothing from ``storage/`` or ``cli/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+
+import attrs
+
+from ..codec import documents
+from ..events import RecordedEvent
+from ..facts import MetaFact
+from ..packed import PackedCodec, class_key, gc_paused
+from .fold import Builder, project, select
+from .identity import ActorRegistry
+from .resolve import Plain, fold_order, resolve
+from .state import TrackState
+from .timeline import OrderKey
+
+__all__ = ["Folded", "fold_all", "fold_more", "dump_folded", "load_folded", "stored_name"]
+
+
+@attrs.frozen
+class Folded:
+    """A current state with what an incremental update needs: the last fold key."""
+
+    state: TrackState
+    last: OrderKey | None
+
+
+def fold_all(track: str, events: Sequence[RecordedEvent],
+             registry: ActorRegistry | None = None) -> Folded:
+    """The current state of a track from all its events (a rebuild)."""
+    memo: Plain = {}  # the fold resolves the facts again: through the memo, cheaply
+    chosen = select(resolve(events, memo), None, False)
+    state = project(track, events, registry=registry, plain=memo)
+    last = chosen[-1].order if chosen else None
+    return Folded(state=state, last=last)
+
+
+def fold_more(folded: Folded, new: Sequence[RecordedEvent],
+              registry: ActorRegistry | None = None) -> Folded | None:
+    """Apply newly appended events to a current state, or ``None`` if that is not valid.
+
+    Valid when every new event is a plain fact that sorts after everything folded so far;
+    a fact about facts, or a late-arriving fact about the past, needs a rebuild.
+    """
+    if any(isinstance(e.data, MetaFact) or e.data.stream is not None for e in new):
+        return None
+    effective = sorted(resolve(new), key=fold_order)
+    if not effective:
+        return folded
+    if folded.last is not None and effective[0].order < folded.last:
+        return None
+    builder = Builder.resume(folded.state, registry or ActorRegistry())
+    for fact in effective:
+        builder.apply(fact)
+    builder.fulfil_invitations()
+    old = folded.state
+    state = builder.state(old.track, as_of=None, known_at=None, possible=False,
+                          position=max(old.position, max(e.position for e in new)),
+                          facts=old.facts + len(effective))
+    return Folded(state=state, last=effective[-1].order)
+
+
+_PACKAGE = "eventstore.projection"
+
+
+def stored_name(cls: type) -> str:
+    """How a stored state's header names ``cls``: a class of this package by the package
+    (``eventstore.projection.Meeting``), any other by its module."""
+    if cls.__module__.startswith(_PACKAGE + "."):
+        return f"{_PACKAGE}.{cls.__qualname__}"
+    return class_key(cls)
+
+
+@functools.cache
+def _packed() -> PackedCodec:
+    """The read model's codec (built on first use: it generates code)."""
+    return PackedCodec(Folded, documents, name=stored_name)
+
+
+def dump_folded(folded: Folded) -> str:
+    """The read model's stored form: the state and the last fold key, packed (JSON)."""
+    return json.dumps(_packed().pack(folded), ensure_ascii=False, separators=(",", ":"))
+
+
+def load_folded(text: str) -> Folded:
+    """A stored read model back as a :class:`Folded` (what :func:`dump_folded` wrote).
+
+    A state stored before the packed form (a dict of the state and the last fold key) is
+    structured by cattrs.
+    """
+    with gc_paused():
+        doc = json.loads(text)
+        result: Folded = (_packed().unpack(doc) if "packed" in doc
+                          else documents.structure(doc, Folded))
+    return result

@@ -1,0 +1,280 @@
+"""The state of a track: the types a fold produces, and their JSON document.
+
+Owns :class:`TrackState` and its items (meetings, declarations, invitations, statements,
+topics, actions, redacted facts, open items), the :class:`Evidence` and :class:`PartyRef`
+they carry, :func:`evolve` (how the fold copies an item with changes), and ``to_dict``:
+the ``project --format json`` document, whose schema ``docs/projections.md`` gives. The
+classes hold no rules: what an item becomes after a fact is :mod:`.fold`'s business.
+
+May import: the standard library, attrs and cattrs, ``eventstore.codec`` (the documents'
+converter), ``eventstore.dates`` and ``eventstore.events``; nothing else of the package,
+and nothing from ``storage/`` or ``cli/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from ..codec import documents
+from ..dates import ValidTime
+from ..events import _utc_text
+
+__all__ = [
+    "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
+    "Action", "RedactedFact", "OpenItem", "Item", "KINDS", "TrackState", "evolve",
+    "UTC_MOMENT",
+]
+
+
+@attrs.frozen(cache_hash=True)  # folds put thousands in sets, again and again
+class Evidence:
+    """A citation that shaped an item: which event, which source, which exact words."""
+
+    event_id: str
+    position: int
+    source: str
+    start: int
+    end: int
+    exact: str  # "" when the source's text was erased
+    erased: bool = False  # the source's text was erased for a legal reason
+
+
+@attrs.frozen
+class PartyRef:
+    """A participant, matched by identity (the actor registry), not by spelling."""
+
+    id: str
+    name: str
+    country: str
+    role: str | None = None
+
+
+@attrs.frozen
+class Meeting:
+    key: str
+    status: str  # planned, held, cancelled
+    kind: str | None
+    date: ValidTime | None
+    place: str | None
+    participants: tuple[PartyRef, ...]
+    topics: tuple[str, ...]
+    scheduled: str | None
+    reason: str | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+    purpose: str | None = None
+    note: str | None = None
+    fulfils: str | None = None
+
+
+@attrs.frozen
+class Declaration:
+    key: str
+    status: str  # planned, signed, not_signed
+    title: str | None
+    parties: tuple[str, ...]
+    signatories: tuple[PartyRef, ...]
+    reason: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Invitation:
+    key: str
+    status: str  # extended, accepted, declined, fulfilled
+    inviter: PartyRef | None
+    invitee: PartyRef | None
+    place: str | None
+    purpose: str | None
+    reason: str | None
+    fulfilled_by: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Statement:
+    key: str  # the event id of the statement
+    status: str  # made
+    speaker: PartyRef
+    stance: str
+    content: str
+    addressee: str | None
+    attribution: str | None
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Topic:
+    key: str  # the topic as first written
+    status: str  # discussed
+    first: ValidTime | None
+    last: ValidTime | None
+    meetings: tuple[str, ...]
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class Action:
+    key: str
+    status: str  # announced, done
+    actor: PartyRef | None
+    action: str | None
+    expected: str | None
+    date: ValidTime | None
+    outcome_only: bool
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class RedactedFact:
+    """A fact whose data was erased for a legal reason: what is left of it, and why.
+
+    ``key`` is its event id; ``type``, ``date`` and ``citations`` come from its envelope
+    and citation rows, which erasure keeps.
+    """
+
+    key: str
+    status: str  # always "redacted"
+    type: str
+    date: ValidTime | None
+    reason: str
+    erased_at: str
+    erased_by: str
+    erasure: str  # the event id of the erasure
+    citations: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class OpenItem:
+    """Something still waiting for an outcome."""
+
+    kind: str
+    key: str
+    status: str
+    what: str
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
+
+
+Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact
+KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions",
+         "redacted")
+
+
+@attrs.frozen
+class TrackState:
+    """Where a track stands: every item with the citations of the facts that shaped it."""
+
+    track: str
+    as_of: dt.date | None
+    known_at: dt.datetime | None
+    possible: bool
+    position: int
+    facts: int
+    meetings: tuple[Meeting, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    invitations: tuple[Invitation, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    actions: tuple[Action, ...] = ()
+    #: Facts whose data was erased (``fact erase``): they count, but show no content.
+    redacted: tuple[RedactedFact, ...] = ()
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(self.track.split("-"))
+
+    @property
+    def open_items(self) -> tuple[OpenItem, ...]:
+        """Invitations pending, meetings and declarations planned, actions not yet done."""
+        items: list[OpenItem] = []
+        for inv in self.invitations:
+            if inv.status in ("extended", "accepted"):
+                who = inv.invitee.name if inv.invitee else "?"
+                items.append(OpenItem("invitation", inv.key, inv.status,
+                                      f"invitation of {who}" + (f" to {inv.place}"
+                                                                if inv.place else ""),
+                                      inv.date, inv.citations))
+        for meeting in self.meetings:
+            if meeting.status == "planned":
+                items.append(OpenItem("meeting", meeting.key, meeting.status,
+                                      f"{meeting.kind or 'meeting'} planned, not yet held",
+                                      meeting.date, meeting.citations))
+        for decl in self.declarations:
+            if decl.status == "planned":
+                items.append(OpenItem("declaration", decl.key, decl.status,
+                                      f"{decl.title or 'declaration'} not yet signed",
+                                      decl.date, decl.citations))
+        for action in self.actions:
+            if action.status == "announced":
+                items.append(OpenItem("action", action.key, action.status,
+                                      action.action or "announced action", action.date,
+                                      action.citations))
+        return tuple(items)
+
+    def items(self, kind: str) -> tuple[Any, ...]:
+        result: tuple[Any, ...] = getattr(self, kind)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``project --format json`` document (schema in docs/projections.md)."""
+        doc = _state_document()(self)
+        doc["open_items"] = documents.unstructure(self.open_items)
+        return doc
+
+
+_T = TypeVar("_T")
+
+
+@functools.cache
+def _init_names(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple((f.alias, f.name) for f in attrs.fields(cls) if f.init)
+
+
+def evolve(item: _T, **changes: Any) -> _T:
+    """``attrs.evolve`` without its per-call look-ups (the fold calls it per fact)."""
+    cls: Any = type(item)
+    for alias, name in _init_names(cls):
+        if alias not in changes:
+            changes[alias] = getattr(item, name)
+    return cls(**changes)  # type: ignore[no-any-return]
+
+
+# -- the JSON document ------------------------------------------------------------------
+#
+# A state's document is the plain form the converter gives (``codec.documents``: dates as
+# ISO days, tuples as lists, each item a dict of its fields in order), but for what the
+# published format has always said otherwise: moments in UTC (``…Z``), a topic's first and
+# last meetings as bare EDTF strings, and the derived open items, last.
+
+def _utc(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else _utc_text(moment)
+
+
+def _edtf(valid: ValidTime | None) -> str | None:
+    return None if valid is None else valid.edtf
+
+
+#: How a document writes a moment (``known_at``, a step's ``recorded_at``): in UTC.
+UTC_MOMENT = override(unstruct_hook=_utc)
+
+
+@functools.cache
+def _state_document() -> Callable[[TrackState], dict[str, Any]]:
+    """A state's document, less its open items (built on first use: it generates code)."""
+    edtf = override(unstruct_hook=_edtf)
+    topic = make_dict_unstructure_fn(Topic, documents, first=edtf, last=edtf)
+    topics = override(unstruct_hook=lambda items: [topic(item) for item in items])
+    return make_dict_unstructure_fn(TrackState, documents, known_at=UTC_MOMENT, topics=topics)
