@@ -17,8 +17,10 @@ supports it; nothing is ever updated or deleted. A typical session::
             print(event.position, event.type, event.valid.edtf)
 """
 
-from .codec import canonical_json
-from .dates import ValidTime, parse_valid_time
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .errors import (
     AmbiguousQuote,
     AmbiguousSourcePrefix,
@@ -41,45 +43,83 @@ from .errors import (
     UnknownFactType,
     ValidationError,
 )
-from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
-from .facts import (
-    FACT_TYPES,
-    DeclarationNotSigned,
-    DeclarationPlanned,
-    DeclarationSigned,
-    FactData,
-    InvitationAccepted,
-    InvitationDeclined,
-    InvitationExtended,
-    MeetingCancelled,
-    MeetingHeld,
-    MeetingKind,
-    MeetingPlanned,
-    Party,
-    PayloadErased,
-    Redacted,
-    SourceErased,
-    SourceRegistered,
-    Stance,
-    StatementMade,
-    TopicsDiscussed,
-)
-from .sources import Citation, CitationRequest, resolve_citation
-from .storage import (
-    ANY,
-    NO_STREAM,
-    STREAM_EXISTS,
-    Appended,
-    AppendResult,
-    CitedSpan,
-    Erasure,
-    EventStore,
-    ExpectedVersion,
-    NewSource,
-    Source,
-    SourceInfo,
-)
-from .tracks import parse_track
+
+if TYPE_CHECKING:
+    from .codec import canonical_json
+    from .dates import ValidTime, parse_valid_time
+    from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
+    from .facts import (
+        FACT_TYPES,
+        DeclarationNotSigned,
+        DeclarationPlanned,
+        DeclarationSigned,
+        FactData,
+        InvitationAccepted,
+        InvitationDeclined,
+        InvitationExtended,
+        MeetingCancelled,
+        MeetingHeld,
+        MeetingKind,
+        MeetingPlanned,
+        Party,
+        PayloadErased,
+        Redacted,
+        SourceErased,
+        SourceRegistered,
+        Stance,
+        StatementMade,
+        TopicsDiscussed,
+    )
+    from .sources import Citation, CitationRequest, resolve_citation
+    from .storage import (
+        ANY,
+        NO_STREAM,
+        STREAM_EXISTS,
+        Appended,
+        AppendResult,
+        CitedSpan,
+        Erasure,
+        EventStore,
+        ExpectedVersion,
+        NewSource,
+        Source,
+        SourceInfo,
+    )
+    from .tracks import parse_track
+
+#: The module of each public name but the errors, imported when the name is first used
+#: (module ``__getattr__``): ``import eventstore`` alone, as the command line's start
+#: does, loads neither SQLAlchemy nor Alembic, the EDTF grammar or cryptography.
+_LAZY = {name: module for module, names in {
+    "codec": ("canonical_json",),
+    "dates": ("ValidTime", "parse_valid_time"),
+    "events": ("Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict"),
+    "facts": ("FACT_TYPES", "DeclarationNotSigned", "DeclarationPlanned", "DeclarationSigned",
+              "FactData", "InvitationAccepted", "InvitationDeclined", "InvitationExtended",
+              "MeetingCancelled", "MeetingHeld", "MeetingKind", "MeetingPlanned", "Party",
+              "PayloadErased", "Redacted", "SourceErased", "SourceRegistered", "Stance",
+              "StatementMade", "TopicsDiscussed"),
+    "sources": ("Citation", "CitationRequest", "resolve_citation"),
+    "storage": ("ANY", "NO_STREAM", "STREAM_EXISTS", "Appended", "AppendResult", "CitedSpan",
+                "Erasure", "EventStore", "ExpectedVersion", "NewSource", "Source",
+                "SourceInfo"),
+    "tracks": ("parse_track",),
+}.items() for name in names}
+
+if not TYPE_CHECKING:  # mypy sees the imports above; a typo stays an error there
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
 
 __version__ = "0.1.0"
 

@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from .codec import CITATION_KEYS, GENESIS_HASH, citations_json, envelope_json
+from .errors import AuditError
 from .events import _utc_text
 from .merkle import Frontier
 from .proofs import ENVELOPE_KEYS
@@ -50,7 +51,7 @@ from .verifier import (
     parse_verifier_key,
 )
 
-__all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS"]
+__all__ = ["Problem", "Report", "LogChecker", "ENVELOPE_KEYS", "check_prefix"]
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
@@ -135,6 +136,23 @@ class Report:
             "problems": [{"position": p.position, "what": p.what} for p in self.problems],
             "problem_count": self.problem_count, "notes": list(self.notes),
         }
+
+
+def check_prefix(checkpoint: Checkpoint, size: int,
+                 root_at: Callable[[int], bytes] | None = None) -> None:
+    """Refuse a checkpoint that does not sign a prefix of a log of ``size`` events.
+
+    It may not be larger than the log; with ``root_at`` (the log's root at a size), the
+    log's root at the checkpoint's size must be the one it signed. Raises
+    :class:`~eventstore.errors.AuditError` saying which.
+    """
+    if checkpoint.size > size:
+        raise AuditError(f"the checkpoint is of size {checkpoint.size:,}, larger than the log "
+                         f"({size:,} events): events were removed, or it is another log's")
+    if root_at is not None and root_at(checkpoint.size) != checkpoint.root:
+        raise AuditError(f"the log's root at size {checkpoint.size:,} is not the one this "
+                         "checkpoint signed: the log was rewritten since (run `eventstore "
+                         "audit verify`)")
 
 
 @attrs.define

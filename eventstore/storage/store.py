@@ -22,7 +22,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from ..audit import Report
+from ..audit import Report, check_prefix
 from ..codec import (
     GENESIS_HASH,
     canonical_json,
@@ -1443,11 +1443,7 @@ class EventStore:
             except VerificationError as err:
                 raise AuditError(f"checkpoint: {err}") from None
             with translated(self.url), self.engine.connect() as conn:
-                head = self._head_position(conn)
-                if signed.size > head:
-                    raise AuditError(f"the checkpoint is of size {signed.size:,}, larger than "
-                                     f"the log ({head:,} events): events were removed, or it "
-                                     "is another log's")
+                check_prefix(signed, self._head_position(conn))
                 check = verify.verify_connection(
                     conn, [key], upto=max(signed.size, position),
                     checkpoints=[{"id": "given", "note": checkpoint,

@@ -1,0 +1,66 @@
+"""What every command module shares: groups that turn the library's refusals into one
+clean error line, the lazily loading group, and opening the store.
+
+Imports click and the error classes only: the command line must start without loading
+the library's heavier parts (SQLAlchemy, Alembic, the EDTF grammar, cryptography), which
+each command imports when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from ..errors import EventStoreError
+
+if TYPE_CHECKING:
+    from .. import EventStore
+
+
+def fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+class Group(click.Group):
+    """A click group that turns every :class:`EventStoreError` into one clean error line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EventStoreError as err:
+            raise click.ClickException(str(err)) from None
+
+
+class LazyGroup(Group):
+    """A group whose commands are named ``module:attribute`` and imported when first asked
+    for: when one runs, or when ``--help`` lists them (click's lazy-loading pattern)."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            self.add_command(self._load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+        return command
+
+
+def open_store(db: str | None, actor: str | None = None) -> EventStore:
+    """The store at ``--db`` (or ``$EVENTSTORE_URL``), which must exist at the current schema."""
+    from .. import EventStore
+
+    return EventStore.open(db, actor=actor)
