@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from ..audit import Report, check_prefix
 from ..codec import (
@@ -1609,7 +1608,7 @@ _VERSIONS_SQLITE = _versions_query(
     sa.func.json_each(sa.bindparam("tracks", type_=sa.String))
     .table_valued("value").alias("wanted"))
 _VERSIONS_PG = _versions_query(
-    sa.func.unnest(sa.bindparam("tracks", type_=postgresql.ARRAY(sa.String)))
+    sa.func.unnest(sa.bindparam("tracks", type_=sa.ARRAY(sa.String)))
     .table_valued("value").render_derived(name="wanted"))
 
 
