@@ -289,11 +289,11 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
 # -- the code and the machine ------------------------------------------------------------
 
 
-def sources_digest() -> str:
+def sources_digest(root: Path = ROOT) -> str:
     """A digest of the package's sources (the working tree may differ from the commit)."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "eventstore").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in sorted((root / "eventstore").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -303,16 +303,24 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
-def git_commit() -> str:
+def git_commit(rev: str | None = None, sources: Path = ROOT) -> str:
     """The commit (``git rev-parse``; ``-dirty`` when tracked files differ from it), and a
-    digest of the package's sources."""
+    digest of the package's sources. ``rev``: another commit, whose sources are in
+    ``sources``."""
     try:
-        commit = _git("rev-parse", "--short", "HEAD")
-        if _git("status", "--porcelain", "--untracked-files=no"):
+        commit = _git("rev-parse", "--short", rev or "HEAD")
+        if rev is None and _git("status", "--porcelain", "--untracked-files=no"):
             commit += "-dirty"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
-    return f"{commit} (sources sha256 {sources_digest()[:12]})"
+    return f"{commit} (sources sha256 {sources_digest(sources)[:12]})"
+
+
+def git_archive(rev: str, folder: str, *paths: str) -> None:
+    """The files of ``paths`` at commit ``rev``, written below ``folder``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, *paths],
+                             capture_output=True, check=True, timeout=60).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True, timeout=60)
 
 
 def pg_settings(pg_url: str) -> dict[str, str]:

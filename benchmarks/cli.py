@@ -18,9 +18,14 @@ exit, its output thrown away:
     should cost little more than loading the database toolkit (target: within 1.5×);
 
 and, for scale, ``python -c pass``. The commands run in turn, one of each per round, for
-``--runs`` rounds (after one untimed round that warms the file cache), so that the
-machine's changing load falls on all of them alike; each row is the median of its runs.
+``--runs`` rounds (after one untimed round that warms the file cache and writes the
+package's bytecode caches, even under ``PYTHONDONTWRITEBYTECODE``, as an installed
+package has them), so that the machine's changing load falls on all of them alike; each
+row is the median of its runs.
 The interpreter is the one running this script, the console script the one beside it.
+``--rev REV`` times the package as it was at commit ``REV`` instead (``git archive`` of its
+``eventstore/`` and ``migrations/``, first on ``PYTHONPATH`` for the eventstore commands and
+the build), so that a before and an after are measured on the same machine minutes apart.
 Results: a Markdown table on stdout (``--output FILE`` writes it there too), ``--json
 FILE`` for every run's time.
 """
@@ -34,13 +39,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 # The helpers every benchmark shares (this script's folder is on sys.path when it runs).
 from _common import (
     ROOT,
+    git_archive,
     git_commit,
     load_average,
     publish,
@@ -85,25 +92,42 @@ def console_script() -> str:
     return str(found)
 
 
-def build_example(folder: str, eventstore: str) -> None:
+@contextmanager
+def package(rev: str | None) -> Iterator[tuple[str | None, str]]:
+    """The ``PYTHONPATH`` that runs the package at ``rev`` (None: this checkout, as
+    installed), and the commit named in the report."""
+    if rev is None:
+        yield None, git_commit()
+        return
+    with temp_folder("eventstore-cli-rev-") as sources:
+        git_archive(rev, sources, "eventstore", "migrations")
+        yield sources, git_commit(rev, Path(sources))
+
+
+def build_example(folder: str, eventstore: str, pythonpath: str | None) -> None:
     """``examples/build.sh`` in ``folder``: the store is ``folder/facts.db``."""
+    environment = _environment(pythonpath) | {"EVENTSTORE": eventstore}
     done = subprocess.run(["bash", str(ROOT / "examples" / "build.sh")], cwd=folder,
-                          env=_environment(eventstore), capture_output=True, text=True)
+                          env=environment, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"examples/build.sh failed ({done.returncode}):\n{done.stderr}")
 
 
-def _environment(eventstore: str | None = None) -> dict[str, str]:
-    """This environment without a database URL (the store is ./facts.db)."""
-    environment = {k: v for k, v in os.environ.items() if k != "EVENTSTORE_URL"}
-    if eventstore is not None:
-        environment["EVENTSTORE"] = eventstore
+def _environment(pythonpath: str | None) -> dict[str, str]:
+    """This environment without a database URL (the store is ./facts.db), and with
+    bytecode caches allowed: the untimed round leaves the package compiled, as an
+    installed one is (the floors' packages are)."""
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("EVENTSTORE_URL", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    if pythonpath is not None:
+        environment["PYTHONPATH"] = pythonpath
     return environment
 
 
-def run_once(row: Row, folder: str) -> float:
+def run_once(row: Row, folder: str, pythonpath: str | None) -> float:
+    environment = _environment(None if row.floor is None else pythonpath)
     started = time.perf_counter()
-    done = subprocess.run(row.argv, cwd=folder, env=_environment(),
+    done = subprocess.run(row.argv, cwd=folder, env=environment,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -112,12 +136,13 @@ def run_once(row: Row, folder: str) -> float:
     return seconds
 
 
-def measure(table: Sequence[Row], folder: str, runs: int) -> dict[str, list[float]]:
+def measure(table: Sequence[Row], folder: str, runs: int,
+            pythonpath: str | None) -> dict[str, list[float]]:
     """Every row once per round (the first round untimed), ``runs`` rounds."""
     times: dict[str, list[float]] = {row.label: [] for row in table}
     for rounds in range(runs + 1):
         for row in table:
-            seconds = run_once(row, folder)
+            seconds = run_once(row, folder, pythonpath)
             if rounds:
                 times[row.label].append(seconds)
         print(f"round {rounds}/{runs}", file=sys.stderr, flush=True)
@@ -146,6 +171,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=10,
                         help="timed runs of each command, interleaved (default 10)")
+    parser.add_argument("--rev", default=None,
+                        help="time the package as it was at this commit (default: this "
+                             "checkout, as installed)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the folder with the example store (its path on stderr)")
     parser.add_argument("--output", default=None, help="also write the report to this file")
@@ -162,11 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("examples/build.sh needs bash")
     eventstore = console_script()
     table = rows(sys.executable, eventstore)
-    version = git_commit()
-    with temp_folder("eventstore-cli-", keep=args.keep) as folder:
-        build_example(folder, eventstore)
+    with package(args.rev) as (pythonpath, version), \
+            temp_folder("eventstore-cli-", keep=args.keep) as folder:
+        build_example(folder, eventstore, pythonpath)
         loads = [load_average()]
-        times = measure(table, folder, args.runs)
+        times = measure(table, folder, args.runs, pythonpath)
         loads.append(load_average())
     header = report_header(
         "cli", loads, None, version,
