@@ -51,36 +51,47 @@ import cProfile
 import datetime as dt
 import gc
 import hashlib
-import importlib.metadata
 import importlib.util
-import io
 import json
-import multiprocessing
 import os
 import pkgutil
 import platform
-import pstats
 import random
-import resource
-import shutil
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote as url_quote
 
 import psycopg
 import pycountry
 import sqlalchemy as sa
+
+# The helpers every benchmark shares (this script's folder is on sys.path when it runs).
+from _common import (
+    DEFAULT_PG_URL,
+    Hung,
+    Place,
+    cpu_model,
+    create_schema,
+    default_pg_url,
+    drop_schema,
+    git_commit,
+    in_child,
+    now_text,
+    parse_engines,
+    peak_kib,
+    pg_settings,
+    profile_text,
+    rss_kib,
+    sqlite_place,
+    temp_folder,
+    versions,
+)
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
@@ -92,8 +103,6 @@ from eventstore.events import citations_bytes
 from eventstore.merkle import Frontier
 from eventstore.sources import Citation, resolve_citation
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEED = 20261123
 N_TRACKS = 1_000
 N_SOURCES = 20
@@ -398,49 +407,17 @@ class Spec:
     folder: str = ""
 
 
-@dataclass
-class Place:
-    """Where one measurement writes: a fresh SQLite file or a fresh PostgreSQL schema."""
-
-    engine: str
-    url: str
-    sqlite_path: str | None = None
-    schema: str | None = None
-    pg_conninfo: dict[str, Any] = field(default_factory=dict)
-
-
 @contextmanager
 def fresh_place(spec: Spec) -> Iterator[Place]:
+    """Where one measurement writes: a fresh SQLite file in the folder the parent made, or
+    the fresh PostgreSQL schema it named (dropped afterwards)."""
     if spec.engine == "sqlite":
-        path = os.path.join(spec.folder, "bench.db")
-        yield Place("sqlite", f"sqlite:///{path}", sqlite_path=path)
+        yield sqlite_place(os.path.join(spec.folder, "bench.db"))
         return
-    schema = spec.schema
-    admin = sa.create_engine(spec.pg_url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        separator = "&" if "?" in spec.pg_url else "?"
-        url = f"{spec.pg_url}{separator}options={url_quote(f'-csearch_path={schema}')}"
-        parsed = sa.make_url(spec.pg_url)
-        conninfo = {"host": parsed.host or "127.0.0.1", "port": parsed.port or 5432,
-                    "user": parsed.username or "postgres", "dbname": parsed.database,
-                    "password": parsed.password or "",
-                    "options": f"-csearch_path={schema}"}
-        yield Place("postgresql", url, schema=schema, pg_conninfo=conninfo)
+        yield create_schema(spec.pg_url, spec.schema)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-        admin.dispose()
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-
-
-def _peak_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        drop_schema(spec.pg_url, spec.schema)
 
 
 def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -534,8 +511,8 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
     _raw_schema(place)
     info: dict[str, Any] = {}
     if place.engine == "sqlite":
-        assert place.sqlite_path
-        con = sqlite3.connect(place.sqlite_path, isolation_level=None)
+        assert place.path
+        con = sqlite3.connect(place.path, isolation_level=None)
         try:
             con.execute("PRAGMA busy_timeout = 60000")
             con.execute("PRAGMA journal_mode = WAL")
@@ -554,7 +531,7 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
         finally:
             con.close()
     else:
-        with psycopg.connect(**place.pg_conninfo) as pg:
+        with psycopg.connect(**place.conninfo) as pg:
             with timer.timing():
                 for start, end in _batches(n, spec.batch):
                     with pg.transaction(), pg.cursor() as cur:
@@ -586,7 +563,7 @@ def run_copy(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
     events, payloads, citations, nodes = DATA.rows[place.engine]
     n = spec.events
     _raw_schema(place)
-    with psycopg.connect(**place.pg_conninfo) as pg:
+    with psycopg.connect(**place.conninfo) as pg:
         with timer.timing():
             for start, end in _batches(n, spec.batch):
                 with pg.transaction(), pg.cursor() as cur:
@@ -600,18 +577,11 @@ def run_copy(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
 
 
 def _es_environment(spec: Spec, place: Place) -> dict[str, str]:
-    if place.engine == "sqlite":
-        assert place.sqlite_path
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": place.sqlite_path, "SQLITE_LOCK_TIMEOUT": "60"}
-    info = place.pg_conninfo
-    functions = "y" if spec.batch > ES_PG_PIPELINE_LIMIT else "n"
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_ENABLE_DB_FUNCTIONS": functions,
-            "POSTGRES_DBNAME": str(info["dbname"]), "POSTGRES_HOST": str(info["host"]),
-            "POSTGRES_PORT": str(info["port"]), "POSTGRES_USER": str(info["user"]),
-            "POSTGRES_PASSWORD": str(info["password"]), "POSTGRES_SCHEMA": str(place.schema),
-            "POSTGRES_LOCK_TIMEOUT": "60"}
+    environment = place.es_environment()
+    if place.engine != "sqlite":
+        functions = "y" if spec.batch > ES_PG_PIPELINE_LIMIT else "n"
+        environment["POSTGRES_ENABLE_DB_FUNCTIONS"] = functions
+    return environment
 
 
 def _es_settings(recorder: ApplicationRecorder, engine: str) -> dict[str, Any]:
@@ -686,7 +656,7 @@ def measure(spec: Spec) -> dict[str, Any]:
     """One measurement, in this (child) process."""
     timer = Timer(spec)
     gc.collect()
-    rss_before = _rss_kib()
+    rss_before = rss_kib()
     with fresh_place(spec) as place:
         info = RUNNERS[spec.method](spec, place, timer)
     events = spec.events if timer.written is None else timer.written
@@ -694,8 +664,8 @@ def measure(spec: Spec) -> dict[str, Any]:
         "engine": spec.engine, "method": spec.method, "batch": spec.batch,
         "events": events, "planned": spec.events, "seconds": timer.seconds,
         "rate": events / timer.seconds if timer.seconds else float("inf"),
-        "peak_rss_mib": _peak_kib() / 1024,
-        "rss_delta_mib": max(0, _peak_kib() - rss_before) / 1024,
+        "peak_rss_mib": peak_kib() / 1024,
+        "rss_delta_mib": max(0, peak_kib() - rss_before) / 1024,
         "settings": info, "profiled": timer.profile is not None,
     }
     if timer.profile is not None and spec.profile_dir:
@@ -703,70 +673,22 @@ def measure(spec: Spec) -> dict[str, Any]:
         path = Path(spec.profile_dir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         timer.profile.dump_stats(str(path))
-        out = io.StringIO()
-        stats = pstats.Stats(timer.profile, stream=out)
-        stats.sort_stats("cumulative").print_stats(spec.profile_top)
-        stats.sort_stats("tottime").print_stats(spec.profile_top)
         result["profile"] = str(path)
-        result["profile_text"] = out.getvalue()
+        result["profile_text"] = profile_text(timer.profile, spec.profile_top)
     return result
-
-
-def _child(spec: Spec, pipe: Connection) -> None:
-    try:
-        pipe.send(("ok", measure(spec)))
-    except BaseException as err:  # report, never hang the parent
-        pipe.send(("error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
-    finally:
-        pipe.close()
-
-
-class Hung(Exception):
-    """A measurement did not finish within the timeout (its child was killed)."""
-
-
-def _drop_schema(pg_url: str, schema: str) -> None:
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-    finally:
-        admin.dispose()
 
 
 def run_in_child(spec: Spec, timeout: float | None) -> dict[str, Any]:
     """Run one measurement in a forked child; :class:`Hung` if it outlives ``timeout``."""
-    if spec.engine == "sqlite":
-        spec.folder = tempfile.mkdtemp(prefix="eventstore-bench-", dir=spec.workdir)
-    try:
-        return _run_in_child(spec, timeout)
-    finally:
-        if spec.folder:
-            shutil.rmtree(spec.folder, ignore_errors=True)
-
-
-def _run_in_child(spec: Spec, timeout: float | None) -> dict[str, Any]:
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(spec, send))
-    process.start()
-    send.close()
-    if not receive.poll(timeout):
-        process.kill()
-        process.join()
-        if spec.engine == "postgresql":
-            _drop_schema(spec.pg_url, spec.schema)
-        raise Hung(f"{spec.engine} {spec.method} batch {spec.batch}: no result after "
-                   f"{timeout:g} s; the child was killed")
-    try:
-        status, payload = receive.recv()
-    except EOFError:
-        status, payload = "error", f"the child died (exit code {process.exitcode})"
-    process.join()
-    if status != "ok":
-        raise RuntimeError(f"{spec.engine} {spec.method} batch {spec.batch}: {payload}")
-    result: dict[str, Any] = payload
-    return result
+    name = f"{spec.engine} {spec.method} batch {spec.batch}"
+    if spec.engine != "sqlite":
+        try:
+            return in_child(name, measure, spec, timeout=timeout)
+        except Hung:
+            drop_schema(spec.pg_url, spec.schema)  # the killed child could not
+            raise
+    with temp_folder("eventstore-bench-", spec.workdir) as spec.folder:
+        return in_child(name, measure, spec, timeout=timeout)
 
 
 # -- the plan, the table and the targets -------------------------------------------------
@@ -970,57 +892,14 @@ def targets(results: list[dict[str, Any]], groups: list[Group]) -> tuple[str, bo
     return "\n".join(lines), passed
 
 
-def _git_commit() -> str:
-    """The commit, and a digest of the package's sources (the tree may be dirty)."""
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "eventstore").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, check=True, timeout=10)
-        commit = out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
-    return f"{commit} (sources sha256 {digest.hexdigest()[:12]})"
-
-
-def _pg_settings(pg_url: str) -> dict[str, str]:
-    engine = sa.create_engine(pg_url)
-    try:
-        with engine.connect() as conn:
-            return {name: str(conn.exec_driver_sql(f"SHOW {name}").scalar())
-                    for name in ("server_version", "fsync", "synchronous_commit",
-                                 "wal_sync_method", "full_page_writes")}
-    finally:
-        engine.dispose()
-
-
-def _cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo), or "unknown CPU"."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
-def _versions() -> str:
-    parts = [f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
-    for name in ("sqlalchemy", "psycopg", "eventsourcing"):
-        parts.append(f"{name} {importlib.metadata.version(name)}")
-    return ", ".join(parts)
-
-
 def header(plan: Plan, data: Dataset, pg: dict[str, str] | None,
            results: list[dict[str, Any]], version: str) -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = _cpu_model()
+    now = now_text()
+    cpu = cpu_model()
     budget = "none" if plan.budget is None else f"{plan.budget:g} s"
     lines = [f"eventstore append benchmark — {now}, eventstore {version}",
              f"machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} "
-             f"{platform.release()}; {_versions()}",
+             f"{platform.release()}; {versions()}",
              f"data: {plan.events:,} statement.made facts in valid-time order "
              f"({min(plan.events, plan.single_events):,} for batch 1), canonical payload "
              f"{data.payload_bytes_mean:.0f} B on average, 1 citation each, {N_TRACKS:,} "
@@ -1087,8 +966,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="seconds after which a measurement that has not finished is "
                              "killed and reported as not measured (default 300; 0: no limit)")
     parser.add_argument("--quick", action="store_true", help="a smoke run (< 1 minute)")
-    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
-                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL,
+    parser.add_argument("--pg-url", default=default_pg_url(),
                         help="PostgreSQL database to write to (schemas bench_… are made and "
                              "dropped in it); default $EVENTSTORE_BENCH_PG_URL, "
                              f"$EVENTSTORE_TEST_PG_URL or {DEFAULT_PG_URL}")
@@ -1115,10 +993,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _import_everything()
     check_columns()
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for engine in engines:
-        if engine not in ("sqlite", "postgresql"):
-            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
+    engines = parse_engines(args.engines)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for method in methods:
         if method not in METHODS:
@@ -1132,8 +1007,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeat_single=max(1, args.repeat_single or (1 if args.quick else 3)),
                 methods=methods,
                 budget=budget or None, timeout=args.timeout or None)
-    pg = _pg_settings(args.pg_url) if "postgresql" in engines else None
-    version = _git_commit()
+    pg = pg_settings(args.pg_url) if "postgresql" in engines else None
+    version = git_commit()
     started = time.perf_counter()
     print(f"building {plan.events:,} facts…", file=sys.stderr, flush=True)
     DATA = build_dataset(plan.events, engines)
@@ -1142,7 +1017,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups, notes = plan_groups(plan)
     results = best_of(run_groups(groups, plan, args.pg_url, args.workdir, args.profile_dir,
                                  started))
-    if _git_commit() != version:
+    if git_commit() != version:
         print(f"note: eventstore's files changed on disk during the run; every measurement "
               f"ran the modules loaded at the start ({version}), but created its schema "
               "from the migrations on disk at the time")

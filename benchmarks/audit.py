@@ -45,45 +45,40 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
-from urllib.parse import quote as url_quote
 
 import sqlalchemy as sa
 
-# benchmarks/append.py and benchmarks/projection.py (this script's folder is on sys.path
-# when it runs): the data set, its build, the child processes and the machine description.
-from append import (
-    N_TRACKS,
-    _git_commit,
-    _peak_kib,
-    _pg_settings,
-    _rss_kib,
-)
-from projection import (
-    ACTOR,
-    BATCH,
+# The helpers every benchmark shares (this script's folder is on sys.path when it runs).
+from _common import (
+    EngineRun,
     Hung,
-    Job,
     Place,
-    _summary,
-    _timed,
     add_run_arguments,
     engines_and_facts,
+    fresh_places,
+    git_commit,
     in_child,
+    load_average,
+    peak_kib,
+    pg_settings,
+    publish,
     report_header,
-    step_build,
+    rss_kib,
+    run_loads,
+    summary,
+    timed,
+    verdict,
 )
+
+# benchmarks/append.py and benchmarks/projection.py: the data set and its build.
+from append import N_TRACKS
+from projection import ACTOR, BATCH, Job, step_build
 
 from eventstore import EventStore
 from eventstore.storage import schema as t
@@ -94,7 +89,6 @@ from eventstore.verifier import (
     verify_inclusion,
 )
 
-RUN_ID = os.urandom(4).hex()
 SEED = 20261125
 PAGE = 5_000  # events a page, as eventstore/storage/verify.py reads them
 WARMUP = 5
@@ -102,45 +96,7 @@ WARMUP = 5
 VERIFY_TARGET = 0.5  # × the baseline's rate
 PROOF_TARGET_MS = 10.0
 
-# -- where a run writes ------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_place(engine: str, pg_url: str, workdir: str | None, keep: bool) -> Iterator[Place]:
-    """A fresh SQLite file or PostgreSQL schema for the store, removed (dropped) afterwards."""
-    if engine == "sqlite":
-        folder = tempfile.mkdtemp(prefix="eventstore-audit-", dir=workdir)
-        path = os.path.join(folder, "store.db")
-        try:
-            yield Place("sqlite", f"sqlite:///{path}", path=path)
-        finally:
-            if keep:
-                print(f"kept {folder}", file=sys.stderr)
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
-        return
-    schema = f"bench_audit_{RUN_ID}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        separator = "&" if "?" in pg_url else "?"
-        url = f"{pg_url}{separator}options={url_quote(f'-csearch_path={schema}')}"
-        yield Place("postgresql", url, schema=schema)
-    finally:
-        if keep:
-            print(f"kept schema {schema}", file=sys.stderr)
-        else:
-            with admin.connect() as conn:
-                conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-        admin.dispose()
-
-
 # -- the steps, each run in a forked child -----------------------------------------------
-
-
-def _load() -> float:
-    return os.getloadavg()[0]
 
 
 def step_checkpoint(place: Place) -> dict[str, Any]:
@@ -187,9 +143,9 @@ def step_baseline(job: Job, place: Place) -> dict[str, Any]:
     events = citations = 0
     check = sha256()
     try:
-        load = _load()
-        rss = _rss_kib()
-        with engine.connect() as conn, _timed(job) as clock:
+        load = load_average()
+        rss = rss_kib()
+        with engine.connect() as conn, timed(job.profile, job.profile_top) as clock:
             for rows, cited in _baseline_pages(conn):
                 for row in rows:
                     parts = [str(value) for value in row]
@@ -203,7 +159,7 @@ def step_baseline(job: Job, place: Place) -> dict[str, Any]:
     return {"events": events, "citations": citations, "seconds": clock.seconds,
             "cpu_s": clock.cpu_seconds, "rate": events / clock.seconds,
             "digest": check.hexdigest()[:16], "rss_start_mib": rss / 1024,
-            "peak_rss_mib": _peak_kib() / 1024, "load": load, "load_end": _load()}
+            "peak_rss_mib": peak_kib() / 1024, "load": load, "load_end": load_average()}
 
 
 def step_verify(job: Job, place: Place, verifier_key: str) -> dict[str, Any]:
@@ -211,9 +167,9 @@ def step_verify(job: Job, place: Place, verifier_key: str) -> dict[str, Any]:
     store = EventStore.open(place.url, actor=ACTOR)
     keys = [parse_verifier_key(verifier_key)]
     try:
-        load = _load()
-        rss = _rss_kib()
-        with _timed(job) as clock:
+        load = load_average()
+        rss = rss_kib()
+        with timed(job.profile, job.profile_top) as clock:
             report = store.verify(keys)
     finally:
         store.close()
@@ -222,8 +178,8 @@ def step_verify(job: Job, place: Place, verifier_key: str) -> dict[str, Any]:
     return {"events": report.events, "citations": report.citations,
             "checkpoints": len(report.checkpoints), "seconds": clock.seconds,
             "cpu_s": clock.cpu_seconds, "rate": report.events / clock.seconds,
-            "rss_start_mib": rss / 1024, "peak_rss_mib": _peak_kib() / 1024,
-            "load": load, "load_end": _load(), **clock.profile_result()}
+            "rss_start_mib": rss / 1024, "peak_rss_mib": peak_kib() / 1024,
+            "load": load, "load_end": load_average(), **clock.profile_result()}
 
 
 def _calls(count: int, call: Callable[[], Any]) -> tuple[list[float], list[Any]]:
@@ -242,7 +198,7 @@ def step_proofs(job: Job, place: Place, calls: int) -> dict[str, Any]:
     rng = random.Random(SEED)
     store = EventStore.open(place.url, actor=ACTOR)
     try:
-        load = _load()
+        load = load_average()
         head = store.tree_head()
         size = head.size
         full, _ = _calls(calls, lambda: store.tree_head(size))
@@ -251,7 +207,7 @@ def step_proofs(job: Job, place: Place, calls: int) -> dict[str, Any]:
             calls, lambda: store.inclusion_proof(rng.randint(1, size), size))
         consistency, proved = _calls(
             calls, lambda: store.consistency_proof(rng.randint(1, size - 1), size))
-        load_end = _load()
+        load_end = load_average()
     finally:
         store.close()
     checks_in, checks_co = [], []
@@ -265,23 +221,16 @@ def step_proofs(job: Job, place: Place, calls: int) -> dict[str, Any]:
         started = time.perf_counter()
         verify_consistency(proof.size1, proof.size2, proof.proof, proof.root1, proof.root2)
         checks_co.append(time.perf_counter() - started)
-    return {"size": size, "tree_head_full": _summary(full),
-            "tree_head_random": _summary(at_random), "inclusion": _summary(inclusion),
-            "consistency": _summary(consistency),
+    return {"size": size, "tree_head_full": summary(full),
+            "tree_head_random": summary(at_random), "inclusion": summary(inclusion),
+            "consistency": summary(consistency),
             "inclusion_hashes": sum(len(p.proof) for _, p in found) / len(found),
             "consistency_hashes": sum(len(p.proof) for p in proved) / len(proved),
-            "verify_inclusion": _summary(checks_in),
-            "verify_consistency": _summary(checks_co), "load": load, "load_end": load_end}
+            "verify_inclusion": summary(checks_in),
+            "verify_consistency": summary(checks_co), "load": load, "load_end": load_end}
 
 
 # -- a run per engine --------------------------------------------------------------------
-
-
-@dataclass
-class EngineRun:
-    engine: str
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) -> EngineRun:
@@ -306,7 +255,8 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
         print(f"    done in {result['wall_s']:,.1f} s", file=sys.stderr, flush=True)
         return True
 
-    with fresh_place(engine, args.pg_url, args.workdir, args.keep) as place:
+    with fresh_places(engine, args.pg_url, args.workdir, args.keep, "audit",
+                      ("store",)) as (place,):
         if not do("build", step_build, job, place) or not do("checkpoint", step_checkpoint,
                                                              place):
             return run
@@ -324,10 +274,6 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
 # -- the report ---------------------------------------------------------------------------
 
 
-def _verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("pass" if ok else "**FAIL**")
-
-
 def _ms(s: dict[str, float]) -> str:
     return f"median {s['median_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms"
 
@@ -343,7 +289,7 @@ def table(runs: list[EngineRun], calls: int) -> str:
     def row(engine: str, what: str, measured: str, baseline: str, ratio: str, target: str,
             ok: bool | None) -> None:
         lines.append(f"| {engine} | {what} | {measured} | {baseline} | {ratio} | {target} "
-                     f"| {_verdict(ok)} |")
+                     f"| {verdict(ok)} |")
 
     for run in runs:
         r, e = run.results, run.engine
@@ -392,7 +338,7 @@ def table(runs: list[EngineRun], calls: int) -> str:
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
     return report_header(
-        "audit", runs, pg, version,
+        "audit", run_loads(runs), pg, version,
         f"data: {job.facts:,} facts on {job.tracks:,} tracks (projection.py's data set)"
         f"; engines: {', '.join(run.engine for run in runs)}")
 
@@ -415,26 +361,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     engines, facts = engines_and_facts(args)
     job = Job(facts=facts, track_facts=min(10_000, facts // 5), tracks=N_TRACKS,
               current_calls=0, big_current_calls=0, cut_calls=0)
-    pg = _pg_settings(args.pg_url) if "postgresql" in engines else None
-    version = _git_commit()
+    pg = pg_settings(args.pg_url) if "postgresql" in engines else None
+    version = git_commit()
     started = time.perf_counter()
     runs = [run_engine(engine, job, args, started) for engine in engines]
-    if _git_commit() != version:  # the steps are forks of this process: they ran its code
+    if git_commit() != version:  # the steps are forks of this process: they ran its code
         print(f"NOTE: eventstore's sources changed on disk during the run; every step ran the "
               f"code imported when it started ({version})")
     report = [header(job, runs, pg, version), "", table(runs, args.calls)]
     for run in runs:
         report += [f"- {run.engine}: {note}" for note in run.notes]
     report.append(f"\ntotal time {time.perf_counter() - started:,.0f} s")
-    text = "\n".join(report)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(
+    publish("\n".join(report), args.output, args.json_path,
             {"job": asdict(job), "postgresql": pg, "version": version,
              "runs": [{"engine": r.engine, "notes": r.notes, "results": r.results}
-                      for r in runs]}, indent=2, default=str))
+                      for r in runs]})
     return 0
 
 

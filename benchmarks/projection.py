@@ -68,36 +68,46 @@ prints the top functions.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
 import gc
 import hashlib
-import io
-import json
-import multiprocessing
 import os
-import pstats
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote as url_quote
 
 import sqlalchemy as sa
 
-# benchmarks/append.py (this script's folder is on sys.path when it runs): the synthetic
-# tracks and sources, the eventsourcing aggregate, and the machine-description helpers.
+# The helpers every benchmark shares (this script's folder is on sys.path when it runs).
+from _common import (
+    EngineRun,
+    Hung,
+    Place,
+    add_run_arguments,
+    engines_and_facts,
+    fresh_places,
+    git_commit,
+    in_child,
+    load_average,
+    peak_kib,
+    pg_settings,
+    publish,
+    report_header,
+    rss_kib,
+    run_loads,
+    sources_digest,
+    summary,
+    timed,
+    verdict,
+)
+
+# benchmarks/append.py: the synthetic tracks and sources, and the eventsourcing aggregate.
 from append import (
-    DEFAULT_PG_URL,
     FILLER,
     N_SOURCES,
     N_TRACKS,
@@ -105,15 +115,9 @@ from append import (
     STANCES,
     TrackAggregate,
     TracksApplication,
-    _cpu_model,
     _es_postgres_available,
-    _git_commit,
-    _peak_kib,
-    _pg_settings,
-    _rss_kib,
     _source_texts,
     _track_names,
-    _versions,
 )
 from eventsourcing.application import LocalNotificationLog
 from eventsourcing.system import NotificationLogReader
@@ -126,7 +130,6 @@ from eventstore.tracks import FIXED_STREAMS
 
 SEED = 20261124
 ACTOR = "bench"
-RUN_ID = uuid.uuid4().hex[:8]
 BIG_TRACK = "RUS-USA"
 BATCH = 10_000
 #: eventsourcing's pipelined PostgreSQL insert hangs above ~5,000 events per call (see
@@ -423,73 +426,6 @@ class FactStream:
         return {"key": take(story.actions, "action")}
 
 
-# -- where a run writes ------------------------------------------------------------------
-
-
-@dataclass
-class Place:
-    """A fresh SQLite file or a fresh PostgreSQL schema, for the store or for eventsourcing."""
-
-    engine: str
-    url: str
-    path: str | None = None
-    schema: str | None = None
-    conninfo: dict[str, Any] = field(default_factory=dict)
-
-    def es_environment(self) -> dict[str, str]:
-        if self.engine == "sqlite":
-            assert self.path is not None
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path,
-                    "SQLITE_LOCK_TIMEOUT": "60"}
-        info = self.conninfo
-        return {"PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": str(info["dbname"]), "POSTGRES_HOST": str(info["host"]),
-                "POSTGRES_PORT": str(info["port"]), "POSTGRES_USER": str(info["user"]),
-                "POSTGRES_PASSWORD": str(info["password"]),
-                "POSTGRES_SCHEMA": str(self.schema), "POSTGRES_LOCK_TIMEOUT": "60"}
-
-
-@contextmanager
-def fresh_places(engine: str, pg_url: str, workdir: str | None,
-                 keep: bool) -> Iterator[tuple[Place, Place]]:
-    """The store's place and eventsourcing's place, removed (dropped) afterwards."""
-    if engine == "sqlite":
-        folder = tempfile.mkdtemp(prefix="eventstore-projection-", dir=workdir)
-        store, es = (os.path.join(folder, name) for name in ("store.db", "es.db"))
-        try:
-            yield (Place("sqlite", f"sqlite:///{store}", path=store),
-                   Place("sqlite", f"sqlite:///{es}", path=es))
-        finally:
-            if keep:
-                print(f"kept {folder}", file=sys.stderr)
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
-        return
-    schemas = [f"bench_projection_{RUN_ID}_{name}" for name in ("store", "es")]
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    parsed = sa.make_url(pg_url)
-    places = []
-    try:
-        for schema in schemas:
-            with admin.connect() as conn:
-                conn.execute(sa.schema.CreateSchema(schema))
-            separator = "&" if "?" in pg_url else "?"
-            url = f"{pg_url}{separator}options={url_quote(f'-csearch_path={schema}')}"
-            conninfo = {"host": parsed.host or "127.0.0.1", "port": parsed.port or 5432,
-                        "user": parsed.username or "postgres", "dbname": parsed.database,
-                        "password": parsed.password or ""}
-            places.append(Place("postgresql", url, schema=schema, conninfo=conninfo))
-        yield places[0], places[1]
-    finally:
-        if keep:
-            print(f"kept schemas {', '.join(schemas)}", file=sys.stderr)
-        else:
-            with admin.connect() as conn:
-                for schema in schemas:
-                    conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
-        admin.dispose()
-
-
 # -- the steps, each run in a forked child -----------------------------------------------
 
 
@@ -505,13 +441,6 @@ class Job:
     cut_calls: int
     profile: bool = False
     profile_top: int = 25
-
-
-def _summary(samples: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-    return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000,
-            "min_ms": ordered[0] * 1000, "max_ms": ordered[-1] * 1000, "calls": len(ordered)}
 
 
 def _count_facts(store: EventStore) -> int:
@@ -567,14 +496,14 @@ def step_rebuild(job: Job, place: Place) -> dict[str, Any]:
     try:
         facts = _count_facts(store)
         gc.collect()
-        rss = _rss_kib()
-        with _timed(job) as clock:
+        rss = rss_kib()
+        with timed(job.profile, job.profile_top) as clock:
             tracks = store.rebuild()
     finally:
         store.close()
     return {"facts": facts, "tracks": tracks, "seconds": clock.seconds,
             "cpu_s": clock.cpu_seconds, "rate": facts / clock.seconds, "rss_start_mib": rss / 1024,
-            "peak_rss_mib": _peak_kib() / 1024, **clock.profile_result()}
+            "peak_rss_mib": peak_kib() / 1024, **clock.profile_result()}
 
 
 def _track_span(store: EventStore, track: str) -> tuple[dt.date, dt.date, dt.datetime,
@@ -609,7 +538,7 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         store.project(BIG_TRACK)  # the projector is caught up (after the rebuild)
         samples, sizes = [], []
         big: list[float] = []
-        with _timed(job) as clock:
+        with timed(job.profile, job.profile_top) as clock:
             for _ in range(job.current_calls):
                 track = rng.choice(others)
                 started = time.perf_counter()
@@ -627,8 +556,8 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         same = folded == state
     finally:
         store.close()
-    return {"random": _summary(samples) | {"facts_mean": statistics.fmean(sizes)},
-            "big": _summary(big) | {"facts_mean": big_facts}, "read_model_matches_fold": same,
+    return {"random": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
+            "big": summary(big) | {"facts_mean": big_facts}, "read_model_matches_fold": same,
             **clock.profile_result()}
 
 
@@ -646,7 +575,7 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
             points.append((as_of, known_at))
         store.project(BIG_TRACK)  # warm: the actor registry, the caches, the connection pool
         samples, sizes = [], []
-        with _timed(job) as clock:
+        with timed(job.profile, job.profile_top) as clock:
             for as_of, known_at in points:
                 started = time.perf_counter()
                 state = store.project(BIG_TRACK, as_of=as_of, known_at=known_at)
@@ -654,7 +583,7 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
                 sizes.append(state.facts)
     finally:
         store.close()
-    return {"cuts": _summary(samples) | {"facts_mean": statistics.fmean(sizes)},
+    return {"cuts": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
             "track_events": version, **clock.profile_result()}
 
 
@@ -700,8 +629,8 @@ def step_es_follow(job: Job, place: Place) -> dict[str, Any]:
         aggregates: dict[Any, Any] = {}
         events = 0
         gc.collect()
-        rss = _rss_kib()
-        with _timed(job) as clock:
+        rss = rss_kib()
+        with timed(job.profile, job.profile_top) as clock:
             for notifications in reader.select(start=1):
                 for notification in notifications:
                     domain_event: Any = mapper.to_domain_event(notification)
@@ -714,7 +643,7 @@ def step_es_follow(job: Job, place: Place) -> dict[str, Any]:
         app.close()
     return {"events": events, "facts": facts, "seconds": clock.seconds,
             "cpu_s": clock.cpu_seconds, "rate": events / clock.seconds,
-            "rss_start_mib": rss / 1024, "peak_rss_mib": _peak_kib() / 1024,
+            "rss_start_mib": rss / 1024, "peak_rss_mib": peak_kib() / 1024,
             **clock.profile_result()}
 
 
@@ -724,9 +653,9 @@ def step_es_get_all(job: Job, place: Place, tracks: Sequence[str]) -> dict[str, 
     try:
         ids = [TrackAggregate.create_id(track) for track in tracks]
         gc.collect()
-        rss = _rss_kib()
+        rss = rss_kib()
         facts = 0
-        with _timed(job) as clock:
+        with timed(job.profile, job.profile_top) as clock:
             for aggregate_id in ids:
                 aggregate: Any = app.repository.get(aggregate_id)
                 facts += aggregate.facts
@@ -737,7 +666,7 @@ def step_es_get_all(job: Job, place: Place, tracks: Sequence[str]) -> dict[str, 
     return {"events": events, "facts": facts, "seconds": clock.seconds,
             "cpu_s": clock.cpu_seconds, "rate": events / clock.seconds,
             "rss_start_mib": rss / 1024,
-            "peak_rss_mib": _peak_kib() / 1024, **clock.profile_result()}
+            "peak_rss_mib": peak_kib() / 1024, **clock.profile_result()}
 
 
 def step_es_get_one(job: Job, place: Place, tracks: Sequence[str]) -> dict[str, Any]:
@@ -753,7 +682,7 @@ def step_es_get_one(job: Job, place: Place, tracks: Sequence[str]) -> dict[str, 
                       for _ in range(job.current_calls)]
         versions = [rng.randint(1, latest) for _ in range(job.cut_calls)]
         samples, big, at_version = [], [], []
-        with _timed(job) as clock:
+        with timed(job.profile, job.profile_top) as clock:
             for aggregate_id in random_ids:
                 started = time.perf_counter()
                 app.repository.get(aggregate_id)
@@ -768,99 +697,11 @@ def step_es_get_one(job: Job, place: Place, tracks: Sequence[str]) -> dict[str, 
                 at_version.append(time.perf_counter() - started)
     finally:
         app.close()
-    return {"random": _summary(samples), "big": _summary(big), "cuts": _summary(at_version),
+    return {"random": summary(samples), "big": summary(big), "cuts": summary(at_version),
             **clock.profile_result()}
 
 
-class Clock:
-    """The time of one block, and its profile when asked for."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0  # of this process: the rest of ``seconds`` waited on the database
-        self.profile: cProfile.Profile | None = None
-
-    def profile_result(self) -> dict[str, Any]:
-        if self.profile is None:
-            return {}
-        out = io.StringIO()
-        stats = pstats.Stats(self.profile, stream=out)
-        stats.sort_stats("cumulative").print_stats(self.job.profile_top)
-        stats.sort_stats("tottime").print_stats(self.job.profile_top)
-        return {"profile_text": out.getvalue(), "profile_stats": self.profile}
-
-
-@contextmanager
-def _timed(job: Job) -> Iterator[Clock]:
-    clock = Clock(job)
-    gc.collect()
-    if job.profile:
-        clock.profile = cProfile.Profile()
-        clock.profile.enable()
-    started, cpu = time.perf_counter(), time.process_time()
-    try:
-        yield clock
-    finally:
-        clock.seconds = time.perf_counter() - started
-        clock.cpu_seconds = time.process_time() - cpu
-        if clock.profile is not None:
-            clock.profile.disable()
-
-
-class Hung(Exception):
-    """A step did not finish within the timeout (its child was killed)."""
-
-
-def in_child(name: str, step: Callable[..., dict[str, Any]], *args: Any,
-             timeout: float | None, profile_dir: str | None = None) -> dict[str, Any]:
-    """Run ``step(*args)`` in a forked child; its result, or RuntimeError / Hung."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def run() -> None:
-        try:
-            result = step(*args)
-            stats = result.pop("profile_stats", None)
-            if stats is not None and profile_dir:
-                path = Path(profile_dir) / f"{name}.prof"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                stats.dump_stats(str(path))
-                result["profile"] = str(path)
-            send.send(("ok", result))
-        except BaseException as err:  # report, never hang the parent
-            send.send(("error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
-        finally:
-            send.close()
-
-    process = context.Process(target=run, name=name)
-    started = time.perf_counter()
-    process.start()
-    send.close()
-    if not receive.poll(timeout):
-        process.kill()
-        process.join()
-        raise Hung(f"{name}: no result after {timeout:g} s; the child was killed")
-    try:
-        status, payload = receive.recv()
-    except EOFError:
-        status, payload = "error", f"the child died (exit code {process.exitcode})"
-    process.join()
-    if status != "ok":
-        raise RuntimeError(f"{name}: {payload}")
-    result: dict[str, Any] = payload
-    result["wall_s"] = time.perf_counter() - started
-    return result
-
-
 # -- a run per engine --------------------------------------------------------------------
-
-
-@dataclass
-class EngineRun:
-    engine: str
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) -> EngineRun:
@@ -874,7 +715,7 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
         label = f"{engine}-{name}" + ("-profiled" if profiled else "")
         print(f"[{time.perf_counter() - started:6.0f}s] {label}…", file=sys.stderr, flush=True)
         step_job = Job(**{**asdict(job), "profile": profiled})
-        load = os.getloadavg()[0]
+        began = load_average()
         try:
             result = in_child(label, step, step_job, *rest, timeout=args.timeout or None,
                               profile_dir=args.profile_dir)
@@ -882,8 +723,8 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
             run.notes.append(f"{name} not measured: {str(err).strip().splitlines()[0]}")
             print(err, file=sys.stderr, flush=True)
             return None
-        result["load"] = load
-        result["load_end"] = os.getloadavg()[0]
+        result["load"] = began
+        result["load_end"] = load_average()
         if "profile_text" in result:
             print(result["profile_text"], file=sys.stderr, flush=True)
         else:
@@ -891,7 +732,8 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
             print(f"          {shown}", file=sys.stderr, flush=True)
         return result
 
-    with fresh_places(engine, args.pg_url, args.workdir, args.keep) as (store, es):
+    with fresh_places(engine, args.pg_url, args.workdir, args.keep, "projection",
+                      ("store", "es")) as (store, es):
         steps: list[tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...]]] = [
             ("build", step_build, (store,)),
             ("rebuild", step_rebuild, (store,)),
@@ -944,10 +786,6 @@ def _cpu(result: dict[str, Any]) -> str:
     return f", {result['cpu_s']:,.1f} s CPU" if "cpu_s" in result else ""
 
 
-def _verdict(ok: bool | None) -> str:
-    return "—" if ok is None else ("pass" if ok else "**FAIL**")
-
-
 def table(runs: list[EngineRun]) -> str:
     lines = ["| engine | measurement | measured | baseline (eventsourcing, same run) "
              "| speed, store ÷ baseline | target | result |",
@@ -956,7 +794,7 @@ def table(runs: list[EngineRun]) -> str:
     def row(engine: str, what: str, measured: str, baseline: str, ratio: str, target: str,
             ok: bool | None) -> None:
         lines.append(f"| {engine} | {what} | {measured} | {baseline} | {ratio} | {target} "
-                     f"| {_verdict(ok)} |")
+                     f"| {verdict(ok)} |")
 
     for run in runs:
         r = run.results
@@ -1019,66 +857,11 @@ def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
     engines = [run.engine for run in runs]
     return report_header(
-        "projection", runs, pg, version,
+        "projection", run_loads(runs), pg, version,
         f"data: {job.facts:,} facts on {job.tracks:,} tracks ({BIG_TRACK}: "
         f"{min(job.track_facts, job.facts):,}), mixed types, "
         f"{LATE_SHARE:.0%} late, 1–2 citations each, {N_SOURCES} sources, "
         f"{len(ACTORS)} actors; engines: {', '.join(engines)}")
-
-
-def report_header(benchmark: str, runs: Sequence[EngineRun], pg: dict[str, str] | None,
-                  version: str, data: str) -> str:
-    """The lines above a report's table: when, which code, the machine and its load while
-    the steps ran, the ``data`` line, and PostgreSQL's durability settings."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    loads = [r[key] for run in runs for r in run.results.values()
-             for key in ("load", "load_end") if key in r]
-    load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a"
-    lines = [f"eventstore {benchmark} benchmark — {now}, eventstore {version}",
-             f"machine: {os.cpu_count()} CPUs ({_cpu_model()}); {_versions()}; load average "
-             f"(1 min) when the steps began and ended: {load}",
-             data]
-    if pg is not None:
-        lines.append(f"PostgreSQL {pg['server_version']}: fsync={pg['fsync']}, "
-                     f"synchronous_commit={pg['synchronous_commit']}")
-    return "\n".join(lines)
-
-
-def _sources_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted((Path(__file__).resolve().parent.parent / "eventstore").rglob("*.py")):
-        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, *, profiled: str) -> None:
-    """The options of where a run writes, how long a step may take, and its outputs."""
-    parser.add_argument("--pg-url", default=os.environ.get("EVENTSTORE_BENCH_PG_URL")
-                        or os.environ.get("EVENTSTORE_TEST_PG_URL") or DEFAULT_PG_URL)
-    parser.add_argument("--workdir", default=None,
-                        help="where the SQLite files go (default: the system temp folder)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the SQLite files / PostgreSQL schemas (paths on stderr)")
-    parser.add_argument("--timeout", type=float, default=7_200.0,
-                        help="seconds after which a step is killed (default 7,200; 0: none)")
-    parser.add_argument("--profile", dest="profile_dir", default=None,
-                        help=f"then profile {profiled} once more under cProfile (not timed); "
-                             ".prof files go to this folder")
-    parser.add_argument("--output", default=None, help="also write the report to this file")
-    parser.add_argument("--json", dest="json_path", default=None,
-                        help="also write the raw figures as JSON to this file")
-
-
-def engines_and_facts(args: argparse.Namespace) -> tuple[list[str], int]:
-    """``--engines`` checked, and ``--facts`` (or the default of ``--quick`` or a full run)."""
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for engine in engines:
-        if engine not in ("sqlite", "postgresql"):
-            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgresql)")
-    facts = args.facts or (50_000 if args.quick else 1_000_000)
-    if facts < 1_000:
-        raise SystemExit("--facts: at least 1,000")
-    return engines, facts
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -1114,11 +897,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     job = Job(facts=facts, track_facts=min(track_facts, facts // 2), tracks=args.tracks,
               current_calls=current_calls, big_current_calls=max(1, current_calls // 4),
               cut_calls=args.cut_calls or (10 if args.quick else 50))
-    pg = _pg_settings(args.pg_url) if "postgresql" in engines else None
-    version, digest = _git_commit(), _sources_digest()
+    pg = pg_settings(args.pg_url) if "postgresql" in engines else None
+    version, digest = git_commit(), sources_digest()
     started = time.perf_counter()
     runs = [run_engine(engine, job, args, started) for engine in engines]
-    if _sources_digest() != digest:  # the steps are forks of this process: they ran its code
+    if sources_digest() != digest:  # the steps are forks of this process: they ran its code
         print(f"NOTE: eventstore's sources changed on disk during the run; every step ran the "
               f"code imported when it started ({version})")
     report = [header(job, runs, pg, version), "", table(runs)]
@@ -1128,17 +911,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             run.notes.append(f"the read model of {BIG_TRACK} differs from a fold of the log")
         report += [f"- {run.engine}: {note}" for note in run.notes]
     report.append(f"\ntotal time {time.perf_counter() - started:,.0f} s")
-    text = "\n".join(report)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(
+    publish("\n".join(report), args.output, args.json_path,
             {"job": asdict(job), "postgresql": pg, "version": version,
              "runs": [{"engine": r.engine, "notes": r.notes,
                        "results": {k: {n: v for n, v in res.items() if n != "top"}
-                                   for k, res in r.results.items()}} for r in runs]},
-            indent=2, default=str))
+                                   for k, res in r.results.items()}} for r in runs]})
     return 0
 
 

@@ -17,9 +17,10 @@ supports it; nothing is ever updated or deleted. A typical session::
             print(event.position, event.type, event.valid.edtf)
 """
 
-from .audit import CheckedCheckpoint, Problem, Report, SeenErasure
-from .codec import canonical_json
-from .dates import ValidTime, parse_valid_time
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .errors import (
     AmbiguousQuote,
     AmbiguousSourcePrefix,
@@ -45,65 +46,112 @@ from .errors import (
     UnknownFactType,
     ValidationError,
 )
-from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
-from .facts import (
-    FACT_TYPES,
-    DeclarationNotSigned,
-    DeclarationPlanned,
-    DeclarationSigned,
-    FactData,
-    InvitationAccepted,
-    InvitationDeclined,
-    InvitationExtended,
-    MeetingCancelled,
-    MeetingHeld,
-    MeetingKind,
-    MeetingPlanned,
-    Party,
-    PayloadErased,
-    Redacted,
-    SourceErased,
-    SourceRegistered,
-    Stance,
-    StatementMade,
-    TopicsDiscussed,
-)
-from .projection import ActorRegistry, Step, TrackState
-from .sources import Citation, CitationRequest, resolve_citation
-from .storage import (
-    ANY,
-    NO_STREAM,
-    STREAM_EXISTS,
-    Appended,
-    AppendResult,
-    CitedSpan,
-    Erasure,
-    EventStore,
-    ExpectedVersion,
-    NewSource,
-    Source,
-    SourceInfo,
-)
-from .storage.auditing import Change, Replay
-from .storage.reads import TrackSummary
-from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
-from .tracks import parse_track
-from .verifier import (
-    Checkpoint,
-    SignerKey,
-    VerifierKey,
-    generate_key,
-    parse_signer_key,
-    parse_verifier_key,
-)
+
+if TYPE_CHECKING:
+    from .audit import CheckedCheckpoint, Problem, Report, SeenErasure
+    from .codec import canonical_json
+    from .dates import ValidTime, parse_valid_time
+    from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
+    from .facts import (
+        FACT_TYPES,
+        DeclarationNotSigned,
+        DeclarationPlanned,
+        DeclarationSigned,
+        FactData,
+        InvitationAccepted,
+        InvitationDeclined,
+        InvitationExtended,
+        MeetingCancelled,
+        MeetingHeld,
+        MeetingKind,
+        MeetingPlanned,
+        Party,
+        PayloadErased,
+        Redacted,
+        SourceErased,
+        SourceRegistered,
+        Stance,
+        StatementMade,
+        TopicsDiscussed,
+    )
+    from .projection import ActorRegistry, Step, TrackState
+    from .sources import Citation, CitationRequest, resolve_citation
+    from .storage import (
+        ANY,
+        NO_STREAM,
+        STREAM_EXISTS,
+        Appended,
+        AppendResult,
+        CitedSpan,
+        Erasure,
+        EventStore,
+        ExpectedVersion,
+        NewSource,
+        Source,
+        SourceInfo,
+    )
+    from .storage.auditing import Change, Replay
+    from .storage.reads import TrackSummary
+    from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
+    from .tracks import parse_track
+    from .verifier import (
+        Checkpoint,
+        SignerKey,
+        VerifierKey,
+        generate_key,
+        parse_signer_key,
+        parse_verifier_key,
+    )
+
+#: The module of each public name but the errors, imported when the name is first used
+#: (module ``__getattr__``): ``import eventstore`` alone, as the command line's start
+#: does, loads neither SQLAlchemy nor Alembic, the EDTF grammar or cryptography.
+_LAZY = {name: module for module, names in {
+    "codec": ("canonical_json",),
+    "dates": ("ValidTime", "parse_valid_time"),
+    "events": ("Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict"),
+    "facts": ("FACT_TYPES", "DeclarationNotSigned", "DeclarationPlanned", "DeclarationSigned",
+              "FactData", "InvitationAccepted", "InvitationDeclined", "InvitationExtended",
+              "MeetingCancelled", "MeetingHeld", "MeetingKind", "MeetingPlanned", "Party",
+              "PayloadErased", "Redacted", "SourceErased", "SourceRegistered", "Stance",
+              "StatementMade", "TopicsDiscussed"),
+    "sources": ("Citation", "CitationRequest", "resolve_citation"),
+    "storage": ("ANY", "NO_STREAM", "STREAM_EXISTS", "Appended", "AppendResult", "CitedSpan",
+                "Erasure", "EventStore", "ExpectedVersion", "NewSource", "Source",
+                "SourceInfo"),
+    "tracks": ("parse_track",),
+    # what the store's methods return or take (tests/test_public_api.py)
+    "audit": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
+    "projection": ("ActorRegistry", "Step", "TrackState"),
+    "storage.auditing": ("Change", "Replay"),
+    "storage.reads": ("TrackSummary",),
+    "storage.tree": ("ConsistencyProof", "InclusionProof", "StoredCheckpoint", "TreeHead"),
+    "verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key", "parse_signer_key",
+                 "parse_verifier_key"),
+}.items() for name in names}
+
+if not TYPE_CHECKING:  # mypy sees the imports above; a typo stays an error there
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ANY", "AmbiguousQuote", "AmbiguousSourcePrefix", "AppendResult", "Appended", "AuditError",
     "Citation", "CitationError", "CitationRequest", "CitedSpan", "ConcurrencyError",
-    "DatabaseBusy", "DatabaseUnavailable", "ReadOnlyDatabase",
-    "DatabaseError", "DateError", "DeclarationNotSigned", "DeclarationPlanned",
+    "DatabaseBusy", "DatabaseUnavailable", "ReadOnlyDatabase", "DatabaseError", "DateError",
+    "DeclarationNotSigned", "DeclarationPlanned",
     "DeclarationSigned", "DuplicateEventError", "Erasure", "ErasureError", "EventNotFound",
     "EventStore", "EventStoreError", "ExpectedVersion", "FACT_TYPES", "Fact", "FactData",
     "ImmutabilityViolation", "IntegrityError", "InvitationAccepted", "InvitationDeclined",

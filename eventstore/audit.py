@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from .codec import CITATION_KEYS, ENVELOPE_KEYS, GENESIS_HASH, citations_json, envelope_json
+from .errors import AuditError
 from .events import _utc_text
 from .merkle import Frontier
 from .sources import CONTEXT_CHARS
@@ -50,7 +51,7 @@ from .verifier import (
     parse_verifier_key,
 )
 
-__all__ = ["Problem", "Report", "LogChecker"]
+__all__ = ["Problem", "Report", "LogChecker", "check_prefix"]
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50
@@ -155,6 +156,23 @@ class Report:
             "signed": {"size": self.signed, "unsigned_events": self.unsigned,
                        "trusted_keys": self.trusted_keys},
         }
+
+
+def check_prefix(checkpoint: Checkpoint, size: int,
+                 root_at: Callable[[int], bytes] | None = None) -> None:
+    """Refuse a checkpoint that does not sign a prefix of a log of ``size`` events.
+
+    It may not be larger than the log; with ``root_at`` (the log's root at a size), the
+    log's root at the checkpoint's size must be the one it signed. Raises
+    :class:`~eventstore.errors.AuditError` saying which.
+    """
+    if checkpoint.size > size:
+        raise AuditError(f"the checkpoint is of size {checkpoint.size:,}, larger than the log "
+                         f"({size:,} events): events were removed, or it is another log's")
+    if root_at is not None and root_at(checkpoint.size) != checkpoint.root:
+        raise AuditError(f"the log's root at size {checkpoint.size:,} is not the one this "
+                         "checkpoint signed: the log was rewritten since (run `eventstore "
+                         "audit verify`)")
 
 
 @attrs.define

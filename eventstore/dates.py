@@ -30,8 +30,6 @@ import re
 from typing import Any
 
 import attrs
-from edtf import parse_edtf
-from edtf.parser.edtf_exceptions import EDTFParseException
 
 from .errors import DateError
 
@@ -142,7 +140,14 @@ def _bounds(raw: str) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _library_bounds(raw: str) -> tuple[dt.date | None, dt.date | None]:
-    """Bounds as the edtf library computes them, its quirks corrected."""
+    """Bounds as the edtf library computes them, its quirks corrected.
+
+    The library (its grammar is slow to import) is loaded on the first value the fast path
+    does not cover.
+    """
+    from edtf import parse_edtf
+    from edtf.parser.edtf_exceptions import EDTFParseException
+
     try:
         parsed = parse_edtf(raw)
         lower_raw = parsed.lower_strict()

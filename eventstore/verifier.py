@@ -82,18 +82,13 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
+if TYPE_CHECKING:  # cryptography is imported where keys are made, read or checked
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 __all__ = [
     "HASH_SIZE", "EMPTY_ROOT", "VerificationError", "KeyFormatError",
@@ -423,6 +418,8 @@ def _check_name(name: str, what: str = "the key name", *, secret: bool = False) 
 
 
 def _raw_public(public: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -495,6 +492,12 @@ class SignerKey:
 
     def text(self) -> str:
         """``PRIVATE+KEY+<name>+<8 hex key id>+<base64(0x01 || 32-byte seed)>``."""
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
         seed = self.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         return (f"{_PRIVATE_PREFIX}{self.name}+{self.key_id.hex()}+"
                 f"{_b64encode(bytes([_ALG_ED25519]) + seed)}")
@@ -502,6 +505,8 @@ class SignerKey:
 
 def generate_key(name: str) -> SignerKey:
     """A new random Ed25519 key named ``name``."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     _check_name(name)
     private = Ed25519PrivateKey.generate()
     return SignerKey(name, _key_id(name, private.public_key()), private)
@@ -546,6 +551,8 @@ def parse_verifier_key(text: str) -> VerifierKey:
     if text.startswith(_PRIVATE_PREFIX):
         raise KeyFormatError("this is a private key; give the verifier key "
                              "(<name>+<key id>+<key>, without PRIVATE+KEY+)")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     name, id_, raw = _split_key(text, "verifier")
     public = Ed25519PublicKey.from_public_bytes(raw)
     want = _key_id(name, public)
@@ -567,6 +574,8 @@ def parse_signer_key(text: str) -> SignerKey:
                                  "<key>") from None
         raise KeyFormatError("this is a verifier (public) key; give the signer key "
                              "(PRIVATE+KEY+<name>+<key id>+<key>)")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     name, id_, raw = _split_key(text[len(_PRIVATE_PREFIX):], "signer")
     private = Ed25519PrivateKey.from_private_bytes(raw)
     if id_ != _key_id(name, private.public_key()):
@@ -649,6 +658,8 @@ def open_note(note: str | bytes, key: VerifierKey) -> str:
     if not ours:
         raise VerificationError(f"the note is not signed by the key {wanted}; signed by "
                                 f"other keys: {', '.join(dict.fromkeys(others))}")
+    from cryptography.exceptions import InvalidSignature
+
     body_bytes = body.encode("utf-8")
     for signature in ours:
         try:

@@ -109,6 +109,15 @@ def test_opening_an_uninitialised_database(db_url: str, engine_kind: str) -> Non
         EventStore(make_engine(db_url))
 
 
+def test_the_head_revision_is_the_newest_migration() -> None:
+    """Opening a store compares the stored revision with a constant, not with Alembic's
+    scripts (too slow to load on every open): the constant must be their head."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(engine_module._alembic_config())
+    assert engine_module.head_revision() == scripts.get_current_head()
+
+
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")

@@ -1,80 +1,47 @@
-"""The ``eventstore`` command: parse the arguments, call the library, render the answer.
+"""The store's commands: parse the arguments, call the library, render the answer.
 
 No logic of its own lives here. Every command takes ``--db`` and ``--format table|json``;
 errors go to stderr as one ``Error: …`` line (no traceback) with exit status 1, usage
-mistakes exit 2 (click's convention).
+mistakes exit 2 (click's convention). The root group (:mod:`eventstore.cli`) imports this
+module when one of its commands runs or ``--help`` lists them, so it imports only click
+and light modules at its top; the library is imported inside the commands.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import (
-    ANY,
-    NO_STREAM,
-    STREAM_EXISTS,
-    EventStore,
-    EventStoreError,
-    ExpectedVersion,
-    NewSource,
-)
-from ..facts import FACT_TYPES, FactData
 from ..jsonl import read_facts
-from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
-from ..tracks import parse_track
-from . import render
-from .audit import register as register_audit
+from . import cli, main, render
+from .base import Group, fail, open_store
 from .options import (
-    SIGN_KEY_META,
     common,
     db_option,
     field_options,
     format_option,
+    parse_moment,
     writer_options,
 )
+
+if TYPE_CHECKING:
+    from .. import ExpectedVersion
+    from ..facts import FactData
 
 EXIT_REFUSED = 1
 
 
-def fail(message: str) -> NoReturn:
-    raise click.ClickException(message)
-
-
-class Group(click.Group):
-    """A click group that turns every :class:`EventStoreError` into one clean error line."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EventStoreError as err:
-            raise click.ClickException(str(err)) from None
-
-
-def _open(db: str | None, actor: str | None = None) -> EventStore:
-    sign_key = click.get_current_context().meta.get(SIGN_KEY_META)
-    if sign_key is None:
-        return EventStore.open(db, actor=actor)
-    from .audit import signer_key
-    return EventStore.open(db, actor=actor, signer=signer_key(sign_key))
-
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="eventstore")
-def cli() -> None:
-    """An event-sourced fact store: cited, immutable facts about bilateral tracks."""
-
-
-@cli.command()
+@click.command()
 @common
 def init(db: str | None, fmt: str) -> None:
     """Create the database, or upgrade its schema to this version (harmless to repeat)."""
+    from ..storage.engine import make_engine, resolve_url, safe_url, upgrade
+
     url = resolve_url(db)
     engine = make_engine(url)
     try:
@@ -89,7 +56,7 @@ def init(db: str | None, fmt: str) -> None:
 
 # -- sources --------------------------------------------------------------------------
 
-@cli.group(cls=Group)
+@click.group(cls=Group)
 def source() -> None:
     """Register and inspect source articles."""
 
@@ -113,6 +80,8 @@ def source_add(files: Sequence[str], title: str | None, outlet: str | None,
                body_from: str | None, body_until: str | None,
                db: str | None, fmt: str, actor: str | None) -> None:
     """Register article texts (UTF-8). Adding the same text again returns the same id."""
+    from .. import NewSource
+
     one_only = (title, outlet, source_url, published, body_from, body_until)
     if len(files) > 1 and any(v is not None for v in one_only):
         fail("--title, --outlet, --url, --published, --body-from and --body-until describe "
@@ -120,7 +89,7 @@ def source_add(files: Sequence[str], title: str | None, outlet: str | None,
     items = [NewSource(data=_read_file(name), title=title, outlet=outlet, url=source_url,
                        published=published, language=language, name=name,
                        body_from=body_from, body_until=body_until) for name in files]
-    with _open(db, actor) as store:
+    with open_store(db, actor) as store:
         infos = store.add_sources(items)
     docs = [info.to_dict() for info in infos]
     render.emit(fmt, docs[0] if len(docs) == 1 else {"sources": docs},
@@ -138,7 +107,7 @@ def _read_file(name: str) -> bytes:
 @common
 def source_list(db: str | None, fmt: str) -> None:
     """Every registered source."""
-    with _open(db) as store:
+    with open_store(db) as store:
         docs = [info.to_dict() for info in store.list_sources()]
     render.emit(fmt, {"sources": docs}, lambda _: render.sources_table(docs))
 
@@ -148,7 +117,7 @@ def source_list(db: str | None, fmt: str) -> None:
 @common
 def source_show(source_id: str, db: str | None, fmt: str) -> None:
     """A source's text, with the spans that facts cite marked ⟦like this⟧."""
-    with _open(db) as store:
+    with open_store(db) as store:
         found = store.get_source(source_id)
         spans = store.citations_of(found.info.id)
     doc = found.info.to_dict() | {"text": found.text, "erasure": (
@@ -215,7 +184,7 @@ def source_erase(source_id: str, reason: str, yes: bool, db: str | None, fmt: st
     Its id, length, metadata, the citations' spans and every hash stay. The erasure is
     an event in the log, with who (--actor) and why (--reason).
     """
-    with _open(db, actor) as store:
+    with open_store(db, actor) as store:
         found = store.get_source(source_id)
         _confirm_erasure(f"the text of source {found.info.id[:16]}"
                          + (f" ({found.info.title})" if found.info.title else ""), yes)
@@ -224,7 +193,7 @@ def source_erase(source_id: str, reason: str, yes: bool, db: str | None, fmt: st
     render.emit(fmt, doc, _erasure_text)
 
 
-@cli.group(cls=Group)
+@click.group(cls=Group)
 def fact() -> None:
     """Act on one stored fact (append new facts with `eventstore append`)."""
 
@@ -239,7 +208,7 @@ def fact_erase(event_id: str, reason: str, yes: bool, db: str | None, fmt: str,
     Its envelope (type, track, dates), its citations and its hashes stay; projections
     show it as redacted. The erasure is an event in the log, with who and why.
     """
-    with _open(db, actor) as store:
+    with open_store(db, actor) as store:
         found = store.get_event(event_id)
         _confirm_erasure(f"the data of {found.type} {found.event_id} "
                          f"(position {found.position})", yes)
@@ -250,6 +219,8 @@ def fact_erase(event_id: str, reason: str, yes: bool, db: str | None, fmt: str,
 # -- append ---------------------------------------------------------------------------
 
 def _expected(value: str | None) -> ExpectedVersion | int:
+    from .. import ANY, NO_STREAM, STREAM_EXISTS
+
     if value is None or value == "any":
         return ANY
     if value == "no-stream":
@@ -289,9 +260,13 @@ class AppendGroup(Group):
     """``append TYPE …`` for one fact, one sub-command per fact type; or ``append --file``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        from ..facts import FACT_TYPES
+
         return [name for name, cls in FACT_TYPES.items() if not cls.system]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from ..facts import FACT_TYPES
+
         cls = FACT_TYPES.get(name)
         if cls is None or cls.system:
             return None
@@ -307,6 +282,8 @@ class AppendGroup(Group):
 
 
 def _type_command(type_name: str) -> click.Command:
+    from ..facts import FACT_TYPES
+
     cls = FACT_TYPES[type_name]
     specs = field_options(cls)
 
@@ -322,7 +299,7 @@ def _type_command(type_name: str) -> click.Command:
             if kw.get(key) is not None:
                 fact[key] = kw[key]
         expected = _expected(kw["expected_version"])
-        with _open(kw["db"], kw["actor"]) as store:
+        with open_store(kw["db"], kw["actor"]) as store:
             result = store.append(cls.stream or kw["track"], [fact], expected_version=expected)
         render.emit(kw["fmt"], render.append_doc(result), render.append_text)
 
@@ -360,7 +337,7 @@ def _envelope_options(cls: type[FactData]) -> list[click.Option]:
     ]
 
 
-@cli.group(cls=AppendGroup, invoke_without_command=True)
+@click.group(cls=AppendGroup, invoke_without_command=True)
 @click.option("--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
               help="A .jsonl file of facts, one per line (- for stdin): all or nothing.")
 @common
@@ -377,7 +354,7 @@ def append(ctx: click.Context, file: str | None, db: str | None, fmt: str,
         click.echo(ctx.get_help())
         ctx.exit(2)
     facts, labels = _read_jsonl(file)
-    with _open(db, actor) as store:
+    with open_store(db, actor) as store:
         result = store.append_many(facts, labels=labels)
     render.emit(fmt, render.append_doc(result), render.append_text)
 
@@ -402,21 +379,6 @@ def _date(value: str | None, option: str) -> dt.date | None:
                                  param_hint=option) from None
 
 
-def _moment(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give a UTC time such as 2026-11-01T12:00:00Z "
-                                 "or a day", param_hint=option) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    if len(value) == 10:  # a bare day means the end of that day
-        moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-    return moment
-
-
 _AS_OF = click.option("--as-of", metavar="DAY",
                       help="The state of the world on this day (valid time), as best known.")
 _KNOWN_AT = click.option("--known-at", metavar="TIME",
@@ -424,7 +386,7 @@ _KNOWN_AT = click.option("--known-at", metavar="TIME",
                               "day means its end.")
 
 
-@cli.command("project")
+@click.command("project")
 @click.option("--track", help="Bilateral track, e.g. RUS-USA.")
 @_AS_OF
 @_KNOWN_AT
@@ -438,7 +400,7 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
                     possible: bool, rebuild: bool, db: str | None, fmt: str) -> None:
     """Where a track stands: meetings, declarations, invitations, statements, topics."""
     if rebuild:
-        with _open(db) as store:
+        with open_store(db) as store:
             count = store.rebuild()
         if track is None or fmt != "json":  # with --track, json gives the track's document
             render.emit("json" if fmt == "json" else "table", {"rebuilt": count},
@@ -447,14 +409,14 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
             return
     if track is None:
         raise click.UsageError("give --track (or --rebuild)")
-    with _open(db) as store:
+    with open_store(db) as store:
         state = store.project(track, as_of=_date(as_of, "--as-of"),
-                              known_at=_moment(known_at, "--known-at"), possible=possible)
+                              known_at=parse_moment(known_at, "--known-at"), possible=possible)
     render.emit("json" if fmt == "json" else "table", state.to_dict(),
                 lambda _: render.state_text(state, markdown=fmt == "markdown"))
 
 
-@cli.command("history")
+@click.command("history")
 @click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
 @click.option("--by", type=click.Choice(["valid", "recorded"]), default="valid",
               show_default=True, help="Order of the steps: world time or record time.")
@@ -464,26 +426,28 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
 def history_command(track: str, by: str, known_at: str | None, db: str | None,
                     fmt: str) -> None:
     """How a track's state came about: one step per fact, with what it changed."""
-    with _open(db) as store:
+    from .. import parse_track
+
+    with open_store(db) as store:
         steps = store.history(track, by="recorded" if by == "recorded" else "valid",
-                              known_at=_moment(known_at, "--known-at"))
+                              known_at=parse_moment(known_at, "--known-at"))
     doc = {"track": parse_track(track), "by": by, "steps": [s.to_dict() for s in steps]}
     render.emit("json" if fmt == "json" else "table", doc,
                 lambda _: render.history_text(steps, markdown=fmt == "markdown"))
 
 
-@cli.command("tracks")
+@click.command("tracks")
 @common
 def tracks_command(db: str | None, fmt: str) -> None:
     """Every track with its number of events and the span of its dates."""
-    with _open(db) as store:
+    with open_store(db) as store:
         docs = [summary.to_dict() for summary in store.tracks()]
     render.emit(fmt, {"tracks": docs}, lambda _: render.tracks_text(docs))
 
 
 # -- log ------------------------------------------------------------------------------
 
-@cli.command()
+@click.command()
 @click.option("--track", help="Only this track (e.g. RUS-USA, or $sources).")
 @click.option("--type", "types", multiple=True, help="Only this fact type (repeatable).")
 @click.option("--since", type=click.IntRange(min=1), default=1, show_default=True,
@@ -493,7 +457,7 @@ def tracks_command(db: str | None, fmt: str) -> None:
 def log(track: str | None, types: Sequence[str], since: int, limit: int | None,
         db: str | None, fmt: str) -> None:
     """The log, in position order (streamed: any size)."""
-    with _open(db) as store:
+    with open_store(db) as store:
         events: Iterator[Any] = store.read_all(since, limit, track=track,
                                                types=types or None)
         if fmt == "json":
@@ -502,17 +466,6 @@ def log(track: str | None, types: Sequence[str], since: int, limit: int | None,
             render.log_lines(events)
 
 
-register_audit(cli, _moment)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the command line (the ``eventstore`` console script and ``cli.py``)."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="eventstore")
-    except BrokenPipeError:  # `eventstore log | head`: the reader left; that is not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
-
-
+#: ``cli`` and ``main`` (the root group, defined in :mod:`eventstore.cli`) are re-exported for
+#: callers that import them from here.
 __all__ = ["cli", "main", "EXIT_REFUSED", "format_option"]

@@ -1,7 +1,8 @@
 """The auditor's commands: keys, checkpoints, proofs, verify, replay, export and import.
 
 Parse, call the library, render: the checking itself lives in :mod:`eventstore.audit`,
-:mod:`eventstore.proofs` and :mod:`eventstore.verifier`.
+:mod:`eventstore.proofs` and :mod:`eventstore.verifier`. Like every command module, it
+imports the library (and with it cryptography) inside the commands.
 """
 
 from __future__ import annotations
@@ -11,37 +12,24 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import EventStore
-from ..audit import Report
-from ..errors import AuditError, EventStoreError, ValidationError
-from ..integrity import envelope_of
+from ..errors import AuditError, ValidationError
 from ..jsonl import loads
-from ..proofs import check_proof, consistency_document, inclusion_document
-from ..storage.store import Replay, StoredCheckpoint
-from ..storage.transfer import verify_export
-from ..verifier import (
-    SignerKey,
-    VerificationError,
-    VerifierKey,
-    checkpoint_of_note,
-    generate_key,
-    open_checkpoint,
-    parse_signer_key,
-    parse_verifier_key,
-)
 from . import render
-from .options import actor_option, common, db_option, format_option
+from .base import open_store
+from .options import actor_option, common, db_option, format_option, parse_moment
+
+if TYPE_CHECKING:
+    from .. import EventStore
+    from ..audit import Report
+    from ..storage.store import Replay, StoredCheckpoint
+    from ..verifier import Checkpoint, SignerKey, VerifierKey
 
 DEFAULT_KEY = "eventstore.key"
 KEY_ENV = "EVENTSTORE_KEY"
-
-
-def _open(db: str | None, actor: str | None = None) -> EventStore:
-    return EventStore.open(db, actor=actor)
 
 
 def _read_text(name: str, what: str) -> str:
@@ -65,6 +53,8 @@ def _signer(name: str | None) -> SignerKey:
 
 def signer_key(path: str) -> SignerKey:
     """The private key in the file ``path`` (an ``AuditError`` that names the file)."""
+    from ..verifier import VerificationError, parse_signer_key
+
     try:
         return parse_signer_key(_read_text(path, "key file").strip())
     except VerificationError as err:
@@ -72,6 +62,8 @@ def signer_key(path: str) -> SignerKey:
 
 
 def _verifier(name: str) -> VerifierKey:
+    from ..verifier import VerificationError, parse_verifier_key
+
     try:
         return parse_verifier_key(_read_text(name, "verifier key file").strip())
     except VerificationError as err:
@@ -89,6 +81,8 @@ def _write(out: str | None, text: str) -> None:
 
 
 def _checkpoint_note(name: str) -> str:
+    from ..verifier import VerificationError, checkpoint_of_note
+
     note = _read_text(name, "checkpoint")
     try:
         checkpoint_of_note(note)
@@ -99,6 +93,8 @@ def _checkpoint_note(name: str) -> str:
 
 def _key_for(store: EventStore, note: str, key_file: str | None, where: str) -> VerifierKey:
     """The verifier key of a checkpoint: the one given, or the one the store signed it with."""
+    from ..verifier import parse_verifier_key
+
     if key_file is not None:
         return _verifier(key_file)
     for stored in store.checkpoints():
@@ -108,7 +104,9 @@ def _key_for(store: EventStore, note: str, key_file: str | None, where: str) -> 
                      "key that signed it (--key FILE.pub)")
 
 
-def _open_note(note: str, key: VerifierKey, origin: str, where: str) -> Any:
+def _open_note(note: str, key: VerifierKey, origin: str, where: str) -> Checkpoint:
+    from ..verifier import VerificationError, open_checkpoint
+
     try:
         return open_checkpoint(note, key, origin=origin)
     except VerificationError as err:
@@ -128,6 +126,8 @@ def audit() -> None:
 @format_option("table", "json")
 def keygen(name: str, out: str, fmt: str) -> None:
     """Make an Ed25519 key pair for signing checkpoints."""
+    from ..verifier import VerificationError, generate_key
+
     try:
         key = generate_key(name)
     except (VerificationError, ValueError) as err:
@@ -161,7 +161,7 @@ def checkpoint(key_file: str | None, out: str | None, db: str | None, fmt: str,
                actor: str | None) -> None:
     """Sign the current tree head; keep it in the database and give it to auditors."""
     key = _signer(key_file)
-    with _open(db, actor) as store:
+    with open_store(db, actor) as store:
         stored = store.checkpoint(key)
     if fmt == "json":
         render.emit(fmt, _checkpoint_doc(stored), str)
@@ -192,7 +192,10 @@ def _checkpoint_doc(stored: StoredCheckpoint) -> dict[str, Any]:
 def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out: str | None,
           db: str | None) -> None:
     """An inclusion proof: this event is in the log a checkpoint signed."""
-    with _open(db) as store:
+    from ..integrity import envelope_of
+    from ..proofs import inclusion_document
+
+    with open_store(db) as store:
         origin = store.origin()
         note, size = None, None
         if checkpoint_file is not None:
@@ -211,16 +214,14 @@ def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out:
                f"{len(proof.proof)} hashes" + (f", written to {out}" if out else ""), err=True)
 
 
-def _check_against(store: EventStore, signed: Any, where: str) -> None:
-    """A checkpoint must sign a prefix of this log: same size available, same root."""
-    size = store.head()[0]
-    if signed.size > size:
-        raise AuditError(f"{where}: the checkpoint is of size {signed.size:,}, larger than the "
-                         f"log ({size:,} events): events were removed, or it is another log's")
-    if store.tree_head(signed.size).root != signed.root:
-        raise AuditError(f"{where}: the log's root at size {signed.size:,} is not the one this "
-                         "checkpoint signed: the log was rewritten since (run `eventstore "
-                         "audit verify`)")
+def _check_against(store: EventStore, signed: Checkpoint, where: str) -> None:
+    """The library's rule (:func:`eventstore.audit.check_prefix`), said of the file."""
+    from ..audit import check_prefix
+
+    try:
+        check_prefix(signed, store.head()[0], lambda size: store.tree_head(size).root)
+    except AuditError as err:
+        raise AuditError(f"{where}: {err}") from None
 
 
 @audit.command("consistency")
@@ -235,7 +236,9 @@ def _check_against(store: EventStore, signed: Any, where: str) -> None:
 def consistency(from_file: str, to_file: str | None, key_file: str | None, out: str | None,
                 db: str | None) -> None:
     """A consistency proof: the log of the newer head only extends the older checkpoint."""
-    with _open(db) as store:
+    from ..proofs import consistency_document
+
+    with open_store(db) as store:
         origin = store.origin()
         old_note = _checkpoint_note(from_file)
         old = _open_note(old_note, _key_for(store, old_note, key_file, from_file), origin,
@@ -264,6 +267,9 @@ def consistency(from_file: str, to_file: str | None, key_file: str | None, out: 
 @format_option("table", "json")
 def check_proof_command(proof_file: str, key_file: str, fmt: str) -> None:
     """Check an inclusion or consistency proof, with no database (exit 0: it holds)."""
+    from ..proofs import check_proof
+    from ..verifier import VerificationError
+
     key = _verifier(key_file)
     text = _read_text(proof_file, "proof")
     try:
@@ -290,6 +296,8 @@ def verify_command(key_files: Sequence[str], export_file: str | None, require_si
                    db: str | None, fmt: str) -> None:
     """Check the whole log: chain, record times, versions, payloads, citations, tree,
     checkpoints, triggers."""
+    from ..storage.transfer import verify_export
+
     if require_signed and not key_files:
         raise click.UsageError("--require-signed needs --key: only a key you trust tells a "
                                "checkpoint the writer signed from one forged beside the log")
@@ -299,7 +307,7 @@ def verify_command(key_files: Sequence[str], export_file: str | None, require_si
                                require_signed=require_signed)
         where = export_file
     else:
-        with _open(db) as store:
+        with open_store(db) as store:
             report = store.verify(keys, require_signed=require_signed)
             where = store.url
     render.emit(fmt, report.to_dict(), lambda _: _report_text(report, where))
@@ -351,74 +359,73 @@ def _lines(name: str) -> Iterator[bytes]:
         raise AuditError(f"{name}: cannot read the export ({err.strerror or err})") from None
 
 
-def register(cli: click.Group, moment: Any) -> None:
-    """Add the audit group and the replay, export and import commands to ``cli``."""
-    cli.add_command(audit)
+@click.command("replay")
+@click.option("--to", "to", required=True, metavar="TIME",
+              help="The record time to go back to (UTC; a bare day means its end).")
+@click.option("--track", help="Only this track.")
+@click.option("--checkpoint", "checkpoint_file", metavar="FILE",
+              help="Check the log up to there against this checkpoint first.")
+@click.option("--key", "key_file", metavar="FILE.pub",
+              help="The verifier key of the checkpoint.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Changes since listed one by one (all are counted).")
+@db_option
+@format_option("table", "json", "markdown")
+def replay(to: str, track: str | None, checkpoint_file: str | None, key_file: str | None,
+           limit: int, db: str | None, fmt: str) -> None:
+    """What the store knew at a past moment, and what it learned since."""
+    when = parse_moment(to, "--to")
+    assert when is not None  # --to is required
+    with open_store(db) as store:
+        note = key = None
+        if checkpoint_file is not None:
+            note = _checkpoint_note(checkpoint_file)
+            key = _key_for(store, note, key_file, checkpoint_file)
+        result = store.replay(when, track=track, checkpoint=note, key=key,
+                              changes_limit=limit)
+    render.emit("json" if fmt == "json" else "table", _replay_doc(result),
+                lambda _: _replay_text(result, markdown=fmt == "markdown"))
+    if result.check is not None and not result.check.ok:
+        sys.exit(1)
 
-    @cli.command("replay")
-    @click.option("--to", "to", required=True, metavar="TIME",
-                  help="The record time to go back to (UTC; a bare day means its end).")
-    @click.option("--track", help="Only this track.")
-    @click.option("--checkpoint", "checkpoint_file", metavar="FILE",
-                  help="Check the log up to there against this checkpoint first.")
-    @click.option("--key", "key_file", metavar="FILE.pub",
-                  help="The verifier key of the checkpoint.")
-    @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
-                  help="Changes since listed one by one (all are counted).")
-    @db_option
-    @format_option("table", "json", "markdown")
-    def replay(to: str, track: str | None, checkpoint_file: str | None, key_file: str | None,
-               limit: int, db: str | None, fmt: str) -> None:
-        """What the store knew at a past moment, and what it learned since."""
-        when = moment(to, "--to")
-        with _open(db) as store:
-            note = key = None
-            if checkpoint_file is not None:
-                note = _checkpoint_note(checkpoint_file)
-                key = _key_for(store, note, key_file, checkpoint_file)
-            result = store.replay(when, track=track, checkpoint=note, key=key,
-                                  changes_limit=limit)
-        render.emit("json" if fmt == "json" else "table", _replay_doc(result),
-                    lambda _: _replay_text(result, markdown=fmt == "markdown"))
-        if result.check is not None and not result.check.ok:
-            sys.exit(1)
 
-    @cli.command("export")
-    @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl",
-                  show_default=True, help="The export format (docs/auditing.md).")
-    @click.option("--out", metavar="FILE", help="Write here (default stdout).")
-    @db_option
-    def export(fmt: str, out: str | None, db: str | None) -> None:
-        """Write the whole log (events, payloads, citations, sources, checkpoints)."""
-        with _open(db) as store:
-            if out is None:
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl",
+              show_default=True, help="The export format (docs/auditing.md).")
+@click.option("--out", metavar="FILE", help="Write here (default stdout).")
+@db_option
+def export(fmt: str, out: str | None, db: str | None) -> None:
+    """Write the whole log (events, payloads, citations, sources, checkpoints)."""
+    with open_store(db) as store:
+        if out is None:
+            for line in store.export():
+                click.echo(line)
+            return
+        temporary = f"{out}.partial"
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:  # noqa: PTH123
                 for line in store.export():
-                    click.echo(line)
-                return
-            temporary = f"{out}.partial"
-            try:
-                with open(temporary, "w", encoding="utf-8") as handle:  # noqa: PTH123
-                    for line in store.export():
-                        handle.write(line + "\n")
-                os.replace(temporary, out)
-            except OSError as err:
-                raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
-        click.echo(f"exported to {out}", err=True)
+                    handle.write(line + "\n")
+            os.replace(temporary, out)
+        except OSError as err:
+            raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
+    click.echo(f"exported to {out}", err=True)
 
-    @cli.command("import")
-    @click.argument("export_file", metavar="EXPORT")
-    @click.option("--key", "key_files", multiple=True, metavar="FILE.pub",
-                  help="A verifier key you trust for the export's checkpoints (repeatable).")
-    @common
-    def import_command(export_file: str, key_files: Sequence[str], db: str | None,
-                       fmt: str) -> None:
-        """Load an export into an empty database, after checking all of it."""
-        keys = [_verifier(name) for name in key_files]
-        with _open(db) as store:
-            report = store.import_export(lambda: _lines(export_file), export_file, keys)
-        render.emit(fmt, {"imported": report.events, "root": report.root.hex(),
-                          "checkpoints": len(report.checkpoints)},
-                    lambda d: f"imported {d['imported']:,} events; root {d['root']}")
+
+@click.command("import")
+@click.argument("export_file", metavar="EXPORT")
+@click.option("--key", "key_files", multiple=True, metavar="FILE.pub",
+              help="A verifier key you trust for the export's checkpoints (repeatable).")
+@common
+def import_command(export_file: str, key_files: Sequence[str], db: str | None,
+                   fmt: str) -> None:
+    """Load an export into an empty database, after checking all of it."""
+    keys = [_verifier(name) for name in key_files]
+    with open_store(db) as store:
+        report = store.import_export(lambda: _lines(export_file), export_file, keys)
+    render.emit(fmt, {"imported": report.events, "root": report.root.hex(),
+                      "checkpoints": len(report.checkpoints)},
+                lambda d: f"imported {d['imported']:,} events; root {d['root']}")
 
 
 def _replay_doc(result: Replay) -> dict[str, Any]:
@@ -455,4 +462,4 @@ def _replay_text(result: Replay, *, markdown: bool) -> str:
     return "\n".join(out)
 
 
-__all__ = ["audit", "register", "EventStoreError"]
+__all__ = ["audit", "export", "import_command", "replay"]

@@ -3,22 +3,25 @@
 The options of ``append TYPE`` are generated from the fields of the fact class, so the
 CLI can never drift from the catalogue: a text field becomes ``--field TEXT``, an enum a
 choice, a party ``--speaker "Name:ISO3[:role]"``, a list a repeatable option named in the
-singular (``--participant``, ``--topic``).
+singular (``--participant``, ``--topic``). The catalogue is imported only when those
+options are built (``append TYPE``): the other commands start without it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
 import click
 
 from ..errors import ValidationError
-from ..facts import ActorRole, FactData, Party
 from ..jsonl import loads
+
+if TYPE_CHECKING:
+    from ..facts import FactData
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +32,6 @@ _SINGULAR = {"participants": "participant", "signatories": "signatory", "parties
 #: Option names the envelope and every command use; payload fields get --data-NAME instead.
 _RESERVED = {"actor", "db", "format", "track", "date", "date_text", "date_anchor", "cite",
              "event_id", "correlation_id", "causation_id", "expected_version", "file", "help"}
-_SHAPES = {Party: "NAME:ISO3[:ROLE]", ActorRole: "ROLE[:SINCE[:UNTIL]]"}
 
 
 def db_option(func: F) -> F:
@@ -76,6 +78,22 @@ def common(func: F) -> F:
     return db_option(format_option()(func))
 
 
+def parse_moment(value: str | None, option: str) -> dt.datetime | None:
+    """A record time: ISO 8601, UTC unless it says otherwise; a bare day means its end."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a UTC time such as 2026-11-01T12:00:00Z "
+                                 "or a day", param_hint=option) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if len(value) == 10:  # a bare day means the end of that day
+        moment += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return moment
+
+
 def parse_party(value: str, where: str) -> dict[str, Any]:
     """``"Name:ISO3[:role]"`` → the JSON form of a :class:`Party`."""
     parts = [p.strip() for p in value.split(":", 2)]
@@ -107,8 +125,7 @@ def parse_json(value: str, where: str) -> Any:
                                  ) from None
 
 
-@attrs.frozen
-class FieldOption:
+class FieldOption(typing.NamedTuple):
     """How one payload field is given on the command line."""
 
     field: str
@@ -132,6 +149,10 @@ class FieldOption:
 
 def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]:
     """The click options for the payload fields of a fact class."""
+    import attrs
+
+    from ..facts import ActorRole, Party
+
     hints = typing.get_type_hints(cls)
     result = []
     for field in attrs.fields(typing.cast(Any, cls)):
@@ -152,7 +173,7 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
         elif item is Party:
             kind, kwargs["metavar"], kwargs["multiple"] = "parties", "NAME:ISO3[:ROLE]", True
         elif item is ActorRole:
-            kind, kwargs["metavar"], kwargs["multiple"] = "roles", _SHAPES[ActorRole], True
+            kind, kwargs["metavar"], kwargs["multiple"] = "roles", "ROLE[:SINCE[:UNTIL]]", True
         elif item is str:
             kind, kwargs["metavar"], kwargs["multiple"] = "texts", "TEXT", True
         elif typing.get_origin(hint) is not None and dict in {

@@ -1,20 +1,20 @@
-"""Rendering answers: one JSON document for scripts, readable text for people."""
+"""Rendering answers: one JSON document for scripts, readable text for people.
+
+Light to import (the command modules import it at their top): rich and the library's
+types are imported where a rendering needs them.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from ..events import RecordedEvent
-from ..facts import Redacted
-from ..projection.state import KINDS
-from ..storage import AppendResult
+if TYPE_CHECKING:
+    from .. import AppendResult, RecordedEvent, Redacted
 
 
 def emit(fmt: str, doc: Any, text: Callable[[Any], str]) -> None:
@@ -46,6 +46,8 @@ def source_line(doc: Mapping[str, Any]) -> str:
 
 
 def sources_table(docs: list[dict[str, Any]]) -> str:
+    from rich.table import Table
+
     if not docs:
         return "no sources yet (add one with `eventstore source add FILE`)"
     table = Table(box=None, pad_edge=False)
@@ -58,6 +60,8 @@ def sources_table(docs: list[dict[str, Any]]) -> str:
 
 
 def _render(renderable: Any) -> str:
+    from rich.console import Console
+
     console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
     console.print(renderable)
     return console.export_text().rstrip()
@@ -113,9 +117,9 @@ def append_text(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines + [summary])
 
 
-def _summary(event: RecordedEvent) -> str:
+def _summary(event: RecordedEvent, redacted: type[Redacted]) -> str:
     data = event.data
-    if isinstance(data, Redacted):
+    if isinstance(data, redacted):
         return f"[redacted: erased by {data.erased_by}]"
     speaker = getattr(data, "speaker", None)
     if speaker is not None:
@@ -132,12 +136,14 @@ def _summary(event: RecordedEvent) -> str:
 
 def log_lines(events: Iterable[RecordedEvent]) -> None:
     """One line per event, streamed."""
+    from .. import Redacted
+
     count = 0
     for event in events:
         when = event.valid.edtf if event.valid else "-"
         click.echo(f"{event.position:>7}  {event.recorded_at:%Y-%m-%d %H:%M:%S}  "
                    f"{event.track:<9} v{event.version:<5} {event.type:<23} {when:<14} "
-                   f"{_summary(event)}")
+                   f"{_summary(event, Redacted)}")
         count += 1
     if count == 0:
         click.echo("no events")
@@ -158,6 +164,8 @@ ERASED_QUOTE = "[quote erased with its source]"
 
 def state_text(state: Any, *, markdown: bool = False) -> str:
     """A track's state for people: one section per kind of item, each with its citations."""
+    from ..projection.state import KINDS
+
     head = "# " if markdown else ""
     sub = "## " if markdown else ""
     bullet = "- " if markdown else "  "

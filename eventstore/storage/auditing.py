@@ -18,7 +18,7 @@ from typing import Any, Literal
 import attrs
 import sqlalchemy as sa
 
-from ..audit import Report
+from ..audit import Report, check_prefix
 from ..errors import (
     AuditError,
     IntegrityError,
@@ -244,11 +244,7 @@ class Auditing:
             except VerificationError as err:
                 raise AuditError(f"checkpoint: {err}") from None
             with self._db.read() as conn:
-                head = self._db.head_position(conn)
-                if signed.size > head:
-                    raise AuditError(f"the checkpoint is of size {signed.size:,}, larger than "
-                                     f"the log ({head:,} events): events were removed, or it "
-                                     "is another log's")
+                check_prefix(signed, self._db.head_position(conn))
                 check = verify.verify_connection(
                     conn, [key], upto=max(signed.size, position), known_at=moment,
                     checkpoints=[{"id": "given", "note": checkpoint,

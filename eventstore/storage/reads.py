@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from ..codec import (
     GENESIS_HASH,
@@ -267,7 +266,7 @@ _VERSIONS_SQLITE = _versions_query(
 
 
 _VERSIONS_PG = _versions_query(
-    sa.func.unnest(sa.bindparam("tracks", type_=postgresql.ARRAY(sa.String)))
+    sa.func.unnest(sa.bindparam("tracks", type_=sa.ARRAY(sa.String)))
     .table_valued("value").render_derived(name="wanted"))
 
 

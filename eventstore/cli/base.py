@@ -1,0 +1,99 @@
+"""What every command module shares: groups that turn the library's refusals into one
+clean error line, the lazily loading group, and opening the store.
+
+Imports click and the error classes only: the command line must start without loading
+the library's heavier parts (SQLAlchemy, Alembic, the EDTF grammar, cryptography), which
+each command imports when it runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from ..errors import EventStoreError
+from .options import SIGN_KEY_META
+
+if TYPE_CHECKING:
+    from .. import EventStore
+
+
+def fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+class Group(click.Group):
+    """A click group that turns every :class:`EventStoreError` into one clean error line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EventStoreError as err:
+            raise click.ClickException(str(err)) from None
+
+
+class LazyGroup(Group):
+    """A group whose commands are named ``module:attribute`` and imported when first asked
+    for: when one runs, or when ``--help`` lists them (click's lazy-loading pattern)."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            self.add_command(self._load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+        return command
+
+
+def open_store(db: str | None, actor: str | None = None) -> EventStore:
+    """The store at ``--db`` (or ``$EVENTSTORE_URL``), which must exist at the current schema;
+    with the writer's ``--sign-key`` (``$EVENTSTORE_SIGN_KEY``), signing every append."""
+    sign_key = click.get_current_context().meta.get(SIGN_KEY_META)
+    with _loading():
+        from .. import EventStore
+
+        if sign_key is None:
+            return EventStore.open(db, actor=actor)
+        from .audit import signer_key
+
+        return EventStore.open(db, actor=actor, signer=signer_key(sign_key))
+
+
+@contextmanager
+def _loading() -> Iterator[None]:
+    """Load the library and open the store with the cyclic garbage collector paused,
+    then freeze what exists (once a process).
+
+    Importing the library makes tens of thousands of objects that live as long as the
+    process (modules, classes, tables, statements); every collection their allocations
+    trigger walks the whole heap again, SQLAlchemy's included, and so does the last one
+    at exit. Frozen, they are left out of every later collection: a command that reads
+    the database starts about a quarter faster (docs/performance.md). The command
+    itself runs with the collector on.
+    """
+    if gc.get_freeze_count() or not gc.isenabled():  # done already, or not ours to do
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
