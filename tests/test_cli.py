@@ -39,11 +39,19 @@ class Cli:
         return result
 
     def refused(self, *args: str, stdin: str | None = None) -> str:
-        """Run a command that must fail with exit 1 or 2 and write nothing; return stderr."""
+        """Run a command that must fail with exit 1 or 2 and write nothing; return stderr.
+
+        A refused ``append`` is also run with ``--dry-run``, which must refuse it with the
+        same message and exit status (a check is exactly what an append does, unwritten).
+        """
         before = self.head()
         result = self(*args, ok=False, stdin=stdin)
         assert result.exit_code in (1, 2)
         assert self.head() == before, "a refused command wrote to the log"
+        if args and args[0] == "append":
+            checked = self("append", "--dry-run", *args[1:], ok=False, stdin=stdin)
+            assert (checked.exit_code, checked.stderr) == (result.exit_code, result.stderr)
+            assert self.head() == before, "a refused dry run wrote to the log"
         return result.stderr
 
     def head(self) -> int:
@@ -307,3 +315,23 @@ def test_unreachable_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["log", "--db", str(tmp_path / "missing.db")])
     assert result.exit_code == 1 and "run `eventstore init`" in result.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(run: Cli) -> None:
+    """``append --dry-run`` (the group's flag, or the type command's) says where each fact
+    would go, and writes nothing; the append then puts them there."""
+    path = run.file("facts.jsonl", "\n".join([_line(), _line(date="2018-08-22")]) + "\n")
+    before = run.head()
+    doc = json.loads(run("append", "--dry-run", "--file", path, "--format", "json").output)
+    assert doc["dry_run"] and doc["written"] == 0 and doc["would_write"] == 2
+    assert doc["positions"] == [before + 1, before + 2]
+    assert run.head() == before
+    text = run("append", "--dry-run", "--file", path).output
+    assert f"would be position {before + 1}" in text
+    assert text.strip().endswith("dry run: 2 event(s) would be written; nothing written")
+    assert json.loads(run("append", "--file", path, "--format", "json").output)[
+        "positions"] == doc["positions"]
+    single = json.loads(run(*MEETING, *CITE, "--dry-run", "--format", "json").output)
+    assert single["would_write"] == 1 and run.head() == before + 2
+    err = run.refused(*MEETING, *CITE, "--expected-version", "5")
+    assert "expected version 5, but the track is at version" in err

@@ -320,3 +320,27 @@ def test_null_fields_are_left_out_of_stored_payloads(store: EventStore, geneva: 
     payload = json.loads(body)
     assert "fulfils" not in payload and "note" not in payload
     assert payload["participants"] == [{"name": "John Bolton", "country": "USA"}]
+
+
+def test_check_is_an_append_that_writes_nothing(store: EventStore, geneva: str) -> None:
+    """EventStore.check: every check an append makes, the same errors, nothing written."""
+    head = store.head()
+    event_id = uuid.uuid4()
+    checked = store.check([meeting(geneva), meeting(geneva, event_id=str(event_id))])
+    assert checked.dry_run and checked.written == 2
+    assert checked.positions == (head[0] + 1, head[0] + 2)
+    assert store.head() == head
+    assert store.check([meeting(geneva)], track="RUS-USA",
+                       expected_version=NO_STREAM).events[0].version == 1
+    written = store.append_many([meeting(geneva, event_id=str(event_id))])
+    again = store.check([meeting(geneva, event_id=str(event_id))])
+    assert again.written == 0 and again.positions == written.positions  # already stored
+    bad = [meeting(geneva), meeting(geneva, citations=[{"source": geneva[:8],
+                                                        "quote": "pas dans le texte"}])]
+    for call in (store.append_many, store.check):
+        with pytest.raises(CitationError) as caught:
+            call(bad)
+        assert "facts[1]: citations[0]" in str(caught.value)
+    with pytest.raises(ConcurrencyError, match="expected version no-stream, but the track is"):
+        store.check([meeting(geneva)], track="RUS-USA", expected_version=NO_STREAM)
+    assert store.head()[0] == written.positions[0]

@@ -21,8 +21,10 @@ from ..jsonl import read_facts
 from . import cli, main, render
 from .base import Group, fail, open_store
 from .options import (
+    DRY_RUN_META,
     common,
     db_option,
+    dry_run_option,
     field_options,
     format_option,
     parse_moment,
@@ -299,15 +301,19 @@ def _type_command(type_name: str) -> click.Command:
             if kw.get(key) is not None:
                 fact[key] = kw[key]
         expected = _expected(kw["expected_version"])
+        track = cls.stream or kw["track"]
         with open_store(kw["db"], kw["actor"]) as store:
-            result = store.append(cls.stream or kw["track"], [fact], expected_version=expected)
+            if click.get_current_context().meta.get(DRY_RUN_META):
+                result = store.check([fact], track=track, expected_version=expected)
+            else:
+                result = store.append(track, [fact], expected_version=expected)
         render.emit(kw["fmt"], render.append_doc(result), render.append_text)
 
     params: list[click.Parameter] = [*_envelope_options(cls),
                                      *(option for _, option in specs)]
     command = click.Command(type_name, callback=run, params=params,
                             help=(FACT_TYPES[type_name].__doc__ or "").strip().splitlines()[0])
-    for decorate in (writer_options, format_option(), db_option):
+    for decorate in (dry_run_option, writer_options, format_option(), db_option):
         decorate(command)
     return command
 
@@ -340,6 +346,7 @@ def _envelope_options(cls: type[FactData]) -> list[click.Option]:
 @click.group(cls=AppendGroup, invoke_without_command=True)
 @click.option("--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
               help="A .jsonl file of facts, one per line (- for stdin): all or nothing.")
+@dry_run_option
 @common
 @writer_options
 @click.pass_context
@@ -355,7 +362,10 @@ def append(ctx: click.Context, file: str | None, db: str | None, fmt: str,
         ctx.exit(2)
     facts, labels = _read_jsonl(file)
     with open_store(db, actor) as store:
-        result = store.append_many(facts, labels=labels)
+        if ctx.meta.get(DRY_RUN_META):
+            result = store.check(facts, labels=labels)
+        else:
+            result = store.append_many(facts, labels=labels)
     render.emit(fmt, render.append_doc(result), render.append_text)
 
 

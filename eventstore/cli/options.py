@@ -73,6 +73,23 @@ def writer_options(func: F) -> F:
     return actor_option(func)
 
 
+#: Where ``--dry-run`` leaves its flag for the command (the group's or the type's).
+DRY_RUN_META = "eventstore.dry_run"
+
+
+def _keep_dry_run(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[DRY_RUN_META] = True
+
+
+def dry_run_option(func: F) -> F:
+    """``--dry-run``: check the facts exactly as an append would, and write nothing."""
+    return click.option(
+        "--dry-run", is_flag=True, expose_value=False, callback=_keep_dry_run,
+        help="Check every fact exactly as an append would (citations, references, "
+             "expected versions) and print what would be written; write nothing.")(func)
+
+
 def common(func: F) -> F:
     """``--db`` and ``--format table|json``: every command takes them."""
     return db_option(format_option()(func))

@@ -100,6 +100,15 @@ def source_text(doc: Mapping[str, Any]) -> str:
 
 
 def append_doc(result: AppendResult) -> dict[str, Any]:
+    """The JSON of an append; for a dry run (``--dry-run``), ``written`` is 0 and
+    ``would_write`` says how many would be."""
+    if result.dry_run:
+        return {
+            "dry_run": True, "positions": list(result.positions), "written": 0,
+            "would_write": result.written,
+            "events": [{"event_id": str(e.event_id), "position": e.position, "track": e.track,
+                        "version": e.version, "new": e.new} for e in result.events],
+        }
     return {
         "positions": list(result.positions),
         "written": result.written,
@@ -109,11 +118,17 @@ def append_doc(result: AppendResult) -> dict[str, Any]:
 
 
 def append_text(doc: Mapping[str, Any]) -> str:
-    lines = [f"position {e['position']}  {e['track']} v{e['version']}  {e['event_id']}"
+    dry = doc.get("dry_run", False)
+    would = "would be " if dry else ""
+    lines = [f"{would}position {e['position']}  {e['track']} v{e['version']}  {e['event_id']}"
              + ("" if e["new"] else "  (already stored)") for e in doc["events"]]
-    already = len(doc["events"]) - doc["written"]
-    summary = f"{doc['written']} event(s) written" + (f", {already} already stored"
-                                                       if already else "")
+    count = doc["would_write"] if dry else doc["written"]
+    already = len(doc["events"]) - count
+    summary = (f"dry run: {count} event(s) would be written" if dry
+               else f"{count} event(s) written") + (f", {already} already stored"
+                                                     if already else "")
+    if dry:
+        summary += "; nothing written"
     return "\n".join(lines + [summary])
 
 

@@ -109,9 +109,11 @@ class Appended:
 
 @attrs.frozen
 class AppendResult:
-    """What an append wrote (or found already written), in the order given."""
+    """What an append wrote (or found already written), in the order given; for a check
+    (``dry_run``), what it would write if nothing were appended meanwhile."""
 
     events: tuple[Appended, ...]
+    dry_run: bool = False
 
     @property
     def positions(self) -> tuple[int, ...]:
@@ -174,6 +176,24 @@ class Appender:
                                       where=f"facts[{index}].track")
         return self._append(parsed, {canonical: expected_version}, None)
 
+    def check(self, facts: Iterable[Fact | Mapping[str, Any]], *, track: str | None = None,
+              expected_version: Expected = ANY, labels: Sequence[str] | None = None
+              ) -> AppendResult:
+        """What an append would do, checked exactly as it would be, writing nothing.
+        See :meth:`EventStore.check`."""
+        if track is None:
+            items = list(facts)
+            return self._append(self._parse(items, labels), {}, labels, dry_run=True)
+        canonical = _stream_name(track)
+        items = [dict(f, track=f.get("track", canonical)) if isinstance(f, Mapping) else f
+                 for f in facts]
+        parsed = self._parse(items, labels)
+        for index, fact in enumerate(parsed):
+            if fact.track != canonical:
+                raise ValidationError(f"the fact is for track {fact.track}, not {canonical}",
+                                      where=labels[index] if labels else f"facts[{index}].track")
+        return self._append(parsed, {canonical: expected_version}, labels, dry_run=True)
+
     def append_many(self, facts: Iterable[Fact | Mapping[str, Any]], *,
                     labels: Sequence[str] | None = None) -> AppendResult:
         """Append facts for any tracks in one transaction, all or nothing (expected: any).
@@ -197,7 +217,7 @@ class Appender:
         return parsed
 
     def _append(self, facts: list[Fact], expected: Mapping[str, Expected],
-                labels: Sequence[str] | None) -> AppendResult:
+                labels: Sequence[str] | None, *, dry_run: bool = False) -> AppendResult:
         for value in expected.values():
             if not isinstance(value, ExpectedVersion) and (
                     isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -208,6 +228,10 @@ class Appender:
         self._check_references(facts, names)
         prepared = [self._prepare(fact, name, refs)
                     for fact, name in zip(facts, names, strict=True)]
+        if dry_run:  # the same checks, on a read connection, and nothing written
+            with self._db.read() as conn:
+                return AppendResult(events=tuple(self.write(conn, prepared, expected,
+                                                            dry_run=True)), dry_run=True)
         with self._db.write() as conn:
             return AppendResult(events=tuple(self.write(conn, prepared, expected)))
 
@@ -274,8 +298,9 @@ class Appender:
             citations_hash=_NO_CITATIONS_HASH)
 
     def write(self, conn: sa.Connection, prepared: list[_Prepared],
-               expected: Mapping[str, Expected]) -> list[Appended]:
-        """Write prepared events under the lock: dedupe, check versions, chain, insert."""
+              expected: Mapping[str, Expected], *, dry_run: bool = False) -> list[Appended]:
+        """Write prepared events under the lock: dedupe, check versions, chain, insert.
+        With ``dry_run``, everything but the insert: where each would go."""
         results: list[Appended | None] = [None] * len(prepared)
         fresh = self._dedupe(conn, prepared, results)
         if fresh or not prepared:
@@ -283,7 +308,9 @@ class Appender:
             versions = track_versions(conn, tracks)
             for track, wanted in expected.items():
                 _check_expected(track, wanted, versions.get(track, 0))
-            if fresh:
+            if fresh and dry_run:
+                _place(conn, [prepared[i] for i in fresh], versions, fresh, results)
+            elif fresh:
                 self._insert(conn, [prepared[i] for i in fresh], versions, fresh, results)
         return [r for r in results if r is not None]
 
@@ -382,6 +409,18 @@ _HEAD = (sa.select(t.events.c.position, t.events.c.hash, t.events.c.recorded_at,
                    sa.exists().where(t.merkle_nodes.c.position == t.events.c.position)
                    .label("in_tree"))
          .order_by(t.events.c.position.desc()).limit(1))
+
+
+def _place(conn: sa.Connection, items: list[_Prepared], versions: dict[str, int],
+           indexes: list[int], results: list[Appended | None]) -> None:
+    """Where each new event would go if it were appended now (a check writes nothing)."""
+    head = conn.execute(_HEAD).first()
+    position = head.position if head else 0
+    for index, item in zip(indexes, items, strict=True):
+        position += 1
+        versions[item.track] = versions.get(item.track, 0) + 1
+        results[index] = Appended(event_id=item.event_id, position=position,
+                                  track=item.track, version=versions[item.track], new=True)
 
 
 def _stream_name(track: str) -> str:

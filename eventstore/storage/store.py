@@ -177,6 +177,21 @@ class EventStore:
         """
         return self._appender.append(track, facts, expected_version)
 
+    def check(self, facts: Iterable[Fact | Mapping[str, Any]], *, track: str | None = None,
+              expected_version: Expected = ANY, labels: Sequence[str] | None = None
+              ) -> AppendResult:
+        """Check facts exactly as an append would, and write nothing.
+
+        With ``track``, as :meth:`append` (``track``, ``expected_version``); without, as
+        :meth:`append_many`. Every fact is parsed and validated, its citations resolved
+        against the stored sources, the events it refers to looked up, event ids already
+        stored compared, expected versions checked: the first bad fact raises the error the
+        append would raise. The result (``dry_run`` set) says where each fact would go if
+        nothing else were appended meanwhile.
+        """
+        return self._appender.check(facts, track=track, expected_version=expected_version,
+                                    labels=labels)
+
     def append_many(self, facts: Iterable[Fact | Mapping[str, Any]], *,
                     labels: Sequence[str] | None = None) -> AppendResult:
         """Append facts for any tracks in one transaction, all or nothing (expected: any).
