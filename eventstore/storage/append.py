@@ -166,14 +166,7 @@ class Appender:
                expected_version: Expected = ANY) -> AppendResult:
         """Append facts to one track, all or nothing; returns where each one stands.
         See :meth:`EventStore.append`."""
-        canonical = _stream_name(track)
-        items = [dict(f, track=f.get("track", canonical)) if isinstance(f, Mapping) else f
-                 for f in facts]
-        parsed = self._parse(items, None)
-        for index, fact in enumerate(parsed):
-            if fact.track != canonical:
-                raise ValidationError(f"the fact is for track {fact.track}, not {canonical}",
-                                      where=f"facts[{index}].track")
+        canonical, parsed = self._on_track(track, facts, None)
         return self._append(parsed, {canonical: expected_version}, None)
 
     def check(self, facts: Iterable[Fact | Mapping[str, Any]], *, track: str | None = None,
@@ -184,6 +177,12 @@ class Appender:
         if track is None:
             items = list(facts)
             return self._append(self._parse(items, labels), {}, labels, dry_run=True)
+        canonical, parsed = self._on_track(track, facts, labels)
+        return self._append(parsed, {canonical: expected_version}, labels, dry_run=True)
+
+    def _on_track(self, track: str, facts: Iterable[Fact | Mapping[str, Any]],
+                  labels: Sequence[str] | None) -> tuple[str, list[Fact]]:
+        """The facts for one track, parsed (a fact without a track gets this one)."""
         canonical = _stream_name(track)
         items = [dict(f, track=f.get("track", canonical)) if isinstance(f, Mapping) else f
                  for f in facts]
@@ -192,7 +191,7 @@ class Appender:
             if fact.track != canonical:
                 raise ValidationError(f"the fact is for track {fact.track}, not {canonical}",
                                       where=labels[index] if labels else f"facts[{index}].track")
-        return self._append(parsed, {canonical: expected_version}, labels, dry_run=True)
+        return canonical, parsed
 
     def append_many(self, facts: Iterable[Fact | Mapping[str, Any]], *,
                     labels: Sequence[str] | None = None) -> AppendResult:
