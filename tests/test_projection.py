@@ -616,3 +616,35 @@ def test_a_catch_up_round_never_folds_beyond_its_checkpoint(
     served = store._read_models.current("RUS-USA")
     assert served == project("RUS-USA", list(store.read_track("RUS-USA")))
     assert served is not None and served.facts == 2
+
+
+# -- chronology: what a reader sees, by when it most likely happened ---------------------
+
+_EDTF_VALUES = ["2018-08-24", "2018-08", "2018", "../2018-08-24", "2018-08-24/..",
+                "2018-07-16?", "2018-03-01/2018-03-03", "2018-06-27", "2018-06-27/2018-07",
+                "../2018-06", "2017-12/..", "2018~", "2019-01-02"]
+
+
+@given(st.lists(st.sampled_from(_EDTF_VALUES), min_size=2, max_size=8))
+def test_chronology_is_a_total_order_that_agrees_with_the_bounds(values: list[str]) -> None:
+    """Naive oracle: whenever one interval lies wholly before another, it sorts first; and
+    sorting is stable under reordering of the input (a total order)."""
+    from eventstore.projection.timeline import chronology_key
+    valid = [parse_valid_time(v) for v in values]
+    keys = [chronology_key(v) for v in valid]
+    for a, b in zip(range(len(values)), range(1, len(values)), strict=False):
+        va, vb = valid[a], valid[b]
+        if va.upper is not None and vb.lower is not None and va.upper < vb.lower:
+            assert keys[a] < keys[b], (values[a], values[b])
+        if vb.upper is not None and va.lower is not None and vb.upper < va.lower:
+            assert keys[b] < keys[a], (values[a], values[b])
+    assert sorted(keys) == sorted(reversed(keys))
+
+
+def test_on_or_before_sorts_beside_its_known_end() -> None:
+    from eventstore.projection.timeline import chronology_key
+    values = ["2018-08-24", "../2018-08-24", "2018-06-27", "2018-07-16?", "2018-08-25/.."]
+    ordered = sorted(values, key=lambda v: chronology_key(parse_valid_time(v)))
+    assert ordered == ["2018-06-27", "2018-07-16?", "2018-08-24", "../2018-08-24",
+                       "2018-08-25/.."]
+    assert chronology_key(None) > chronology_key(parse_valid_time("9999-12-31"))

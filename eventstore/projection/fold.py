@@ -60,12 +60,12 @@ from .state import (
     TrackState,
     evolve,
 )
-from .timeline import OrderKey, counts_at, order_key
+from .timeline import chronology_key, counts_at
 
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 3
+PROJECTION_VERSION = 4
 
 
 _FORWARD = {
@@ -294,7 +294,7 @@ class Builder:
             stance=str(d.stance), content=d.content, addressee=d.addressee,
             attribution=d.attribution, date=fact.valid, citations=fact.citations)
         self.statements[fact.event_id] = statement
-        self._statement_order[fact.event_id] = (_statement_key(statement, fact.order), statement)
+        self._statement_order[fact.event_id] = (_statement_key(statement), statement)
 
     def _put_action(self, fact: Effective, key: str, status: str, *,
                     actor: PartyRef | None = None, action: str | None = None,
@@ -340,13 +340,13 @@ class Builder:
         order = self._statement_order
         for key, s in self.statements.items():
             if key not in order:  # resumed from a stored state
-                order[key] = (_statement_key(s, order_key(s.date, 0)), s)
+                order[key] = (_statement_key(s), s)
         return tuple(s for _, s in sorted(order.values(), key=_first))
 
     def state(self, track: str, *, as_of: dt.date | None, known_at: dt.datetime | None,
               possible: bool, position: int, facts: int) -> TrackState:
         def by_date(items: Iterable[Any]) -> tuple[Any, ...]:
-            return tuple(sorted(items, key=lambda i: (order_key(i.date, 0)[:2], i.key)))
+            return tuple(sorted(items, key=lambda i: (chronology_key(i.date), i.key)))
         return TrackState(
             track=track, as_of=as_of, known_at=known_at, possible=possible, position=position,
             facts=facts, meetings=by_date(self.meetings.values()),
@@ -355,14 +355,12 @@ class Builder:
             statements=self._statements_in_order(),
             topics=tuple(sorted(self.topics.values(), key=lambda t: name_key(t.key))),
             actions=by_date(self.actions.values()),
-            redacted=tuple(sorted(self.redacted.values(),
-                                  key=lambda r: (order_key(r.date, 0)[:2], r.key))))
+            redacted=by_date(self.redacted.values()))
 
 
-def _statement_key(statement: Statement, order: OrderKey) -> tuple[Any, ...]:
-    """Statements come by speaker, then date (``order``: the fold order of their fact),
-    then key."""
-    return (statement.speaker.name, order[:2], statement.key)
+def _statement_key(statement: Statement) -> tuple[Any, ...]:
+    """Statements come by speaker, then when they were most likely made, then key."""
+    return (statement.speaker.name, chronology_key(statement.date), statement.key)
 
 
 #: Fact type → the builder's method that folds it (``meeting.held`` → ``_meeting_held``).
