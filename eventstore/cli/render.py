@@ -219,7 +219,7 @@ def state_text(state: Any, *, markdown: bool = False) -> str:
     section("Topics", state.topics, lambda t: (
         f"{t.key}: {_when(t.first)} … {_when(t.last)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
-        f"{_when(a.date)}  {a.key}: {a.action} — {a.status}"))
+        f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'} — {a.status}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "

@@ -1,0 +1,67 @@
+"""What people read never holds a raw Python value: no ``None``, ``True``, ``False`` or
+repr, in any text format, for any fact type with any of its optional fields left out.
+
+Pure: random facts of every type a track holds (built by ``tests/strategies.py``) are
+folded in memory and rendered as the CLI renders them (table and markdown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from eventstore import RecordedEvent
+from eventstore.cli import render
+from eventstore.codec import unstructure_data
+from eventstore.dates import parse_valid_time
+from eventstore.projection import history, project
+from eventstore.sources import Citation
+from tests.strategies import DATA_STRATEGIES, TRACK_TYPES, edtf_dates
+
+#: What a raw Python value looks like in text meant for people (the facts' own texts are
+#: drawn without these words, so that a match is the program's, not the source's).
+RAW = re.compile(r"\b(None|True|False)\b|object at 0x|\w+\(\w+=|datetime\.|UUID\('")
+
+CITATION = Citation(source="7c3a628228e63c75622a94d5479ac56907ebee72e076b7acfa25407682832db7",
+                    start=0, end=4, exact="texte", prefix="", suffix=" cité")
+
+
+@st.composite
+def track_events(draw: st.DrawFn) -> list[RecordedEvent]:
+    events = []
+    for position in range(1, draw(st.integers(1, 12)) + 1):
+        name = draw(st.sampled_from(TRACK_TYPES))
+        data = draw(DATA_STRATEGIES[name])
+        assume(RAW.search(json.dumps(unstructure_data(data), ensure_ascii=False)) is None)
+        edtf = draw(st.none() | edtf_dates())
+        events.append(RecordedEvent(
+            position=position, event_id=uuid.uuid4(), track="RUS-USA", version=position,
+            type=name, schema_version=data.schema_version, data=data,
+            valid=None if edtf is None else parse_valid_time(edtf),
+            recorded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=position),
+            recorded_by="tester", correlation_id=None, causation_id=None,
+            citations=(CITATION,), payload_hash="0" * 64, citations_hash="0" * 64,
+            prev_hash="0" * 64, hash=f"{position:064x}"))
+    return events
+
+
+@given(events=track_events())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_raw_python_value_is_ever_shown(events: list[RecordedEvent]) -> None:
+    texts: list[Any] = []
+    for as_of in (None, dt.date(2018, 8, 24)):
+        state = project("RUS-USA", events, as_of=as_of)
+        texts += [render.state_text(state), render.state_text(state, markdown=True)]
+    for by in ("valid", "recorded"):
+        steps = history("RUS-USA", events, by=by)  # type: ignore[arg-type]
+        texts += [render.history_text(steps), render.history_text(steps, markdown=True)]
+    texts.append(render.append_text({"events": [], "written": 0}))
+    for text in texts:
+        found = RAW.search(text)
+        assert found is None, f"{found.group(0)!r} in:\n{text}"
