@@ -33,7 +33,7 @@ import attrs
 
 from .errors import DateError
 
-__all__ = ["ValidTime", "parse_valid_time", "parse_anchor"]
+__all__ = ["ValidTime", "parse_valid_time", "parse_anchor", "date_words", "is_plain"]
 
 
 @attrs.frozen
@@ -207,3 +207,79 @@ def parse_anchor(value: str) -> dt.date | None:
         return parse_valid_time(value).lower
     except DateError as err:
         raise DateError(err.detail, where="date_anchor") from None
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+           "Dec")
+_PLAIN_PART = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _part_words(part: str) -> tuple[str, str] | None:
+    """One side of an EDTF value in words: (qualifier, ``24 Aug 2018``), or None when it is
+    not a plain year, month or day (seasons, unspecified digits…: shown as EDTF only)."""
+    qualifier = ""
+    if part.endswith("%"):
+        qualifier, part = "about, uncertain", part[:-1]
+    elif part.endswith("~"):
+        qualifier, part = "about", part[:-1]
+    elif part.endswith("?"):
+        qualifier, part = "uncertain", part[:-1]
+    match = _PLAIN_PART.fullmatch(part)
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    if month is None:
+        return qualifier, year
+    if not 1 <= int(month) <= 12:
+        return None
+    name = _MONTHS[int(month) - 1]
+    return qualifier, f"{name} {year}" if day is None else f"{int(day)} {name} {year}"
+
+
+def _qualified(qualifier: str, words: str) -> str:
+    if qualifier == "about":
+        return f"about {words}"
+    if qualifier == "uncertain":
+        return f"{words} (uncertain)"
+    if qualifier:
+        return f"about {words} (uncertain)"
+    return words
+
+
+def _between(first: str, last: str) -> str:
+    """``between 1 and 3 Mar 2019``: what the two ends share is said once."""
+    a, b = first.split(" "), last.split(" ")
+    shared = 0
+    while (len(a) == len(b) and shared < len(a) - 1
+           and a[-1 - shared] == b[-1 - shared]):
+        shared += 1
+    if shared and len(a) > shared:
+        first = " ".join(a[:len(a) - shared])
+    return f"between {first} and {last}"
+
+
+def is_plain(valid: ValidTime) -> bool:
+    """A year, month or day with no qualifier and no interval: its EDTF value says it all."""
+    part = None if "/" in valid.edtf else _part_words(valid.edtf)
+    return part is not None and part[0] == ""
+
+
+def date_words(valid: ValidTime) -> str:
+    """The valid time in words, saying its uncertainty instead of hiding it: ``24 Aug
+    2018``, ``Aug 2018``, ``about 27 Jun 2018``, ``16 Jul 2018 (uncertain)``, ``on or
+    before 24 Aug 2018``, ``on or after 1 Sep 2018``, ``between 1 and 3 Mar 2019``. A form
+    it has no words for (a season, unspecified digits) is given as its EDTF value."""
+    edtf = valid.edtf
+    if "/" not in edtf:
+        part = _part_words(edtf)
+        return edtf if part is None else _qualified(*part)
+    start, end = edtf.split("/", 1)
+    first = _part_words(start) if start not in ("", "..") else None
+    last = _part_words(end) if end not in ("", "..") else None
+    if start in ("", "..") and last is not None:
+        return f"on or before {_qualified(*last)}"
+    if end in ("", "..") and first is not None:
+        return f"on or after {_qualified(*first)}"
+    if first is not None and last is not None:
+        return _between(_qualified(*first), _qualified(*last))
+    return edtf

@@ -118,3 +118,25 @@ def test_the_sources_words_are_checked(words: str, message: str) -> None:
 def test_a_date_with_no_bound_at_all() -> None:
     with pytest.raises(DateError, match="says nothing about when"):
         parse_valid_time("../..")
+
+
+@pytest.mark.parametrize(("edtf", "words"), [
+    ("2018-08-24", "24 Aug 2018"),
+    ("2018-08", "Aug 2018"),
+    ("2018", "2018"),
+    ("../2018-08-24", "on or before 24 Aug 2018"),
+    ("2018-09-01/..", "on or after 1 Sep 2018"),
+    ("2019-03-01/2019-03-03", "between 1 and 3 Mar 2019"),
+    ("2018-06-27/2018-07", "between 27 Jun 2018 and Jul 2018"),
+    ("2017-12/2018-02", "between Dec 2017 and Feb 2018"),
+    ("2018-06-27~", "about 27 Jun 2018"),
+    ("2018-07-16?", "16 Jul 2018 (uncertain)"),
+    ("2018-08-20%", "about 20 Aug 2018 (uncertain)"),
+    ("2018?", "2018 (uncertain)"),
+    ("2018-21", "2018-21"),  # a season: no words, the EDTF value itself
+])
+def test_dates_in_words(edtf: str, words: str) -> None:
+    from eventstore.dates import date_words, is_plain
+    valid = parse_valid_time(edtf)
+    assert date_words(valid) == words
+    assert is_plain(valid) is (edtf in ("2018-08-24", "2018-08", "2018"))

@@ -164,8 +164,20 @@ def log_lines(events: Iterable[RecordedEvent]) -> None:
         click.echo("no events")
 
 
-def _when(valid: Any) -> str:
-    return valid.edtf if valid is not None else "-"
+def _when(valid: Any, *, source_words: bool = True) -> str:
+    """A valid time as people read it: its EDTF value, with its uncertainty in words when
+    it has any (``on or before 24 Aug 2018 (../2018-08-24)``), and the source's own words
+    and the date they were read against (``“jeudi”, written 2018-08-24``)."""
+    from ..dates import date_words, is_plain
+
+    if valid is None:
+        return "undated"
+    words = date_words(valid)
+    shown = valid.edtf if is_plain(valid) or words == valid.edtf else f"{words} ({valid.edtf})"
+    if valid.text and source_words:
+        written = f", written {valid.anchor}" if valid.anchor else ""
+        shown += f" (\u201c{valid.text}\u201d{written})"
+    return shown
 
 
 def _cites(citations: Iterable[Any], indent: str) -> list[str]:
@@ -217,7 +229,8 @@ def state_text(state: Any, *, markdown: bool = False) -> str:
         f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}"
         + (f" [reported: {s.attribution}]" if s.attribution else "")))
     section("Topics", state.topics, lambda t: (
-        f"{t.key}: {_when(t.first)} … {_when(t.last)} ({', '.join(t.meetings)})"))
+        f"{t.key}: {_when(t.first, source_words=False)} … "
+        f"{_when(t.last, source_words=False)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
         f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'} — {a.status}"))
     if state.redacted:
