@@ -648,3 +648,37 @@ def test_on_or_before_sorts_beside_its_known_end() -> None:
     assert ordered == ["2018-06-27", "2018-07-16?", "2018-08-24", "../2018-08-24",
                        "2018-08-25/.."]
     assert chronology_key(None) > chronology_key(parse_valid_time("9999-12-31"))
+
+
+def test_a_plan_whose_day_has_passed_is_overdue(store: EventStore,
+                                                sources: tuple[str, str]) -> None:
+    """A planned meeting or declaration, or an announced action, whose scheduled date (its
+    latest possible day) lies before the day asked about and has no report since, is
+    flagged overdue; one not yet due, or with an open end, is not."""
+    geneva, _ = sources
+    store.append("RUS-USA", [
+        meeting("planned", "vienna", "2018-08-01", geneva, scheduled="2018-09-05"),
+        meeting("planned", "paris", "2018-08-01", geneva, scheduled="2018-09"),
+        meeting("planned", "someday", "2018-08-01", geneva, scheduled="2018-09-01/.."),
+        meeting("planned", "unsaid", "2018-08-01", geneva),  # no schedule: never overdue
+        fact("declaration.planned", "../2018-09-10", {"key": "joint", "title": "déclaration",
+                                                       "parties": ["RUS", "USA"]},
+             geneva),
+        meeting("planned", "geneva", "2018-08-23", geneva),
+        meeting("held", "geneva", "2018-08-23", geneva)])
+    state = store.project("RUS-USA")
+    assert state.open_items == state.open_items_on(None)
+    assert all(item.overdue is None for item in state.open_items)
+    on = {item.key: item.overdue for item in state.open_items_on(D(2018, 9, 20))}
+    assert on == {"vienna": "overdue: planned for 5 Sep 2018, no report of it since",
+                  "paris": None,  # September is not over yet
+                  "someday": None,  # an open end: it may still come
+                  "unsaid": None,
+                  "joint": "overdue: planned for on or before 10 Sep 2018, no report of it "
+                           "since"}
+    assert "geneva" not in on  # held: reported
+    as_of = store.project("RUS-USA", as_of=D(2018, 10, 1), possible=True)
+    assert {i.key for i in as_of.open_items if i.overdue} == {"vienna", "paris", "joint"}
+    doc = state.to_dict(today=D(2018, 9, 6))
+    assert [i["overdue"] for i in doc["open_items"] if i["key"] == "vienna"] == [
+        "overdue: planned for 5 Sep 2018, no report of it since"]

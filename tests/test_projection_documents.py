@@ -68,9 +68,11 @@ def test_a_state_document_has_the_published_shape() -> None:
              "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION]}
     open_items = [
         {"kind": "invitation", "key": "moscow", "status": "extended",
-         "what": "invitation of John Bolton to Moscou", "date": None, "citations": []},
+         "what": "invitation of John Bolton to Moscou", "date": None, "citations": [],
+         "overdue": None},
         {"kind": "meeting", "key": "geneva", "status": "planned",
-         "what": "talks planned, not yet held", "date": DATE, "citations": [CITATION]}]
+         "what": "talks planned, not yet held", "date": DATE, "citations": [CITATION],
+         "overdue": None}]
     assert same_document(state.to_dict(), {
         "track": "RUS-USA", "as_of": "2018-08-24", "known_at": "2026-11-23T12:33:00.000000Z",
         "possible": False, "position": 12, "facts": 3, "meetings": [meeting],

@@ -422,8 +422,9 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
     with open_store(db) as store:
         state = store.project(track, as_of=_date(as_of, "--as-of"),
                               known_at=parse_moment(known_at, "--known-at"), possible=possible)
-    render.emit("json" if fmt == "json" else "table", state.to_dict(),
-                lambda _: render.state_text(state, markdown=fmt == "markdown"))
+    today = dt.datetime.now(dt.UTC).date()  # what "overdue" is measured against without --as-of
+    render.emit("json" if fmt == "json" else "table", state.to_dict(today=today),
+                lambda _: render.state_text(state, markdown=fmt == "markdown", today=today))
 
 
 @click.command("history")

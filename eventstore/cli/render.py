@@ -6,6 +6,7 @@ types are imported where a rendering needs them.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -189,7 +190,7 @@ def _cites(citations: Iterable[Any], indent: str) -> list[str]:
 ERASED_QUOTE = "[quote erased with its source]"
 
 
-def state_text(state: Any, *, markdown: bool = False) -> str:
+def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = None) -> str:
     """A track's state for people: one section per kind of item, each with its citations."""
     from ..projection.state import KINDS
 
@@ -237,10 +238,11 @@ def state_text(state: Any, *, markdown: bool = False) -> str:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
             f"{r.erased_by} ({r.reason})"))
-    opened = state.open_items
+    opened = state.open_items_on(state.as_of or today)
     lines.append("")
     lines.append(f"{sub}Open items ({len(opened)})")
-    lines.extend(f"{bullet}{o.kind} {o.key}: {o.what} ({o.status})" for o in opened)
+    lines.extend(f"{bullet}{o.kind} {o.key}: {o.what} ({o.status})"
+                 + (f" — {o.overdue}" if o.overdue else "") for o in opened)
     if state.redacted or any(c.erased for kind in KINDS for item in state.items(kind)
                              for c in item.citations):
         lines.append("")

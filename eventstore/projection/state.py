@@ -22,7 +22,8 @@ import attrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ..codec import documents
-from ..dates import ValidTime
+from ..dates import ValidTime, date_words, parse_valid_time
+from ..errors import DateError
 from ..events import _utc_text
 
 __all__ = [
@@ -158,7 +159,9 @@ class RedactedFact:
 
 @attrs.frozen
 class OpenItem:
-    """Something still waiting for an outcome."""
+    """Something still waiting for an outcome; ``overdue`` says so in words when its
+    scheduled date has passed with no report of it since (see
+    :meth:`TrackState.open_items_on`)."""
 
     kind: str
     key: str
@@ -166,6 +169,7 @@ class OpenItem:
     what: str
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    overdue: str | None = None
 
 
 Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact
@@ -198,7 +202,17 @@ class TrackState:
 
     @property
     def open_items(self) -> tuple[OpenItem, ...]:
-        """Invitations pending, meetings and declarations planned, actions not yet done."""
+        """Invitations pending, meetings and declarations planned, actions not yet done;
+        those overdue as of the state's ``as_of`` day are marked (none without one: see
+        :meth:`open_items_on`)."""
+        return self.open_items_on(self.as_of)
+
+    def open_items_on(self, day: dt.date | None) -> tuple[OpenItem, ...]:
+        """The open items, a plan marked overdue when its scheduled date (its latest
+        possible day) lies before ``day`` and there has been no report of it since: a
+        planned meeting (its ``scheduled`` date), a planned declaration (its date: when
+        it was to be signed), an announced action (its ``expected`` date). An invitation
+        has no scheduled date. The command line passes the ``--as-of`` day, or today."""
         items: list[OpenItem] = []
         for inv in self.invitations:
             if inv.status in ("extended", "accepted"):
@@ -211,28 +225,54 @@ class TrackState:
             if meeting.status == "planned":
                 items.append(OpenItem("meeting", meeting.key, meeting.status,
                                       f"{meeting.kind or 'meeting'} planned, not yet held",
-                                      meeting.date, meeting.citations))
+                                      meeting.date, meeting.citations,
+                                      _overdue(_scheduled(meeting.scheduled), day,
+                                               "planned")))
         for decl in self.declarations:
             if decl.status == "planned":
                 items.append(OpenItem("declaration", decl.key, decl.status,
                                       f"{decl.title or 'declaration'} not yet signed",
-                                      decl.date, decl.citations))
+                                      decl.date, decl.citations,
+                                      _overdue(decl.date, day, "planned")))
         for action in self.actions:
             if action.status == "announced":
                 items.append(OpenItem("action", action.key, action.status,
                                       action.action or "announced action", action.date,
-                                      action.citations))
+                                      action.citations,
+                                      _overdue(_scheduled(action.expected), day,
+                                               "expected")))
         return tuple(items)
 
     def items(self, kind: str) -> tuple[Any, ...]:
         result: tuple[Any, ...] = getattr(self, kind)
         return result
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``project --format json`` document (schema in docs/projections.md)."""
+    def to_dict(self, *, today: dt.date | None = None) -> dict[str, Any]:
+        """The ``project --format json`` document (schema in docs/projections.md); open
+        items are marked overdue as of the state's ``as_of`` day, else as of ``today``."""
         doc = _state_document()(self)
-        doc["open_items"] = documents.unstructure(self.open_items)
+        doc["open_items"] = documents.unstructure(self.open_items_on(self.as_of or today))
         return doc
+
+
+def _scheduled(edtf: str | None) -> ValidTime | None:
+    """A meeting's ``scheduled`` or an action's ``expected`` date (EDTF, checked when the
+    fact was appended)."""
+    if edtf is None:
+        return None
+    try:
+        return parse_valid_time(edtf)
+    except DateError:  # a value stored before a rule was tightened: no schedule to miss
+        return None
+
+
+def _overdue(date: ValidTime | None, day: dt.date | None, said: str) -> str | None:
+    """``overdue: planned for 5 Sep 2018, no report of it since`` when the latest
+    possible day of ``date`` lies before ``day``; None otherwise (no day, no date, or an
+    open end: it may still come)."""
+    if day is None or date is None or date.upper is None or date.upper >= day:
+        return None
+    return f"overdue: {said} for {date_words(date)}, no report of it since"
 
 
 _T = TypeVar("_T")
