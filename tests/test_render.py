@@ -65,3 +65,18 @@ def test_no_raw_python_value_is_ever_shown(events: list[RecordedEvent]) -> None:
     for text in texts:
         found = RAW.search(text)
         assert found is None, f"{found.group(0)!r} in:\n{text}"
+
+
+def test_a_planned_meeting_shows_when_it_is_scheduled() -> None:
+    from eventstore.projection.state import Meeting, TrackState
+    meeting = Meeting(key="vienna", status="planned", kind="summit",
+                      date=parse_valid_time("2018-08-01"), place="Vienne", participants=(),
+                      topics=(), scheduled="../2018-09-05", reason=None, outcome_only=False,
+                      citations=())
+    state = TrackState(track="RUS-USA", as_of=None, known_at=None, possible=False,
+                       position=1, facts=1, meetings=(meeting,))
+    text = render.state_text(state, today=dt.date(2018, 9, 20))
+    assert ("2018-08-01  vienna: summit planned for on or before 5 Sep 2018 (../2018-09-05) "
+            "at Vienne") in text
+    assert ("meeting vienna: summit planned, not yet held (planned) — overdue: planned for "
+            "on or before 5 Sep 2018, no report of it since") in text

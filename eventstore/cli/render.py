@@ -181,6 +181,13 @@ def _when(valid: Any, *, source_words: bool = True) -> str:
     return shown
 
 
+def _scheduled(edtf: str) -> str:
+    """A planned meeting's scheduled date in words (its EDTF value beside them)."""
+    from ..dates import parse_valid_time
+
+    return _when(parse_valid_time(edtf))
+
+
 def _cites(citations: Iterable[Any], indent: str) -> list[str]:
     return [f"{indent}[{c.source[:8]} {c.start}-{c.end}] "
             + (ERASED_QUOTE if c.exact == "" else f"\u201c{c.exact}\u201d") for c in citations]
@@ -215,6 +222,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
 
     section("Meetings", state.meetings, lambda m: (
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
+        + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
         + (f" at {m.place}" if m.place else "")
         + (f" — {', '.join(p.name for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
