@@ -14,12 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore import EventStore
-from eventstore.errors import AuditError, EventNotFound, IntegrityError
-from eventstore.integrity import envelope_of, leaf_bytes
-from eventstore.proofs import check_proof, consistency_document, inclusion_document
-from eventstore.storage import schema as t
-from eventstore.storage.engine import make_engine, upgrade
-from eventstore.verifier import (
+from eventstore.audit.chain import envelope_of, leaf_bytes
+from eventstore.audit.proofs import check_proof, consistency_document, inclusion_document
+from eventstore.audit.verifier import (
     VerificationError,
     generate_key,
     leaf_hash,
@@ -28,6 +25,9 @@ from eventstore.verifier import (
     verify_consistency,
     verify_inclusion,
 )
+from eventstore.errors import AuditError, EventNotFound, IntegrityError
+from eventstore.storage import schema as t
+from eventstore.storage.engine import make_engine, upgrade
 from tests.conftest import ARTICLE_GENEVA
 from tests.tampering import (
     delete_event,
@@ -404,8 +404,8 @@ def test_an_import_writes_the_rows_an_append_wrote(example: EventStore, db_url: 
 def test_the_standalone_proof_checker_names_the_envelope_as_the_store_does() -> None:
     """proofs.py keeps its own list of the envelope's keys (so that it can be copied out
     with verifier.py); it must be the store's."""
+    from eventstore.audit.proofs import ENVELOPE_KEYS as PROOF_KEYS
     from eventstore.codec import ENVELOPE_KEYS
-    from eventstore.proofs import ENVELOPE_KEYS as PROOF_KEYS
     assert PROOF_KEYS == ENVELOPE_KEYS
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from eventstore.cli import cli
-from eventstore.verifier import (
+from eventstore.audit.verifier import (
     Checkpoint,
     parse_checkpoint_body,
     parse_signer_key,
     sign_checkpoint,
 )
+from eventstore.cli import cli
 from tests.test_cli import CITE, MEETING, Cli, run  # noqa: F401  (the fixture)
 
 STATEMENT = ["append", "statement.made", "--track", "RUS-USA", "--date", "2018-08-23",

@@ -38,9 +38,9 @@ from eventstore import (
     fact_to_dict,
     resolve_citation,
 )
+from eventstore.audit.chain import chain_problems
 from eventstore.codec import citations_json, envelope_json, structure_data, unstructure_data
 from eventstore.facts import FACT_TYPES
-from eventstore.integrity import chain_problems
 from eventstore.sources import CONTEXT_CHARS, FoldedText, prepare_source_text
 from tests.strategies import (
     DATA_STRATEGIES,

@@ -30,7 +30,7 @@ from eventstore import (
     StatementMade,
     ValidationError,
 )
-from eventstore.integrity import chain_problems
+from eventstore.audit.chain import chain_problems
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 BOLTON = Party("John Bolton", "USA", "conseiller à la sécurité nationale")

@@ -26,9 +26,9 @@ import pytest
 import sqlalchemy as sa
 
 from eventstore import EventStore
+from eventstore.audit.verifier import generate_key
 from eventstore.errors import EventStoreError
 from eventstore.storage import schema as t
-from eventstore.verifier import generate_key
 from tests.tampering import (
     delete_checkpoints,
     delete_event,
