@@ -199,11 +199,8 @@ def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out:
         origin = store.origin()
         note, size = None, None
         if checkpoint_file is not None:
-            note = _checkpoint_note(checkpoint_file)
-            signed = _open_note(note, _key_for(store, note, key_file, checkpoint_file), origin,
-                                checkpoint_file)
+            note, signed = _kept_checkpoint(store, checkpoint_file, key_file, origin)
             size = signed.size
-            _check_against(store, signed, checkpoint_file)
         wanted: str | int = int(event_id) if event_id.isdigit() else event_id
         event, proof = store.inclusion_proof(wanted, size)
     doc = inclusion_document(origin=origin, size=proof.size, root=proof.root,
@@ -212,6 +209,16 @@ def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out:
     _write(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     click.echo(f"inclusion of position {event.position} in the tree of size {proof.size:,}: "
                f"{len(proof.proof)} hashes" + (f", written to {out}" if out else ""), err=True)
+
+
+def _kept_checkpoint(store: EventStore, name: str, key_file: str | None,
+                     origin: str) -> tuple[str, Checkpoint]:
+    """A checkpoint file an auditor kept: its note, and its checkpoint once the signature
+    is checked (the key given, or the store's) and the log shown to extend it."""
+    note = _checkpoint_note(name)
+    signed = _open_note(note, _key_for(store, note, key_file, name), origin, name)
+    _check_against(store, signed, name)
+    return note, signed
 
 
 def _check_against(store: EventStore, signed: Checkpoint, where: str) -> None:
@@ -240,16 +247,10 @@ def consistency(from_file: str, to_file: str | None, key_file: str | None, out: 
 
     with open_store(db) as store:
         origin = store.origin()
-        old_note = _checkpoint_note(from_file)
-        old = _open_note(old_note, _key_for(store, old_note, key_file, from_file), origin,
-                         from_file)
-        _check_against(store, old, from_file)
+        old_note, old = _kept_checkpoint(store, from_file, key_file, origin)
         new_note, size2 = None, None
         if to_file is not None:
-            new_note = _checkpoint_note(to_file)
-            new = _open_note(new_note, _key_for(store, new_note, key_file, to_file), origin,
-                             to_file)
-            _check_against(store, new, to_file)
+            new_note, new = _kept_checkpoint(store, to_file, key_file, origin)
             size2 = new.size
         proof = store.consistency_proof(old.size, size2)
     doc = consistency_document(origin=origin, size1=proof.size1, size2=proof.size2,
