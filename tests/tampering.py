@@ -14,9 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from eventstore import EventStore
-from eventstore.audit.merkle import Frontier
-from eventstore.audit.verifier import Checkpoint, SignerKey, generate_key, sign_checkpoint
+from eventstore import Checkpoint, EventStore, SignerKey, generate_key
+from eventstore.audit import Frontier, sign_checkpoint
 from eventstore.codec import GENESIS_HASH, envelope_json, sha256_hex
 from eventstore.storage import schema as t
 from eventstore.storage.engine import make_engine

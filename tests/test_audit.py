@@ -13,19 +13,20 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore import EventStore
-from eventstore.audit.chain import envelope_of, leaf_bytes
-from eventstore.audit.proofs import check_proof, consistency_document, inclusion_document
-from eventstore.audit.verifier import (
+from eventstore import AuditError, EventNotFound, EventStore, IntegrityError, generate_key
+from eventstore.audit import (
     VerificationError,
-    generate_key,
+    check_proof,
+    consistency_document,
+    envelope_of,
+    inclusion_document,
+    leaf_bytes,
     leaf_hash,
     open_checkpoint,
     root_of_leaves,
     verify_consistency,
     verify_inclusion,
 )
-from eventstore.errors import AuditError, EventNotFound, IntegrityError
 from eventstore.storage import schema as t
 from eventstore.storage.engine import make_engine, upgrade
 from tests.conftest import ARTICLE_GENEVA
@@ -277,7 +278,8 @@ def test_a_rewritten_log_contradicts_the_checkpoint(example: EventStore) -> None
         last = conn.execute(sa.select(*envelope_columns(conn.dialect))
                             .where(t.events.c.position == size)).one()
         conn.execute(sa.delete(t.merkle_nodes).where(t.merkle_nodes.c.position == size))
-        from eventstore.codec import canonical_json, sha256_hex
+        from eventstore import canonical_json
+        from eventstore.codec import sha256_hex
         from eventstore.storage.rows import envelope_from_row
         from eventstore.storage.tree import frontier
         envelope = envelope_from_row(last)

@@ -12,18 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventstore import Checkpoint, SignerKey, generate_key, parse_signer_key, parse_verifier_key
 from eventstore.audit.verifier import (
     EMPTY_ROOT,
-    Checkpoint,
     KeyFormatError,
-    SignerKey,
     VerificationError,
-    generate_key,
     open_checkpoint,
     open_note,
     parse_checkpoint_body,
-    parse_signer_key,
-    parse_verifier_key,
     sign_checkpoint,
     sign_note,
 )

@@ -26,15 +26,14 @@ from eventstore import (
     Redacted,
     SourceError,
     SourceNotFound,
+    TrackState,
     ValidationError,
+    generate_key,
 )
-from eventstore.audit.chain import envelope_of
-from eventstore.audit.proofs import check_proof, consistency_document, inclusion_document
-from eventstore.audit.verifier import generate_key
+from eventstore.audit import check_proof, consistency_document, envelope_of, inclusion_document
 from eventstore.cli.app import cli
 from eventstore.projection.fold import project
 from eventstore.projection.identity import registry_of
-from eventstore.projection.state import TrackState
 from eventstore.storage import schema as t
 from eventstore.storage.errors import translated
 from tests.test_audit import statement, tamper

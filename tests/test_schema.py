@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError
-from eventstore.audit.verifier import generate_key
+from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError, generate_key
 from eventstore.storage import engine as engine_module
 from eventstore.storage.engine import make_engine, upgrade
 from eventstore.storage.errors import translated

@@ -25,9 +25,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from eventstore import EventStore
-from eventstore.audit.verifier import generate_key
-from eventstore.errors import EventStoreError
+from eventstore import EventStore, EventStoreError, generate_key
 from eventstore.storage import schema as t
 from tests.tampering import (
     delete_checkpoints,
