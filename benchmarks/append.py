@@ -98,9 +98,9 @@ from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from eventstore import EventStore
+from eventstore.audit.merkle import Frontier
 from eventstore.codec import canonical_json, sha256_hex, structure_data, unstructure_data
 from eventstore.events import citations_bytes
-from eventstore.merkle import Frontier
 from eventstore.sources import Citation, resolve_citation
 
 SEED = 20261123

@@ -81,13 +81,13 @@ from append import N_TRACKS
 from projection import ACTOR, BATCH, Job, step_build
 
 from eventstore import EventStore
-from eventstore.storage import schema as t
-from eventstore.verifier import (
+from eventstore.audit.verifier import (
     generate_key,
     parse_verifier_key,
     verify_consistency,
     verify_inclusion,
 )
+from eventstore.storage import schema as t
 
 SEED = 20261125
 PAGE = 5_000  # events a page, as eventstore/storage/verify.py reads them

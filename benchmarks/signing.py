@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from eventstore import EventStore  # noqa: E402
-from eventstore.verifier import generate_key  # noqa: E402
+from eventstore.audit.verifier import generate_key  # noqa: E402
 
 ARTICLE = ROOT / "examples" / "corpus" / "000_86bc20a7cdb98149.txt"
 PG_URL = os.environ.get("EVENTSTORE_TEST_PG_URL",

@@ -48,7 +48,15 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .audit import CheckedCheckpoint, Problem, Report, SeenErasure
+    from .audit.checker import CheckedCheckpoint, Problem, Report, SeenErasure
+    from .audit.verifier import (
+        Checkpoint,
+        SignerKey,
+        VerifierKey,
+        generate_key,
+        parse_signer_key,
+        parse_verifier_key,
+    )
     from .codec import canonical_json
     from .dates import ValidTime, parse_valid_time
     from .events import Fact, RecordedEvent, fact_from_dict, fact_to_dict
@@ -94,19 +102,12 @@ if TYPE_CHECKING:
     from .storage.reads import TrackSummary
     from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
     from .tracks import parse_track
-    from .verifier import (
-        Checkpoint,
-        SignerKey,
-        VerifierKey,
-        generate_key,
-        parse_signer_key,
-        parse_verifier_key,
-    )
 
 #: The module of each public name but the errors, imported when the name is first used
-#: (module ``__getattr__``): ``import eventstore`` alone, as the command line's start
-#: does, loads neither SQLAlchemy nor Alembic, the EDTF grammar or cryptography.
-_LAZY = {name: module for module, names in {
+#: (module ``__getattr__``, :mod:`eventstore.lazy`): ``import eventstore`` alone, as the
+#: command line's start does, loads neither SQLAlchemy nor Alembic, the EDTF grammar or
+#: cryptography.
+_LAZY = {
     "codec": ("canonical_json",),
     "dates": ("ValidTime", "parse_valid_time"),
     "events": ("Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict"),
@@ -121,29 +122,20 @@ _LAZY = {name: module for module, names in {
                 "SourceInfo"),
     "tracks": ("parse_track",),
     # what the store's methods return or take (tests/test_public_api.py)
-    "audit": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
+    "audit.checker": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
+    "audit.verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key",
+                       "parse_signer_key", "parse_verifier_key"),
     "projection": ("ActorRegistry", "Step", "TrackState"),
     "storage.auditing": ("Change", "Replay"),
     "storage.reads": ("TrackSummary",),
     "storage.tree": ("ConsistencyProof", "InclusionProof", "StoredCheckpoint", "TreeHead"),
-    "verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key", "parse_signer_key",
-                 "parse_verifier_key"),
-}.items() for name in names}
+}
 
 if not TYPE_CHECKING:  # mypy sees the imports above; a typo stays an error there
+    from .lazy import lazy_exports
 
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib
-
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
-        globals()[name] = value  # once: later lookups do not come here
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *_LAZY})
+    __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+    del lazy_exports
 
 __version__ = "0.1.0"
 

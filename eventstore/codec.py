@@ -167,7 +167,7 @@ def _int(value: Any) -> str:
 
 
 #: The keys of the chained envelope (docs/integrity.md), in the order the docs list them.
-#: ``eventstore.proofs`` keeps a copy of its own, so that it stands alone (a test checks
+#: ``eventstore.audit.proofs`` keeps a copy of its own, so that it stands alone (a test checks
 #: they agree).
 ENVELOPE_KEYS = ("position", "event_id", "track", "version", "type", "schema_version",
                  "valid", "recorded_at", "recorded_by", "correlation_id", "causation_id",

@@ -34,20 +34,18 @@ cattrs' does by default).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import operator
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import cattrs
 
-__all__ = ["PackedCodec", "FORMAT", "class_key", "gc_paused"]
+__all__ = ["PackedCodec", "FORMAT", "class_key"]
 
 #: The value of a packed document's ``"packed"`` key.
 FORMAT = 1
@@ -56,27 +54,6 @@ FORMAT = 1
 Convert = Callable[[Any], Any] | None
 _PLAIN: frozenset[Any] = frozenset({str, int, bool, type(None)})
 _DATES = (dt.date, dt.datetime)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a large document is read.
-
-    ``json.loads`` and a decoder create tens of thousands of containers that all stay
-    alive until the end; every collection their allocations trigger walks the growing
-    heap again, which made reading a 10,000-fact state 2.6 times slower. What they build
-    holds no reference cycle, so there is nothing for the collector to find meanwhile.
-    (The collector is process-wide: it stays off if it was off, and another thread's
-    cycles wait for the next collection.)
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def class_key(cls: type) -> str:

@@ -14,14 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from eventstore import EventStore
+from eventstore import Checkpoint, EventStore, SignerKey, generate_key
+from eventstore.audit import Frontier, sign_checkpoint
 from eventstore.codec import GENESIS_HASH, envelope_json, sha256_hex
-from eventstore.merkle import Frontier
 from eventstore.storage import schema as t
 from eventstore.storage.engine import make_engine
 from eventstore.storage.rows import envelope_columns, envelope_from_row
 from eventstore.storage.tree import frontier
-from eventstore.verifier import Checkpoint, SignerKey, generate_key, sign_checkpoint
 
 #: The tables whose rows share an event's position.
 POSITIONED = (t.events, t.payloads, t.citations, t.merkle_nodes)

@@ -13,21 +13,22 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore import EventStore
-from eventstore.errors import AuditError, EventNotFound, IntegrityError
-from eventstore.integrity import envelope_of, leaf_bytes
-from eventstore.proofs import check_proof, consistency_document, inclusion_document
-from eventstore.storage import schema as t
-from eventstore.storage.engine import make_engine, upgrade
-from eventstore.verifier import (
+from eventstore import AuditError, EventNotFound, EventStore, IntegrityError, generate_key
+from eventstore.audit import (
     VerificationError,
-    generate_key,
+    check_proof,
+    consistency_document,
+    envelope_of,
+    inclusion_document,
+    leaf_bytes,
     leaf_hash,
     open_checkpoint,
     root_of_leaves,
     verify_consistency,
     verify_inclusion,
 )
+from eventstore.storage import schema as t
+from eventstore.storage.engine import make_engine, upgrade
 from tests.conftest import ARTICLE_GENEVA
 from tests.tampering import (
     delete_event,
@@ -277,7 +278,8 @@ def test_a_rewritten_log_contradicts_the_checkpoint(example: EventStore) -> None
         last = conn.execute(sa.select(*envelope_columns(conn.dialect))
                             .where(t.events.c.position == size)).one()
         conn.execute(sa.delete(t.merkle_nodes).where(t.merkle_nodes.c.position == size))
-        from eventstore.codec import canonical_json, sha256_hex
+        from eventstore import canonical_json
+        from eventstore.codec import sha256_hex
         from eventstore.storage.rows import envelope_from_row
         from eventstore.storage.tree import frontier
         envelope = envelope_from_row(last)
@@ -404,8 +406,8 @@ def test_an_import_writes_the_rows_an_append_wrote(example: EventStore, db_url: 
 def test_the_standalone_proof_checker_names_the_envelope_as_the_store_does() -> None:
     """proofs.py keeps its own list of the envelope's keys (so that it can be copied out
     with verifier.py); it must be the store's."""
+    from eventstore.audit.proofs import ENVELOPE_KEYS as PROOF_KEYS
     from eventstore.codec import ENVELOPE_KEYS
-    from eventstore.proofs import ENVELOPE_KEYS as PROOF_KEYS
     assert PROOF_KEYS == ENVELOPE_KEYS
 
 

@@ -1,5 +1,5 @@
 """Signed checkpoints: C2SP tlog-checkpoint bodies in C2SP signed notes, Ed25519 keys in
-the golang.org/x/mod/sumdb/note text forms (eventstore.verifier)."""
+the golang.org/x/mod/sumdb/note text forms (eventstore.audit.verifier)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventstore.verifier import (
+from eventstore import Checkpoint, SignerKey, generate_key, parse_signer_key, parse_verifier_key
+from eventstore.audit.verifier import (
     EMPTY_ROOT,
-    Checkpoint,
     KeyFormatError,
-    SignerKey,
     VerificationError,
-    generate_key,
     open_checkpoint,
     open_note,
     parse_checkpoint_body,
-    parse_signer_key,
-    parse_verifier_key,
     sign_checkpoint,
     sign_note,
 )

@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from eventstore import Checkpoint, parse_signer_key
+from eventstore.audit import parse_checkpoint_body, sign_checkpoint
 from eventstore.cli import cli
-from eventstore.verifier import (
-    Checkpoint,
-    parse_checkpoint_body,
-    parse_signer_key,
-    sign_checkpoint,
-)
 from tests.test_cli import CITE, MEETING, Cli, run  # noqa: F401  (the fixture)
 
 STATEMENT = ["append", "statement.made", "--track", "RUS-USA", "--date", "2018-08-23",

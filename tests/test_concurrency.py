@@ -36,7 +36,7 @@ from eventstore import (
     EventStore,
     RecordedEvent,
 )
-from eventstore.integrity import chain_problems
+from eventstore.audit import chain_problems
 from eventstore.tracks import SOURCES_STREAM
 from tests.conftest import pg_schema_url
 

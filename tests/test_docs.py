@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import FACT_TYPES, fact_from_dict
-from eventstore.sources import prepare_source_text, resolve_citation
+from eventstore import FACT_TYPES, fact_from_dict, resolve_citation
+from eventstore.sources import prepare_source_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -26,17 +26,16 @@ from eventstore import (
     Redacted,
     SourceError,
     SourceNotFound,
+    TrackState,
     ValidationError,
+    generate_key,
 )
+from eventstore.audit import check_proof, consistency_document, envelope_of, inclusion_document
 from eventstore.cli.app import cli
-from eventstore.integrity import envelope_of
 from eventstore.projection.fold import project
 from eventstore.projection.identity import registry_of
-from eventstore.projection.state import TrackState
-from eventstore.proofs import check_proof, consistency_document, inclusion_document
 from eventstore.storage import schema as t
 from eventstore.storage.errors import translated
-from eventstore.verifier import generate_key
 from tests.test_audit import statement, tamper
 from tests.test_example import import_example
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from eventstore import AppendResult, CitationError, EventStore, Party, fact_from_dict
-from eventstore.projection.state import TrackState
+from eventstore import AppendResult, CitationError, EventStore, Party, TrackState, fact_from_dict
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW, ROOT
 
 FACTS = ROOT / "examples" / "facts.jsonl"

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from eventstore.errors import ValidationError
+from eventstore import ValidationError
 from eventstore.jsonl import MAX_DEPTH, loads, read_facts
 
 

@@ -7,6 +7,7 @@ types only and do not count), so a new import across a boundary fails here first
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "eventstore"
@@ -90,3 +91,81 @@ def test_the_pure_core_imports_nothing_from_the_shell() -> None:
                     continue  # inside a pure subpackage
                 assert top.split(".")[0] not in {"storage", "cli"}, \
                     f"{path.relative_to(PACKAGE)} imports {node.module}"
+
+
+# -- the audit package (docs/design.md#the-audit-package) ---------------------------------
+
+AUDIT = PACKAGE / "audit"
+#: What each module of the audit package may import: of the package, and of the rest of
+#: eventstore (the pure core). The verifier and the proofs stay copyable: the one imports
+#: nothing of eventstore, the other only the verifier.
+AUDIT_IMPORTS = {
+    "verifier": (set(), set()),
+    "proofs": ({"verifier"}, set()),
+    "merkle": ({"verifier"}, set()),
+    "chain": (set(), {"codec", "events"}),
+    "checker": ({"merkle", "verifier"}, {"codec", "errors", "events", "sources", "tracks"}),
+}
+
+
+def _audit_imports(module: str) -> tuple[set[str], set[str], set[str]]:
+    """What ``audit/{module}.py`` imports, anywhere in it: (the package's modules, the rest
+    of eventstore's, other top-level modules)."""
+    tree = ast.parse((AUDIT / f"{module}.py").read_text(encoding="utf-8"))
+    inside: set[str] = set()
+    core: set[str] = set()
+    other: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            other.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level == 1:
+                inside.add(name.split(".")[0])
+            elif node.level == 2:
+                core.add(name.split(".")[0])
+            elif name.split(".")[0] == "eventstore":
+                core.add(name.split(".")[1] if "." in name else "")
+            else:
+                other.add(name.split(".")[0])
+    return inside, core, other
+
+
+def test_every_audit_module_is_listed() -> None:
+    assert {p.stem for p in AUDIT.glob("*.py")} - {"__init__"} == set(AUDIT_IMPORTS)
+
+
+def test_the_audit_package_imports_only_what_the_design_allows() -> None:
+    for module, (allowed_inside, allowed_core) in AUDIT_IMPORTS.items():
+        inside, core, _ = _audit_imports(module)
+        assert inside <= allowed_inside, f"audit/{module}.py imports {inside - allowed_inside}"
+        assert core <= allowed_core, f"audit/{module}.py imports eventstore.{core - allowed_core}"
+        assert not core & {"storage", "cli"}
+
+
+def test_the_verifier_and_the_proofs_need_only_the_standard_library_and_cryptography() -> None:
+    for module in ("verifier", "proofs"):
+        _, core, other = _audit_imports(module)
+        assert core == set(), f"audit/{module}.py imports eventstore.{core}"
+        assert other <= set(sys.stdlib_module_names) | {"cryptography"}, \
+            f"audit/{module}.py imports {other - set(sys.stdlib_module_names)}"
+
+
+def test_each_audit_module_says_what_it_owns_and_may_import() -> None:
+    for path in AUDIT.glob("*.py"):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and "May import:" in doc, f"audit/{path.name} does not say what it may import"
+
+
+def test_the_audit_package_exports_what_its_modules_give() -> None:
+    import importlib
+
+    import eventstore.audit as audit
+
+    exported = set(audit.__all__)
+    assert len(exported) == len(audit.__all__)
+    for name in exported:
+        module = next(m for m, names in audit._MODULES.items() if name in names)
+        assert getattr(audit, name) is getattr(
+            importlib.import_module(f"eventstore.audit.{module}"), name)
+    assert exported == {name for names in audit._MODULES.values() for name in names}

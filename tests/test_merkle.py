@@ -1,4 +1,4 @@
-"""RFC 9162 Merkle trees: eventstore.merkle builds proofs, eventstore.verifier checks them.
+"""RFC 9162 Merkle trees: eventstore.audit.merkle builds proofs, eventstore.audit.verifier checks.
 
 Checked against three independent references: the transparency-dev/merkle golden
 vectors (read from ``../shared``), the CT example tree of RFC 6962 / RFC 9162 test data
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore.merkle import (
+from eventstore.audit.merkle import (
     Frontier,
     Node,
     assemble,
@@ -31,7 +31,7 @@ from eventstore.merkle import (
     node_slot,
     root_nodes,
 )
-from eventstore.verifier import (
+from eventstore.audit.verifier import (
     EMPTY_ROOT,
     HASH_SIZE,
     VerificationError,

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore import EventNotFound, EventStore, ValidationError
-from eventstore.dates import parse_valid_time
+from eventstore import EventNotFound, EventStore, ValidationError, parse_valid_time
 from eventstore.projection.fold import project
 from eventstore.projection.timeline import counts_at, order_key
 from eventstore.storage.schema import events

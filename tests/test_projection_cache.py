@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from eventstore import EventStore
+from eventstore import EventStore, TrackState
 from eventstore.projection.fold import project
 from eventstore.projection.read_model import Folded
-from eventstore.projection.state import TrackState
 from eventstore.storage import read_models as store_module
 from eventstore.storage.reads import Reads
 from eventstore.storage.states import EventCache, KeptTrack, StateCache

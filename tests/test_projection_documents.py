@@ -14,17 +14,9 @@ import json
 import uuid
 from typing import Any
 
+from eventstore import Step, TrackState, parse_valid_time
 from eventstore.codec import documents
-from eventstore.dates import parse_valid_time
-from eventstore.projection.history import Step
-from eventstore.projection.state import (
-    Evidence,
-    Invitation,
-    Meeting,
-    PartyRef,
-    Topic,
-    TrackState,
-)
+from eventstore.projection.state import Evidence, Invitation, Meeting, PartyRef, Topic
 
 GENEVA = parse_valid_time("2018-08-23", text="jeudi", anchor="2018-08-24")
 JULY = parse_valid_time("2018-07")

@@ -14,10 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventstore import TrackState
 from eventstore.codec import documents
-from eventstore.packed import FORMAT, PackedCodec, class_key, gc_paused
+from eventstore.collector import gc_paused
+from eventstore.packed import FORMAT, PackedCodec, class_key
 from eventstore.projection.read_model import Folded, dump_folded, load_folded, stored_name
-from eventstore.projection.state import Meeting, TrackState
+from eventstore.projection.state import Meeting
 
 folded_states = st.from_type(Folded)
 

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from eventstore import (
+    FACT_TYPES,
     AmbiguousQuote,
     EventStore,
     Fact,
@@ -38,9 +39,8 @@ from eventstore import (
     fact_to_dict,
     resolve_citation,
 )
+from eventstore.audit import chain_problems
 from eventstore.codec import citations_json, envelope_json, structure_data, unstructure_data
-from eventstore.facts import FACT_TYPES
-from eventstore.integrity import chain_problems
 from eventstore.sources import CONTEXT_CHARS, FoldedText, prepare_source_text
 from tests.strategies import (
     DATA_STRATEGIES,

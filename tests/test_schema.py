@@ -9,12 +9,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError
+from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError, generate_key
 from eventstore.storage import engine as engine_module
 from eventstore.storage.engine import make_engine, upgrade
 from eventstore.storage.errors import translated
 from eventstore.storage.schema import APPEND_ONLY_TABLES, metadata
-from eventstore.verifier import generate_key
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 

@@ -30,7 +30,7 @@ from eventstore import (
     StatementMade,
     ValidationError,
 )
-from eventstore.integrity import chain_problems
+from eventstore.audit import chain_problems
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 BOLTON = Party("John Bolton", "USA", "conseiller à la sécurité nationale")
@@ -266,10 +266,9 @@ def test_reading_filters_and_pages(store: EventStore, geneva: str,
 
 def test_stored_v1_statements_are_read_as_v2(store: EventStore, geneva: str) -> None:
     """statement.made v1 called `content` `text`; stored v1 rows come back as v2."""
-    from eventstore.codec import canonical_json, sha256_hex
-    from eventstore.dates import parse_valid_time
+    from eventstore import canonical_json, parse_valid_time, resolve_citation
+    from eventstore.codec import sha256_hex
     from eventstore.events import citations_bytes
-    from eventstore.sources import resolve_citation
     from eventstore.storage.append import _Prepared
 
     v1 = {"speaker": {"name": "John Bolton", "country": "USA", "role": None},

@@ -25,10 +25,8 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from eventstore import EventStore
-from eventstore.errors import EventStoreError
+from eventstore import EventStore, EventStoreError, generate_key
 from eventstore.storage import schema as t
-from eventstore.verifier import generate_key
 from tests.tampering import (
     delete_checkpoints,
     delete_event,

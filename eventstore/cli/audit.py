@@ -1,8 +1,8 @@
 """The auditor's commands: keys, checkpoints, proofs, verify, replay, export and import.
 
-Parse, call the library, render: the checking itself lives in :mod:`eventstore.audit`,
-:mod:`eventstore.proofs` and :mod:`eventstore.verifier`. Like every command module, it
-imports the library (and with it cryptography) inside the commands.
+Parse, call the library, render: the checking itself lives in the pure audit package
+(``eventstore.audit``: ``checker``, ``proofs``, ``verifier``). Like every command module,
+it imports the library (and with it cryptography) inside the commands.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from .options import actor_option, common, db_option, format_option, parse_momen
 
 if TYPE_CHECKING:
     from .. import EventStore
-    from ..audit import Report
+    from ..audit.checker import Report
+    from ..audit.verifier import Checkpoint, SignerKey, VerifierKey
     from ..storage.store import Replay, StoredCheckpoint
-    from ..verifier import Checkpoint, SignerKey, VerifierKey
 
 DEFAULT_KEY = "eventstore.key"
 KEY_ENV = "EVENTSTORE_KEY"
@@ -53,7 +53,7 @@ def _signer(name: str | None) -> SignerKey:
 
 def signer_key(path: str) -> SignerKey:
     """The private key in the file ``path`` (an ``AuditError`` that names the file)."""
-    from ..verifier import VerificationError, parse_signer_key
+    from ..audit.verifier import VerificationError, parse_signer_key
 
     try:
         return parse_signer_key(_read_text(path, "key file").strip())
@@ -62,7 +62,7 @@ def signer_key(path: str) -> SignerKey:
 
 
 def _verifier(name: str) -> VerifierKey:
-    from ..verifier import VerificationError, parse_verifier_key
+    from ..audit.verifier import VerificationError, parse_verifier_key
 
     try:
         return parse_verifier_key(_read_text(name, "verifier key file").strip())
@@ -81,7 +81,7 @@ def _write(out: str | None, text: str) -> None:
 
 
 def _checkpoint_note(name: str) -> str:
-    from ..verifier import VerificationError, checkpoint_of_note
+    from ..audit.verifier import VerificationError, checkpoint_of_note
 
     note = _read_text(name, "checkpoint")
     try:
@@ -93,7 +93,7 @@ def _checkpoint_note(name: str) -> str:
 
 def _key_for(store: EventStore, note: str, key_file: str | None, where: str) -> VerifierKey:
     """The verifier key of a checkpoint: the one given, or the one the store signed it with."""
-    from ..verifier import parse_verifier_key
+    from ..audit.verifier import parse_verifier_key
 
     if key_file is not None:
         return _verifier(key_file)
@@ -105,7 +105,7 @@ def _key_for(store: EventStore, note: str, key_file: str | None, where: str) -> 
 
 
 def _open_note(note: str, key: VerifierKey, origin: str, where: str) -> Checkpoint:
-    from ..verifier import VerificationError, open_checkpoint
+    from ..audit.verifier import VerificationError, open_checkpoint
 
     try:
         return open_checkpoint(note, key, origin=origin)
@@ -126,7 +126,7 @@ def audit() -> None:
 @format_option("table", "json")
 def keygen(name: str, out: str, fmt: str) -> None:
     """Make an Ed25519 key pair for signing checkpoints."""
-    from ..verifier import VerificationError, generate_key
+    from ..audit.verifier import VerificationError, generate_key
 
     try:
         key = generate_key(name)
@@ -192,18 +192,15 @@ def _checkpoint_doc(stored: StoredCheckpoint) -> dict[str, Any]:
 def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out: str | None,
           db: str | None) -> None:
     """An inclusion proof: this event is in the log a checkpoint signed."""
-    from ..integrity import envelope_of
-    from ..proofs import inclusion_document
+    from ..audit.chain import envelope_of
+    from ..audit.proofs import inclusion_document
 
     with open_store(db) as store:
         origin = store.origin()
         note, size = None, None
         if checkpoint_file is not None:
-            note = _checkpoint_note(checkpoint_file)
-            signed = _open_note(note, _key_for(store, note, key_file, checkpoint_file), origin,
-                                checkpoint_file)
+            note, signed = _kept_checkpoint(store, checkpoint_file, key_file, origin)
             size = signed.size
-            _check_against(store, signed, checkpoint_file)
         wanted: str | int = int(event_id) if event_id.isdigit() else event_id
         event, proof = store.inclusion_proof(wanted, size)
     doc = inclusion_document(origin=origin, size=proof.size, root=proof.root,
@@ -214,9 +211,19 @@ def prove(event_id: str, checkpoint_file: str | None, key_file: str | None, out:
                f"{len(proof.proof)} hashes" + (f", written to {out}" if out else ""), err=True)
 
 
+def _kept_checkpoint(store: EventStore, name: str, key_file: str | None,
+                     origin: str) -> tuple[str, Checkpoint]:
+    """A checkpoint file an auditor kept: its note, and its checkpoint once the signature
+    is checked (the key given, or the store's) and the log shown to extend it."""
+    note = _checkpoint_note(name)
+    signed = _open_note(note, _key_for(store, note, key_file, name), origin, name)
+    _check_against(store, signed, name)
+    return note, signed
+
+
 def _check_against(store: EventStore, signed: Checkpoint, where: str) -> None:
-    """The library's rule (:func:`eventstore.audit.check_prefix`), said of the file."""
-    from ..audit import check_prefix
+    """The library's rule (:func:`eventstore.audit.checker.check_prefix`), said of the file."""
+    from ..audit.checker import check_prefix
 
     try:
         check_prefix(signed, store.head()[0], lambda size: store.tree_head(size).root)
@@ -236,20 +243,14 @@ def _check_against(store: EventStore, signed: Checkpoint, where: str) -> None:
 def consistency(from_file: str, to_file: str | None, key_file: str | None, out: str | None,
                 db: str | None) -> None:
     """A consistency proof: the log of the newer head only extends the older checkpoint."""
-    from ..proofs import consistency_document
+    from ..audit.proofs import consistency_document
 
     with open_store(db) as store:
         origin = store.origin()
-        old_note = _checkpoint_note(from_file)
-        old = _open_note(old_note, _key_for(store, old_note, key_file, from_file), origin,
-                         from_file)
-        _check_against(store, old, from_file)
+        old_note, old = _kept_checkpoint(store, from_file, key_file, origin)
         new_note, size2 = None, None
         if to_file is not None:
-            new_note = _checkpoint_note(to_file)
-            new = _open_note(new_note, _key_for(store, new_note, key_file, to_file), origin,
-                             to_file)
-            _check_against(store, new, to_file)
+            new_note, new = _kept_checkpoint(store, to_file, key_file, origin)
             size2 = new.size
         proof = store.consistency_proof(old.size, size2)
     doc = consistency_document(origin=origin, size1=proof.size1, size2=proof.size2,
@@ -267,8 +268,8 @@ def consistency(from_file: str, to_file: str | None, key_file: str | None, out: 
 @format_option("table", "json")
 def check_proof_command(proof_file: str, key_file: str, fmt: str) -> None:
     """Check an inclusion or consistency proof, with no database (exit 0: it holds)."""
-    from ..proofs import check_proof
-    from ..verifier import VerificationError
+    from ..audit.proofs import check_proof
+    from ..audit.verifier import VerificationError
 
     key = _verifier(key_file)
     text = _read_text(proof_file, "proof")

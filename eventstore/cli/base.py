@@ -1,21 +1,21 @@
 """What every command module shares: groups that turn the library's refusals into one
 clean error line, the lazily loading group, and opening the store.
 
-Imports click and the error classes only: the command line must start without loading
+Imports click, the error classes and :mod:`eventstore.collector` (standard library only):
+the command line must start without loading
 the library's heavier parts (SQLAlchemy, Alembic, the EDTF grammar, cryptography), which
 each command imports when it runs.
 """
 
 from __future__ import annotations
 
-import gc
 import importlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ..collector import gc_paused
 from ..errors import EventStoreError
 from .options import SIGN_KEY_META
 
@@ -64,9 +64,15 @@ class LazyGroup(Group):
 
 def open_store(db: str | None, actor: str | None = None) -> EventStore:
     """The store at ``--db`` (or ``$EVENTSTORE_URL``), which must exist at the current schema;
-    with the writer's ``--sign-key`` (``$EVENTSTORE_SIGN_KEY``), signing every append."""
+    with the writer's ``--sign-key`` (``$EVENTSTORE_SIGN_KEY``), signing every append.
+
+    The library is loaded and the store opened with the cyclic garbage collector paused,
+    then what exists is frozen (once a process; :mod:`eventstore.collector`): a command
+    that reads the database starts about a quarter faster (docs/performance.md). The
+    command itself runs with the collector on.
+    """
     sign_key = click.get_current_context().meta.get(SIGN_KEY_META)
-    with _loading():
+    with gc_paused(freeze=True):
         from .. import EventStore
 
         if sign_key is None:
@@ -75,25 +81,3 @@ def open_store(db: str | None, actor: str | None = None) -> EventStore:
 
         return EventStore.open(db, actor=actor, signer=signer_key(sign_key))
 
-
-@contextmanager
-def _loading() -> Iterator[None]:
-    """Load the library and open the store with the cyclic garbage collector paused,
-    then freeze what exists (once a process).
-
-    Importing the library makes tens of thousands of objects that live as long as the
-    process (modules, classes, tables, statements); every collection their allocations
-    trigger walks the whole heap again, SQLAlchemy's included, and so does the last one
-    at exit. Frozen, they are left out of every later collection: a command that reads
-    the database starts about a quarter faster (docs/performance.md). The command
-    itself runs with the collector on.
-    """
-    if gc.get_freeze_count() or not gc.isenabled():  # done already, or not ours to do
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()

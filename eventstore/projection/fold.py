@@ -14,7 +14,7 @@ small method per fact type over one working state (the items by key, the evidenc
 holds); cutting it by kind of item would scatter that state across modules.
 
 May import: the standard library, attrs, ``eventstore.events``, ``eventstore.facts``,
-``eventstore.packed`` (for :func:`~eventstore.packed.gc_paused`), :mod:`.state`,
+``eventstore.collector`` (for :func:`~eventstore.collector.gc_paused`), :mod:`.state`,
 :mod:`.identity`, :mod:`.timeline` and :mod:`.resolve`; nothing from ``storage/`` or
 ``cli/``.
 """
@@ -26,6 +26,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..collector import gc_paused
 from ..events import RecordedEvent
 from ..facts import (
     FACT_TYPES,
@@ -44,7 +45,6 @@ from ..facts import (
     StatementMade,
     TopicsDiscussed,
 )
-from ..packed import gc_paused
 from .identity import ActorRegistry, name_key
 from .resolve import Effective, Plain, fold_order, resolve
 from .state import (
@@ -398,7 +398,7 @@ def project(track: str, events: Sequence[RecordedEvent], *, as_of: dt.date | Non
     """The state of ``track`` from its ``events`` (already cut at the known-at position).
 
     ``plain``: a memo kept between calls on the same track's events (see :func:`resolve`).
-    The collector is paused meanwhile (:func:`~eventstore.packed.gc_paused`): a fold makes
+    The collector is paused meanwhile (:func:`~eventstore.collector.gc_paused`): a fold makes
     thousands of objects and no cycle, and a collection it triggered would walk them all.
     """
     with gc_paused():

@@ -14,8 +14,8 @@ The header names each class by the package, as ``eventstore.projection.Meeting``
 the package's modules changes no stored state.
 
 May import: the standard library, attrs, ``eventstore.codec``, ``eventstore.events``,
-``eventstore.facts``, ``eventstore.packed`` and the package's other modules but
-:mod:`.history`; nothing from ``storage/`` or ``cli/``.
+``eventstore.facts``, ``eventstore.packed``, ``eventstore.collector`` and the package's
+other modules but :mod:`.history`; nothing from ``storage/`` or ``cli/``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from collections.abc import Sequence
 import attrs
 
 from ..codec import documents
+from ..collector import gc_paused
 from ..events import RecordedEvent
 from ..facts import MetaFact
-from ..packed import PackedCodec, class_key, gc_paused
+from ..packed import PackedCodec, class_key
 from .fold import Builder, project, select
 from .identity import ActorRegistry
 from .resolve import Plain, fold_order, resolve

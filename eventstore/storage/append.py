@@ -19,6 +19,10 @@ from typing import Any, Literal
 import attrs
 import sqlalchemy as sa
 
+from ..audit.merkle import Frontier
+from ..audit.verifier import (
+    SignerKey,
+)
 from ..codec import (
     GENESIS_HASH,
     canonical_json,
@@ -45,16 +49,12 @@ from ..facts import (
     fact_class,
 )
 from ..jsonl import lone_surrogate
-from ..merkle import Frontier
 from ..sources import (
     Citation,
     CitationRequest,
     resolve_citation,
 )
 from ..tracks import FIXED_STREAMS, parse_track
-from ..verifier import (
-    SignerKey,
-)
 from . import schema as t
 from . import tree
 from .db import Database, chunks, origin_of

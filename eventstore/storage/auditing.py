@@ -3,7 +3,7 @@ export and import, replay.
 
 The tree's rows are kept by ``tree`` (written with each append); checking a stored log
 is ``verify``, reading and loading an export is ``transfer``; the checks themselves are
-the pure ``eventstore.audit``. Imports: ``db``, ``tree``, ``verify``, ``transfer``,
+the pure ``eventstore.audit`` package. Imports: ``db``, ``tree``, ``verify``, ``transfer``,
 ``reads``, ``read_models`` and the pure core.
 """
 
@@ -18,7 +18,14 @@ from typing import Any, Literal
 import attrs
 import sqlalchemy as sa
 
-from ..audit import Report, check_prefix
+from ..audit.checker import Report, check_prefix
+from ..audit.verifier import (
+    Checkpoint,
+    SignerKey,
+    VerificationError,
+    VerifierKey,
+    open_checkpoint,
+)
 from ..errors import (
     AuditError,
     IntegrityError,
@@ -29,13 +36,6 @@ from ..projection import (
     TrackState,
 )
 from ..tracks import FIXED_STREAMS, parse_track
-from ..verifier import (
-    Checkpoint,
-    SignerKey,
-    VerificationError,
-    VerifierKey,
-    open_checkpoint,
-)
 from . import schema as t
 from . import transfer, tree, verify
 from .db import Database
@@ -197,7 +197,7 @@ class Auditing:
 
     def verify(self, keys: Sequence[VerifierKey] = (), *,
                require_signed: bool = False) -> Report:
-        """Check the whole stored log (see :mod:`eventstore.audit`): chain, record times,
+        """Check the whole stored log (see :mod:`eventstore.audit.checker`): chain, record times,
         versions, payloads, citations against their sources, the tree, every checkpoint, and
         that the immutability triggers are in place. ``keys``: the verifier keys you trust.
         The report says how many events at the log's end no signed checkpoint covers

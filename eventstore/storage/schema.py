@@ -118,7 +118,8 @@ projections = sa.Table(
 )
 
 #: The Merkle tree: for each position, the hashes of the RFC 9162 nodes completed when
-#: that event was appended, level 0 (the leaf) first, 32 bytes each (eventstore.merkle).
+#: that event was appended, level 0 (the leaf) first, 32 bytes each
+#: (eventstore.audit.merkle).
 merkle_nodes = sa.Table(
     "merkle_nodes", metadata,
     sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",

@@ -30,12 +30,12 @@ from typing import Any, Literal
 import attrs
 import sqlalchemy as sa
 
-from ..audit import Report
+from ..audit.checker import Report
+from ..audit.verifier import SignerKey, VerifierKey
 from ..errors import ValidationError
 from ..events import Fact, RecordedEvent
 from ..facts import SourceRegistered, short_text
 from ..projection import ActorRegistry, Step, TrackState
-from ..verifier import SignerKey, VerifierKey
 from .append import (
     ANY,
     NO_STREAM,
@@ -300,7 +300,7 @@ class EventStore:
 
     def verify(self, keys: Sequence[VerifierKey] = (), *,
                require_signed: bool = False) -> Report:
-        """Check the whole stored log (see :mod:`eventstore.audit`): chain, record times,
+        """Check the whole stored log (see :mod:`eventstore.audit.checker`): chain, record times,
         versions, payloads, citations against their sources, the tree, every checkpoint,
         and that the immutability triggers are in place. ``keys``: the verifier keys you
         trust. The report says how many events at the log's end no signed checkpoint

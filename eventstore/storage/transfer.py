@@ -3,9 +3,9 @@ database.
 
 The export is JSON lines (docs/auditing.md#the-export-format); reading one is as strict
 as reading facts (``eventstore.jsonl``), and checking it is the same
-:class:`eventstore.audit.LogChecker` that ``verify`` feeds from a database. An import
-writes through ``rows``, the row builders the append path uses, so both stores hold the
-same rows. Imports: ``rows``, ``tree``, ``verify``, ``schema`` and the pure core.
+:class:`eventstore.audit.checker.LogChecker` that ``verify`` feeds from a database. An
+import writes through ``rows``, the row builders the append path uses, so both stores
+hold the same rows. Imports: ``rows``, ``tree``, ``verify``, ``schema`` and the pure core.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..audit import LogChecker, Report
+from ..audit.checker import LogChecker, Report
+from ..audit.merkle import Frontier
+from ..audit.verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from ..codec import ENVELOPE_KEYS, canonical_json, envelope_json
 from ..errors import AuditError, ValidationError
 from ..events import _utc_text
 from ..jsonl import loads, parse_lines
-from ..merkle import Frontier
 from ..tracks import ERASURES_STREAM, SOURCES_STREAM
-from ..verifier import VerifierKey, checkpoint_of_note, parse_verifier_key
 from . import schema as t
 from .rows import (
     citation_rows,

@@ -1,6 +1,6 @@
 """The Merkle tree over the log, kept beside it in ``merkle_nodes``.
 
-The imperative shell around :mod:`eventstore.merkle`: each appended event is a leaf of an
+The imperative shell around :mod:`eventstore.audit.merkle`: each appended event is a leaf of an
 RFC 9162 tree in position order, its leaf bytes the canonical envelope whose SHA-256 is
 the event's ``hash``. The row of position *p* holds the hashes of every node completed
 when *p* was appended (the leaf first), so that any perfect subtree is one primary-key
@@ -16,9 +16,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from ..codec import envelope_json, sha256_hex
-from ..errors import IntegrityError
-from ..merkle import (
+from ..audit.merkle import (
     Frontier,
     Node,
     assemble,
@@ -29,7 +27,7 @@ from ..merkle import (
     node_slot,
     root_nodes,
 )
-from ..verifier import (
+from ..audit.verifier import (
     EMPTY_ROOT,
     HASH_SIZE,
     Checkpoint,
@@ -37,6 +35,8 @@ from ..verifier import (
     VerifierKey,
     sign_checkpoint,
 )
+from ..codec import envelope_json, sha256_hex
+from ..errors import IntegrityError
 from . import schema as t
 from .rows import envelope_columns, envelope_from_row
 

@@ -1,8 +1,8 @@
 """Verify a stored log end to end.
 
-The imperative shell around :class:`eventstore.audit.LogChecker`: it streams the log
-from the database a page at a time, in constant memory, and hands each event to the
-checker with its stored payload, citations and tree row; then the source texts, the
+The imperative shell around :class:`eventstore.audit.checker.LogChecker`: it streams
+the log from the database a page at a time, in constant memory, and hands each event to
+the checker with its stored payload, citations and tree row; then the source texts, the
 erasures table and the immutability triggers. Imports: ``rows``, ``schema`` and the
 pure audit code.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..audit import LogChecker, Report
-from ..verifier import VerifierKey
+from ..audit.checker import LogChecker, Report
+from ..audit.verifier import VerifierKey
 from . import schema as t
 from .rows import (
     envelope_columns,
@@ -96,7 +96,7 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
                       checkpoints: Sequence[Mapping[str, Any]] | None = None,
                       known_at: dt.datetime | None = None,
                       require_signed: bool = False) -> Report:
-    """Check everything the database holds (see :mod:`eventstore.audit`).
+    """Check everything the database holds (see :mod:`eventstore.audit.checker`).
 
     ``upto`` checks only the first events (a prefix: replay at record time ``known_at``),
     against ``checkpoints`` given by the caller instead of the stored ones; every event

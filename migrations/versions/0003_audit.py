@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-23
 
 ``merkle_nodes`` holds, for each position of the log, the hashes of the RFC 9162 tree
-nodes completed when that event was appended (see ``eventstore/merkle.py``): with it the
+nodes completed when that event was appended (see ``eventstore/audit/merkle.py``): with it the
 root at any size and any proof cost O(log n) reads. A log written before this revision
 gets its rows on its next append (or ``eventstore audit checkpoint``), computed from the
 events themselves. ``checkpoints`` keeps every signed tree head the store issued. Both

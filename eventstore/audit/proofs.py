@@ -1,8 +1,8 @@
 """Proof documents: what ``audit prove`` and ``audit consistency`` hand an auditor.
 
-Pure code that needs only the standard library and :mod:`eventstore.verifier` (itself
-standard library and ``cryptography``): an auditor can check a proof with these two
-files alone. A proof document is one JSON object:
+Pure code that needs only the standard library and :mod:`.verifier` (itself standard
+library and ``cryptography``): an auditor can check a proof with these two files alone.
+A proof document is one JSON object:
 
 Inclusion (``audit prove``)::
 
@@ -21,6 +21,9 @@ event is its canonical envelope (sorted keys, no white space, UTF-8), whose SHA-
 the event's hash; the leaf hash is SHA-256(0x00 ‖ leaf). :func:`check_proof` checks
 all of it: the event against its leaf, the proof against the root (RFC 9162), and the
 root and size against the signed checkpoint(s).
+
+May import: the standard library and :mod:`.verifier`; nothing else of eventstore, so
+that the two files stay copyable together (``tests/test_layout.py`` checks).
 """
 
 from __future__ import annotations

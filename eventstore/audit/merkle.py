@@ -18,7 +18,12 @@ storage can fetch every node it needs in one query::
     hashes = fetch(needed(parts))               # {node: hash}
     proof = assemble(parts, hashes)
 
-The proofs are checked by :mod:`eventstore.verifier`, which specifies the hashing.
+The proofs are checked by :mod:`.verifier`, which specifies the hashing.
+``eventstore.storage.tree`` keeps the rows beside the log; :class:`Frontier` is also what
+the log checker (:mod:`.checker`) rebuilds the tree with.
+
+May import: the standard library and :mod:`.verifier`; nothing from ``storage/`` or
+``cli/``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,12 @@ reported as erased, and its spans are still checked. Anything missing that no er
 event names is tampering.
 
 The storage shell (``eventstore.storage.verify``) and the export reader feed it; the
-auditor's view of the result is :class:`Report`.
+auditor's view of the result is :class:`Report`. :func:`check_prefix` is the rule a
+checkpoint must meet against a log's size and roots.
+
+May import: the standard library, attrs, ``eventstore.codec``, ``eventstore.errors``,
+``eventstore.events``, ``eventstore.sources``, ``eventstore.tracks``, :mod:`.merkle` and
+:mod:`.verifier`; nothing from ``storage/`` or ``cli/``.
 """
 
 from __future__ import annotations
@@ -37,12 +42,12 @@ from typing import Any
 
 import attrs
 
-from .codec import CITATION_KEYS, ENVELOPE_KEYS, GENESIS_HASH, citations_json, envelope_json
-from .errors import AuditError
-from .events import _utc_text
+from ..codec import CITATION_KEYS, ENVELOPE_KEYS, GENESIS_HASH, citations_json, envelope_json
+from ..errors import AuditError
+from ..events import _utc_text
+from ..sources import CONTEXT_CHARS
+from ..tracks import ERASURES_STREAM, SOURCES_STREAM
 from .merkle import Frontier
-from .sources import CONTEXT_CHARS
-from .tracks import ERASURES_STREAM, SOURCES_STREAM
 from .verifier import (
     Checkpoint,
     VerificationError,
@@ -51,7 +56,8 @@ from .verifier import (
     parse_verifier_key,
 )
 
-__all__ = ["Problem", "Report", "LogChecker", "check_prefix"]
+__all__ = ["Problem", "CheckedCheckpoint", "SeenErasure", "Report", "LogChecker",
+           "check_prefix"]
 
 #: Problems kept in a report beyond the first (the count goes on).
 MAX_PROBLEMS = 50

@@ -3,7 +3,11 @@
 Each event's ``hash`` is the SHA-256 of its canonical envelope, which holds the hashes
 of its payload and citations and the previous event's hash (see ``docs/integrity.md``).
 :func:`chain_problems` recomputes all of it from what a reader got back, so anyone can
-check a log, or an export of one, without trusting the store.
+check a log, or an export of one, without trusting the store. :func:`leaf_bytes` is
+also an event's Merkle leaf (:mod:`.merkle`).
+
+May import: the standard library, ``eventstore.codec`` and ``eventstore.events``; nothing
+else of the audit package, nothing from ``storage/`` or ``cli/``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .codec import GENESIS_HASH, canonical_json, envelope_json, sha256_hex, unstructure_data
-from .events import RecordedEvent, citations_bytes, envelope_dict
+from ..codec import GENESIS_HASH, canonical_json, envelope_json, sha256_hex, unstructure_data
+from ..events import RecordedEvent, citations_bytes, envelope_dict
 
 __all__ = ["envelope_of", "leaf_bytes", "chain_problems"]
 

@@ -6,6 +6,9 @@ hands out without trusting the log's code. Everything it accepts is specified be
 precisely enough to re-implement it in another language. Every refusal is a
 :class:`VerificationError` whose message says what is wrong.
 
+May import: the standard library, and ``cryptography`` where a key is made, read or
+used; nothing of eventstore (``tests/test_layout.py`` checks).
+
 Hashing (RFC 9162, section 2.1)
 ===============================
 
