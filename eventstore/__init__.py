@@ -27,6 +27,9 @@ from .errors import (
     AuditError,
     CitationError,
     ConcurrencyError,
+    ConsumerBusy,
+    ConsumerError,
+    ConsumerNotFound,
     DatabaseBusy,
     DatabaseError,
     DatabaseUnavailable,
@@ -91,7 +94,9 @@ if TYPE_CHECKING:
         SourceInfo,
     )
     from .storage.auditing import Change, Replay
+    from .storage.consumers import Consumer
     from .storage.reads import TrackSummary
+    from .storage.subscriptions import Subscription
     from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
     from .tracks import parse_track
     from .verifier import (
@@ -124,6 +129,8 @@ _LAZY = {name: module for module, names in {
     "audit": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
     "projection": ("ActorRegistry", "Step", "TrackState"),
     "storage.auditing": ("Change", "Replay"),
+    "storage.consumers": ("Consumer",),
+    "storage.subscriptions": ("Subscription",),
     "storage.reads": ("TrackSummary",),
     "storage.tree": ("ConsistencyProof", "InclusionProof", "StoredCheckpoint", "TreeHead"),
     "verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key", "parse_signer_key",
@@ -150,6 +157,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANY", "AmbiguousQuote", "AmbiguousSourcePrefix", "AppendResult", "Appended", "AuditError",
     "Citation", "CitationError", "CitationRequest", "CitedSpan", "ConcurrencyError",
+    "Consumer", "ConsumerBusy", "ConsumerError", "ConsumerNotFound", "Subscription",
     "DatabaseBusy", "DatabaseUnavailable", "ReadOnlyDatabase", "DatabaseError", "DateError",
     "DeclarationNotSigned", "DeclarationPlanned",
     "DeclarationSigned", "DuplicateEventError", "Erasure", "ErasureError", "EventNotFound",
