@@ -68,7 +68,7 @@ def filters_of(tracks: Iterable[str] | str | None,
             try:
                 fact_class(name)
             except ValidationError as err:
-                raise err.at("types") from None
+                raise type(err)(err.detail, where="types", problems=err.problems) from None
         wanted_types = tuple(sorted(set(names)))
     return wanted_tracks, wanted_types
 
