@@ -367,7 +367,8 @@ class EventStore:
 
         ``tracks`` and ``types`` filter (a malformed track or an unknown type is an
         error, as is a position beyond the log's head). ``on_caught_up(position)`` is
-        called whenever everything committed has been handed over. On PostgreSQL new
+        called once everything committed has been handed over, and again after each
+        new burst of events. On PostgreSQL new
         events wake the subscription at once (LISTEN/NOTIFY) and it polls every second
         besides; on SQLite it polls every 50 ms (``poll_interval``). See
         docs/following.md.

@@ -269,8 +269,8 @@ class Subscription(Iterator[RecordedEvent]):
     position, or further when the events after it did not match the filters. It is the
     position to store to resume later (``subscribe(from_position=sub.position)``).
     ``caught_up`` is set once every event committed when the subscription started has
-    been handed over; ``on_caught_up(position)`` is called each time the subscription has
-    handed over everything committed and is about to wait.
+    been handed over; ``on_caught_up(position)`` is called then, and again each time the
+    subscription has handed over new events and found nothing more committed.
     """
 
     def __init__(self, follower: Follower,
