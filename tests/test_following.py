@@ -294,3 +294,48 @@ def test_a_killed_listening_connection_is_reconnected_and_nothing_is_missed(
         writer.append("RUS-USA", [cancelled(source, "later")])
         assert [e.position for e in collector.wait_for(5, timeout=5)] == [2, 3, 4, 5, 6]
         collector.stop()
+
+
+def test_one_notification_per_append_transaction(
+        store: EventStore, source: str, engine_kind: str) -> None:
+    if engine_kind != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's")
+    import psycopg
+
+    from eventstore.storage.db import NOTIFY_CHANNEL
+
+    raw = store.engine.raw_connection()
+    conn = raw.driver_connection
+    raw.detach()
+    assert isinstance(conn, psycopg.Connection)
+    try:
+        conn.rollback()
+        conn.autocommit = True
+        schema = conn.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        store.append_many([cancelled(source, "a"), declined(source, "b"),
+                           cancelled(source, "c", track="CHN-USA")])
+        with pytest.raises(ValidationError):  # refused: rolled back, so no notification
+            store.append("RUS-USA", [cancelled(source, "d", track="CHN-USA")])
+        notes = [n.payload for n in conn.notifies(timeout=1.0)]
+    finally:
+        conn.close()
+    assert notes == [f"{schema}:4"]
+
+
+def test_an_idle_sqlite_subscription_only_asks_data_version(
+        store: EventStore, source: str, engine_kind: str) -> None:
+    if engine_kind != "sqlite":
+        pytest.skip("PRAGMA data_version is SQLite's")
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2]))
+    with store.subscribe(poll_interval=0.01) as subscription:
+        collector = Collector(subscription)
+        assert subscription.caught_up.wait(10)
+        statements.clear()
+        time.sleep(0.3)  # some thirty polls, nothing committed
+        assert statements == []  # the pragma goes through a raw connection of its own
+        store.append("RUS-USA", [cancelled(source, "a")])
+        assert [e.position for e in collector.wait_for(2)] == [1, 2]
+        collector.stop()
