@@ -27,6 +27,9 @@ from .errors import (
     AuditError,
     CitationError,
     ConcurrencyError,
+    ConsumerBusy,
+    ConsumerError,
+    ConsumerNotFound,
     DatabaseBusy,
     DatabaseError,
     DatabaseUnavailable,
@@ -99,7 +102,9 @@ if TYPE_CHECKING:
         SourceInfo,
     )
     from .storage.auditing import Change, Replay
+    from .storage.consumers import Consumer
     from .storage.reads import TrackSummary
+    from .storage.subscriptions import Subscription
     from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
     from .tracks import parse_track
 
@@ -127,6 +132,8 @@ _LAZY = {
                        "parse_signer_key", "parse_verifier_key"),
     "projection": ("ActorRegistry", "Step", "TrackState"),
     "storage.auditing": ("Change", "Replay"),
+    "storage.consumers": ("Consumer",),
+    "storage.subscriptions": ("Subscription",),
     "storage.reads": ("TrackSummary",),
     "storage.tree": ("ConsistencyProof", "InclusionProof", "StoredCheckpoint", "TreeHead"),
 }
@@ -142,6 +149,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANY", "AmbiguousQuote", "AmbiguousSourcePrefix", "AppendResult", "Appended", "AuditError",
     "Citation", "CitationError", "CitationRequest", "CitedSpan", "ConcurrencyError",
+    "Consumer", "ConsumerBusy", "ConsumerError", "ConsumerNotFound", "Subscription",
     "DatabaseBusy", "DatabaseUnavailable", "ReadOnlyDatabase", "DatabaseError", "DateError",
     "DeclarationNotSigned", "DeclarationPlanned",
     "DeclarationSigned", "DuplicateEventError", "Erasure", "ErasureError", "EventNotFound",

@@ -142,3 +142,17 @@ class AuditError(EventStoreError):
 
 class ErasureError(EventStoreError):
     """An erasure that cannot be done: already done, or of something that cannot be erased."""
+
+
+class ConsumerError(EventStoreError):
+    """A named consumer that cannot do what was asked: its position would move back or past
+    the log's head; nothing was committed."""
+
+
+class ConsumerNotFound(ConsumerError):
+    """No consumer has that name (create it first: ``store.consumer(name, create=True)``)."""
+
+
+class ConsumerBusy(ConsumerError):
+    """Another process runs the same consumer, or moved its position meanwhile; nothing of
+    this one's batch was committed."""

@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "eventstore"
 LAYERS = [
     {"schema", "engine", "errors", "bulk"},
     {"db", "rows", "states", "tree", "verify", "transfer"},
-    {"sources", "append", "erasure", "reads", "read_models", "auditing"},
+    {"sources", "append", "erasure", "reads", "read_models", "auditing", "subscriptions",
+     "consumers"},
     {"store"},
     {"__init__"},
 ]
@@ -29,6 +30,8 @@ SIDEWAYS = {
     "reads": {"erasure"},
     "read_models": {"reads"},
     "auditing": {"reads", "read_models", "verify", "transfer"},
+    "subscriptions": {"reads"},
+    "consumers": {"reads", "subscriptions"},
     "db": {"bulk", "engine", "errors"},
     "rows": set(),
     "states": set(),

@@ -23,6 +23,7 @@ COMMANDS = {
     "audit": "eventstore.cli.audit:audit",
     "export": "eventstore.cli.audit:export",
     "fact": "eventstore.cli.app:fact",
+    "follow": "eventstore.cli.follow:follow",
     "history": "eventstore.cli.app:history_command",
     "import": "eventstore.cli.audit:import_command",
     "init": "eventstore.cli.app:init",

@@ -311,6 +311,7 @@ class Appender:
                 _place(conn, [prepared[i] for i in fresh], versions, fresh, results)
             elif fresh:
                 self._insert(conn, [prepared[i] for i in fresh], versions, fresh, results)
+                self._db.announce(conn, max(r.position for r in results if r is not None))
         return [r for r in results if r is not None]
 
     def _dedupe(self, conn: sa.Connection, prepared: list[_Prepared],

@@ -24,10 +24,21 @@ from .bulk import BulkInsert
 from .engine import LOCK_TIMEOUT_SECONDS, WRITE_OPTION, safe_url
 from .errors import translated
 
-__all__ = ["Database", "chunks", "CHUNK"]
+__all__ = ["Database", "chunks", "CHUNK", "NOTIFY_CHANNEL"]
 
 #: Bound parameters per ``IN (...)`` query.
 CHUNK = 500
+
+#: The PostgreSQL channel every append transaction notifies (docs/following.md): the
+#: payload is ``<schema>:<position>``, the schema the log lives in and its new head.
+NOTIFY_CHANNEL = "eventstore_appended"
+
+#: One notification per append transaction, delivered by PostgreSQL when it commits
+#: (and dropped if it rolls back).
+_NOTIFY = sa.select(sa.func.pg_notify(
+    NOTIFY_CHANNEL,
+    sa.func.coalesce(sa.func.current_schema(), "") + ":"
+    + sa.cast(sa.bindparam("position", type_=sa.BigInteger), sa.Text)))
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -79,6 +90,16 @@ class Database:
             conn.execute(sa.select(sa.func.set_config("lock_timeout",
                                                       f"{LOCK_TIMEOUT_SECONDS}s", True)))
             conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+
+    def announce(self, conn: sa.Connection, position: int) -> None:
+        """Tell followers that the append transaction on ``conn`` writes up to ``position``.
+
+        On PostgreSQL, a ``pg_notify`` inside the transaction: delivered to listeners at
+        commit, never if it rolls back. SQLite has no notifications: its followers poll
+        ``PRAGMA data_version`` (see ``subscriptions.py``).
+        """
+        if not self.sqlite:
+            conn.execute(_NOTIFY, {"position": position})
 
     def stamp(self, moment: dt.datetime) -> Any:
         """A moment as a ``recorded_at`` column compares it (SQLite keeps naive UTC)."""

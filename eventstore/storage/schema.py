@@ -117,6 +117,16 @@ projections = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: Each named consumer's position: the last position it has handled (bookkeeping, like
+#: ``projections``: updated as the consumer moves on, never by the append-only triggers).
+consumers = sa.Table(
+    "consumers", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 #: The Merkle tree: for each position, the hashes of the RFC 9162 nodes completed when
 #: that event was appended, level 0 (the leaf) first, 32 bytes each
 #: (eventstore.audit.merkle).

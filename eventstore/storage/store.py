@@ -11,6 +11,8 @@ docstring what it owns and what it may import (docs/design.md draws them):
 * ``reads``: reading the log, and the record-time cut;
 * ``read_models``: the stored track states, and ``project``/``history``;
 * ``auditing``: tree heads, proofs, checkpoints, verify, export/import, replay;
+* ``subscriptions`` and ``consumers``: following the log as it grows, and named
+  followers whose position is kept in the database;
 * ``rows``: the only code that turns facts into rows and rows into events.
 
 An ``EventStore`` may be shared by the threads of a process: the rooms keep no per-call
@@ -47,17 +49,20 @@ from .append import (
     ExpectedVersion,
 )
 from .auditing import Auditing, Change, Replay
+from .consumers import Consumer, Consumers
 from .db import Database
 from .engine import Durability, check_schema, make_engine, resolve_url, upgrade
 from .erasure import Erasure, Erasures
 from .read_models import ReadModels
 from .reads import Reads, TrackSummary
 from .sources import CitedSpan, NewSource, Source, SourceInfo, Sources
+from .subscriptions import Follower, Subscription, filters_of
 from .tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
 
 __all__ = ["EventStore", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS",
            "AppendResult", "Appended", "NewSource", "SourceInfo", "Source", "CitedSpan",
-           "Erasure", "Change", "Replay", "StoredCheckpoint", "TrackSummary"]
+           "Erasure", "Change", "Replay", "StoredCheckpoint", "TrackSummary",
+           "Subscription", "Consumer"]
 
 
 def _default_actor() -> str:
@@ -96,6 +101,8 @@ class EventStore:
         self._read_models = ReadModels(db, self._reads)
         self._erasures = Erasures(db, self._appender, self._sources, self._read_models)
         self._auditing = Auditing(db, self._reads, self._read_models, self.actor)
+        self._db = db
+        self._consumers = Consumers(db, self._reads)
         if check:
             check_schema(engine)
 
@@ -363,3 +370,45 @@ class EventStore:
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent:
         """One event by its id, or :class:`EventNotFound`."""
         return self._reads.get_event(event_id)
+
+    def subscribe(self, from_position: int = 0, *,
+                  tracks: Iterable[str] | str | None = None,
+                  types: Iterable[str] | str | None = None,
+                  poll_interval: float | None = None,
+                  on_caught_up: Callable[[int], None] | None = None) -> Subscription:
+        """Follow the log: the events after ``from_position`` (0: from the start;
+        ``store.head()[0]``: only new ones), then each new one as it commits, in position
+        order, each once, until the subscription is stopped or closed.
+
+        ``tracks`` and ``types`` filter (a malformed track or an unknown type is an
+        error, as is a position beyond the log's head). ``on_caught_up(position)`` is
+        called once everything committed has been handed over, and again after each
+        new burst of events. On PostgreSQL new
+        events wake the subscription at once (LISTEN/NOTIFY) and it polls every second
+        besides; on SQLite it polls every 50 ms (``poll_interval``). See
+        docs/following.md.
+        """
+        filters = filters_of(tracks, types)
+        if isinstance(from_position, bool) or not isinstance(from_position, int) \
+                or from_position < 0:
+            raise ValidationError(f"a position is a whole number ≥ 0, not {from_position!r}",
+                                  where="from_position")
+        head, _ = self._reads.head()
+        if from_position > head:
+            raise ValidationError(f"position {from_position} is beyond the log's head "
+                                  f"({head})", where="from_position")
+        return Subscription(Follower(self._db, self._reads, from_position, filters,
+                                     poll_interval), on_caught_up)
+
+    def consumer(self, name: str, *, create: bool = False, start: int = 0,
+                 tracks: Iterable[str] | str | None = None,
+                 types: Iterable[str] | str | None = None) -> Consumer:
+        """The named consumer ``name``, whose position the database keeps (see
+        :class:`Consumer`); with ``create``, a new one starts after position ``start``.
+
+        An unknown name without ``create`` raises :class:`ConsumerNotFound`; on
+        PostgreSQL a consumer open in another process raises :class:`ConsumerBusy`.
+        ``tracks`` and ``types`` filter what it is handed.
+        """
+        return self._consumers.open(name, create=create, start=start, tracks=tracks,
+                                    types=types)
