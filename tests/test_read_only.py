@@ -170,8 +170,12 @@ def test_a_writing_command_is_one_clear_line_on_a_read_only_database(
             args[2] = str(next(store.read_all(int(args[2]), 1)).event_id)
     args = [str(note) if arg == "NOTE" else arg for arg in args]
     before = read_models(stale.url)
-    err = Cli(stale.read_only, tmp_path).refused(*args)
+    reader = Cli(stale.read_only, tmp_path)
+    err = reader.refused(*args, dry_run_too=False)
     assert err.count("\n") == 1 and err.startswith("Error: "), err
+    if args[0] == "append":  # a dry run writes nothing: it answers on a read-only database
+        checked = reader("append", "--dry-run", *args[1:])
+        assert "nothing written" in checked.output
     assert "the database is read-only" in err and "nothing was written" in err
     assert read_models(stale.url) == before
     assert not Path(stale.files["NEW"]).exists()
