@@ -94,6 +94,14 @@ def test_every_type_has_a_section() -> None:
     assert set(FACT_TYPES) <= headings
 
 
+def test_lists_of_known_types_are_the_catalogue() -> None:
+    """Where a page quotes an error's list of the types one can append, it is the list."""
+    wanted = ", ".join(name for name, cls in FACT_TYPES.items() if not cls.system)
+    for page in sorted(DOCS.glob("*.md")):
+        for listed in re.findall(r"known types: ([\w., ]+)", page.read_text(encoding="utf-8")):
+            assert listed.rstrip(". ") == wanted, f"{page.name} lists old fact types"
+
+
 # -- links between the pages ---------------------------------------------------------------
 
 #: Pages other helpers write; a link to them may come before the page does.
