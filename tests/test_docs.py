@@ -9,7 +9,8 @@
   text matches exactly, ``…`` stands for what the page elides or what differs per run;
   a command shown with no lines after it is not checked);
 * the ```python blocks of the docs run and exit 0 in such a directory, after the worked
-  example of getting-started.md has built ``facts.db`` there.
+  example of getting-started.md has built ``facts.db`` there; where the page follows a
+  block with "It prints:" and a ```text block, that is what it prints (as above).
 """
 
 from __future__ import annotations
@@ -294,6 +295,11 @@ def test_getting_started_output_is_what_is_printed(
 
 PYTHON_EXAMPLES = [(page.name, i, body) for page in sorted(DOCS.glob("*.md"))
                    for i, body in enumerate(blocks(page.name, "python"))]
+_PRINTS = re.compile(r"^```python\n(.*?)^```\s*\n+It prints:\s*\n+```text\n(.*?)^```",
+                     re.M | re.S)
+#: A python block's code → the lines its page says it prints.
+PRINTS = {code: shown.splitlines() for page in sorted(DOCS.glob("*.md"))
+          for code, shown in _PRINTS.findall(page.read_text(encoding="utf-8"))}
 
 
 @pytest.mark.parametrize("page,index,code", PYTHON_EXAMPLES,
@@ -302,4 +308,12 @@ def test_python_example_runs(page: str, index: int, code: str, built: Path,
                              tmp_path: Path) -> None:
     cwd = tmp_path / "work"
     shutil.copytree(built, cwd)
-    _run([sys.executable, "-c", code], cwd, f"{page} python block {index}")
+    printed = _run([sys.executable, "-c", code], cwd, f"{page} python block {index}")
+    if code in PRINTS:
+        assert output_matches(PRINTS[code], printed.splitlines()), (
+            f"{page} python block {index}\n--- the page says it prints:\n"
+            + "\n".join(PRINTS[code]) + f"\n--- it prints:\n{printed}")
+
+
+def test_python_outputs_are_found() -> None:
+    assert len(PRINTS) >= 2, 'the "It prints:" blocks of the docs are no longer found'
