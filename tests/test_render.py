@@ -80,3 +80,27 @@ def test_a_planned_meeting_shows_when_it_is_scheduled() -> None:
             "at Vienne") in text
     assert ("meeting vienna: summit planned, not yet held (planned) — overdue: planned for "
             "on or before 5 Sep 2018, no report of it since") in text
+
+
+def test_a_date_given_again_in_other_words_says_so() -> None:
+    """A history step that only re-gives a date in other words says what changed, rather
+    than 'date 2018-08-23 → 2018-08-23'."""
+    from eventstore.projection import diff
+    from eventstore.projection.state import Meeting, TrackState
+
+    def state(valid: Any) -> TrackState:
+        meeting = Meeting(key="geneva", status="held", kind="talks", date=valid,
+                          place="Genève", participants=(), topics=(), scheduled=None,
+                          reason=None, outcome_only=False, citations=())
+        return TrackState(track="RUS-USA", as_of=None, known_at=None, possible=False,
+                          position=1, facts=1, meetings=(meeting,))
+
+    french = parse_valid_time("2018-08-23", text="jeudi", anchor="2018-08-24")
+    english = parse_valid_time("2018-08-23", text="Thursday", anchor="2018-08-24")
+    later = parse_valid_time("2018-08-23", text="Thursday", anchor="2018-08-25")
+    assert diff(state(french), state(english)) == (
+        "meeting 'geneva': date words: jeudi → Thursday (same date)",)
+    assert diff(state(english), state(later)) == (
+        "meeting 'geneva': date words read against 2018-08-24 → 2018-08-25 (same date)",)
+    assert diff(state(french), state(parse_valid_time("2018-08-22"))) == (
+        "meeting 'geneva': date 2018-08-23 → 2018-08-22",)

@@ -156,7 +156,7 @@ def _changed(kind: str, name: str, was: Any, item: Any) -> list[str]:
     if was.status != item.status:
         lines.append(f"{name}: {_status(was.status)} → {_status(item.status)}")
     elif was.date != item.date and kind != "topics":
-        lines.append(f"{name}: date {_show(was.date)} → {_show(item.date)}")
+        lines.append(_date_change(name, was.date, item.date))
     for field in attrs.fields(type(item)):
         if field.name in _NOT_LISTED:
             continue
@@ -167,6 +167,18 @@ def _changed(kind: str, name: str, was: Any, item: Any) -> list[str]:
     if extra > 0 and was.status == item.status:
         lines.append(f"{name}: +{extra} citation(s)")
     return lines
+
+
+def _date_change(name: str, was: ValidTime | None, now: ValidTime | None) -> str:
+    """A change of date as what it is: of the date itself, or only of the words the
+    source gave for the same date (``date words: jeudi → Thursday``), or of the day those
+    words were read against."""
+    if was is None or now is None or was.edtf != now.edtf:
+        return f"{name}: date {_show(was)} → {_show(now)}"
+    if was.text != now.text:
+        return f"{name}: date words: {_show(was.text)} → {_show(now.text)} (same date)"
+    return (f"{name}: date words read against {_show(was.anchor)} → {_show(now.anchor)} "
+            "(same date)")
 
 
 def _field_change(name: str, field: str, a: Any, b: Any) -> str:
