@@ -444,6 +444,9 @@ class Timer:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.seconds = 0.0
+        #: This (child) process's CPU time in the block: the store's own work, less the
+        #: waits (disk flushes, the PostgreSQL server, other processes on the CPUs).
+        self.cpu_seconds = 0.0
         self.profile: cProfile.Profile | None = None
         self.written: int | None = None
         self._started = time.perf_counter()
@@ -459,10 +462,12 @@ class Timer:
             self.profile = cProfile.Profile()
             self.profile.enable()
         self._started = time.perf_counter()
+        cpu = time.process_time()
         try:
             yield
         finally:
             self.seconds = time.perf_counter() - self._started
+            self.cpu_seconds = time.process_time() - cpu
             if self.profile is not None:
                 self.profile.disable()
 
@@ -698,6 +703,7 @@ def measure(spec: Spec) -> dict[str, Any]:
     result: dict[str, Any] = {
         "engine": spec.engine, "method": spec.method, "batch": spec.batch,
         "events": events, "planned": spec.events, "seconds": timer.seconds,
+        "cpu_seconds": timer.cpu_seconds,
         "rate": events / timer.seconds if timer.seconds else float("inf"),
         "peak_rss_mib": peak_kib() / 1024,
         "rss_delta_mib": max(0, peak_kib() - rss_before) / 1024,
@@ -898,8 +904,8 @@ def table(results: list[dict[str, Any]], groups: list[Group]) -> str:
 def counted_table(results: list[dict[str, Any]], groups: list[Group]) -> str:
     """The store's figures that the machine's load cannot move (from its best run)."""
     lines = ["| engine | batch | store calls | statements per call | of them reads "
-             "| rows sent per event | table bytes per event |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| rows sent per event | table bytes per event | CPU µs per event |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for result in sorted(results, key=lambda r: r["group"]):
         counted = result["settings"].get("counted")
         if result["method"] != STORE or not counted or not counted["calls"]:
@@ -909,7 +915,8 @@ def counted_table(results: list[dict[str, Any]], groups: list[Group]) -> str:
                      f"| {calls:,} | {counted['statements'] / calls:.2f} "
                      f"| {counted['reads'] / calls:.2f} "
                      f"| {counted['write_rows'] / events:.2f} "
-                     f"| {counted['database_bytes'] / events:,.0f} |")
+                     f"| {counted['database_bytes'] / events:,.0f} "
+                     f"| {result.get('cpu_seconds', 0.0) / events * 1e6:,.0f} |")
     return "\n".join(lines)
 
 

@@ -74,8 +74,14 @@ def append_figures(side: str, data: dict[str, Any], out: Figures) -> None:
                  else f"batch {group['batch']:,}")
         where = f"{group['engine']}, {batch}"
         for method, result in methods.items():
-            out.add(side, f"{where}: {APPEND_LABELS.get(method, method)}, events/s",
-                    result["rate"], HIGHER, "/s", control=not method.startswith("store"))
+            label = APPEND_LABELS.get(method, method)
+            control = not method.startswith("store")
+            out.add(side, f"{where}: {label}, events/s", result["rate"], HIGHER, "/s",
+                    control=control)
+            if "cpu_seconds" in result and result["events"]:
+                out.add(side, f"{where}: {label}, CPU per event",
+                        result["cpu_seconds"] / result["events"] * 1e6, LOWER, "µs",
+                        control=control)
         store, raw = methods.get("store"), methods.get("raw")
         if store and raw:
             out.add(side, f"{where}: eventstore ÷ raw (same run)", store["rate"] / raw["rate"],
