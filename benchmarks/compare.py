@@ -123,6 +123,8 @@ def projection_figures(side: str, data: dict[str, Any], out: Figures) -> None:
             if current:
                 out.add(side, f"{e}: project(track), {label}, median", current["median_ms"],
                         LOWER, "ms")
+                out.add(side, f"{e}: project(track), {label}, CPU per call",
+                        current.get("cpu_ms_mean"), LOWER, "ms")
         counted = (r.get("current") or {}).get("counted")
         if counted and counted.get("calls"):
             out.add(side, f"{e}: project(track), statements per call",
@@ -131,6 +133,8 @@ def projection_figures(side: str, data: dict[str, Any], out: Figures) -> None:
         if cuts:
             out.add(side, f"{e}: project(as_of, known_at), median", cuts["cuts"]["median_ms"],
                     LOWER, "ms")
+            out.add(side, f"{e}: project(as_of, known_at), CPU per call",
+                    cuts["cuts"].get("cpu_ms_mean"), LOWER, "ms")
             if cuts.get("counted", {}).get("calls"):
                 out.add(side, f"{e}: project(as_of, known_at), statements per call",
                         cuts["counted"]["statements"] / cuts["counted"]["calls"], LOWER, "",

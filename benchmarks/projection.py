@@ -549,18 +549,21 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         store.project(BIG_TRACK)  # the projector is caught up (after the rebuild)
         samples, sizes = [], []
         big: list[float] = []
+        cpu = {"random": 0.0, "big": 0.0}  # this process's CPU time: the load's waits left out
         with counting_statements(store.engine) as counted, \
                 timed(job.profile, job.profile_top) as clock:
             for _ in range(job.current_calls):
                 track = rng.choice(others)
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.process_time()
                 state = store.project(track)
                 samples.append(time.perf_counter() - started)
+                cpu["random"] += time.process_time() - began
                 sizes.append(state.facts)
             for _ in range(job.big_current_calls):
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.process_time()
                 state = store.project(BIG_TRACK)
                 big.append(time.perf_counter() - started)
+                cpu["big"] += time.process_time() - began
         big_facts = state.facts
         # The read model must be what a fold from the log gives.
         folded = fold_project(BIG_TRACK, list(store.read_track(BIG_TRACK)),
@@ -568,8 +571,11 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         same = folded == state
     finally:
         store.close()
-    return {"random": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
-            "big": summary(big) | {"facts_mean": big_facts}, "read_model_matches_fold": same,
+    return {"random": summary(samples) | {"facts_mean": statistics.fmean(sizes),
+                                          "cpu_ms_mean": cpu["random"] * 1000 / len(samples)},
+            "big": summary(big) | {"facts_mean": big_facts,
+                                   "cpu_ms_mean": cpu["big"] * 1000 / len(big)},
+            "read_model_matches_fold": same,
             "counted": counted.as_dict() | {"calls": job.current_calls + job.big_current_calls},
             **clock.profile_result()}
 
@@ -597,7 +603,8 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
                 sizes.append(state.facts)
     finally:
         store.close()
-    return {"cuts": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
+    return {"cuts": summary(samples) | {"facts_mean": statistics.fmean(sizes),
+                                        "cpu_ms_mean": clock.cpu_seconds * 1000 / len(samples)},
             "track_events": version, "counted": counted.as_dict() | {"calls": len(points)},
             **clock.profile_result()}
 
