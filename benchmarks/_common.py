@@ -324,6 +324,14 @@ def git_commit(rev: str | None = None, sources: Path | None = None) -> str:
     return f"{commit} (sources sha256 {sources_digest(sources)[:12]})"
 
 
+def commit_date(rev: str) -> str:
+    """The commit date of ``rev`` (YYYY-MM-DD), or "" when git cannot tell."""
+    try:
+        return _git("show", "-s", "--format=%cs", rev)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def git_archive(rev: str, folder: str, *paths: str) -> None:
     """The files of ``paths`` at commit ``rev``, written below ``folder``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, *paths],

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The helpers every benchmark shares (this script's folder is on sys.path when it runs).
+from _common import commit_date
+
 #: A figure: its name, its value, whether higher is better, whether it is a count (no noise)
 #: or a control (none of the store's code), and its unit.
 HIGHER, LOWER = True, False
@@ -195,15 +198,28 @@ def judge(figure: Figure) -> tuple[str, str, str]:
     return f"{better:+.1%}", f"±{noise:.0%}", verdict
 
 
+def column(side: str, versions: set[str]) -> str:
+    """``before 9ec7f6e (2026-11-23)``: the side, its commit(s) and their dates."""
+    commits = sorted({version.split()[0] for version in versions})
+    named = [f"{c} ({commit_date(c.removesuffix('-dirty'))})" if commit_date(
+        c.removesuffix("-dirty")) else c for c in commits]
+    return f"{side} {', '.join(named)}"
+
+
 def report(figures: Figures, versions: dict[str, set[str]], counts: dict[str, int]) -> str:
     heads = {side: ", ".join(sorted(versions[side])) for side in ("before", "after")}
-    lines = [f"before: {heads['before']} ({counts['before']} runs); after: {heads['after']} "
-             f"({counts['after']} runs). Median (min–max) of the runs; change of the medians "
-             "(+ better, − worse); noise: the larger spread, (max − min) ÷ median, of the "
-             "repeats of one commit.", "",
-             "| figure | before | after | change | noise | verdict |",
+    lines = [f"before: eventstore {heads['before']}, {counts['before']} runs; after: "
+             f"eventstore {heads['after']}, {counts['after']} runs. Median (min–max) of the "
+             "runs; change of the medians (+ better, − worse); noise: the larger spread, "
+             "(max − min) ÷ median, of the repeats of one commit.", "",
+             f"| figure | {column('before', versions['before'])} "
+             f"| {column('after', versions['after'])} | change | noise | verdict |",
              "|---|---:|---:|---:|---:|---|"]
+    groups: list[str] = []  # "sqlite, batch 100", "postgresql": the figures' groups
     for name in figures.order:
+        if name.split(":")[0] not in groups:
+            groups.append(name.split(":")[0])
+    for name in sorted(figures.order, key=lambda n: groups.index(n.split(":")[0])):
         figure = figures.by_name[name]
         cells = []
         for side in ("before", "after"):
