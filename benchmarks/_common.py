@@ -1,5 +1,6 @@
-"""What the benchmarks share: where a run writes, forked children, timing, the description
-of the code and the machine, report headers, and the options of a run.
+"""What the benchmarks share: where a run writes, forked children, timing, statements
+counted, the description of the code and the machine, another commit's package
+(``--rev``), report headers, and the options of a run.
 
 ``append.py``, ``projection.py``, ``audit.py`` and ``cli.py`` import it (a script's folder
 is on ``sys.path`` when it runs). Data sets stay in the script that defines them.
@@ -289,8 +290,10 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
 # -- the code and the machine ------------------------------------------------------------
 
 
-def sources_digest(root: Path = ROOT) -> str:
-    """A digest of the package's sources (the working tree may differ from the commit)."""
+def sources_digest(root: Path | None = None) -> str:
+    """A digest of the package's sources (the working tree may differ from the commit);
+    by default those of the package measured (:func:`package_root`)."""
+    root = package_root() if root is None else root
     digest = hashlib.sha256()
     for path in sorted((root / "eventstore").rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
@@ -303,10 +306,15 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
-def git_commit(rev: str | None = None, sources: Path = ROOT) -> str:
+def git_commit(rev: str | None = None, sources: Path | None = None) -> str:
     """The commit (``git rev-parse``; ``-dirty`` when tracked files differ from it), and a
     digest of the package's sources. ``rev``: another commit, whose sources are in
-    ``sources``."""
+    ``sources``. In a script run again by :func:`rerun_at_rev`, by default the commit and
+    sources it was given."""
+    if rev is None and os.environ.get(REV_ENV):
+        rev = os.environ[REV_ENV]
+        sources = package_root()
+    sources = ROOT if sources is None else sources
     try:
         commit = _git("rev-parse", "--short", rev or "HEAD")
         if rev is None and _git("status", "--porcelain", "--untracked-files=no"):
@@ -316,11 +324,147 @@ def git_commit(rev: str | None = None, sources: Path = ROOT) -> str:
     return f"{commit} (sources sha256 {sources_digest(sources)[:12]})"
 
 
+def commit_date(rev: str) -> str:
+    """The commit date of ``rev`` (YYYY-MM-DD), or "" when git cannot tell."""
+    try:
+        return _git("show", "-s", "--format=%cs", rev)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def git_archive(rev: str, folder: str, *paths: str) -> None:
     """The files of ``paths`` at commit ``rev``, written below ``folder``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, *paths],
                              capture_output=True, check=True, timeout=60).stdout
     subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True, timeout=60)
+
+
+# -- another commit's package (--rev) ----------------------------------------------------
+
+#: Set by :func:`rerun_at_rev` for the script it runs again: the commit measured, and the
+#: folder holding its ``eventstore/`` and ``migrations/``.
+REV_ENV = "EVENTSTORE_BENCH_REV"
+SOURCES_ENV = "EVENTSTORE_BENCH_SOURCES"
+
+
+def package_root() -> Path:
+    """The folder whose ``eventstore/`` is measured: another commit's (``--rev``), else
+    this checkout."""
+    folder = os.environ.get(SOURCES_ENV)
+    return Path(folder) if folder else ROOT
+
+
+@contextmanager
+def package_at(rev: str | None, benchmark: str) -> Iterator[tuple[str | None, str]]:
+    """The ``PYTHONPATH`` that runs the package at ``rev`` (None: this checkout, as
+    installed), and the commit named in the report: ``git archive`` of the commit's
+    ``eventstore/`` and ``migrations/`` into a new folder, removed afterwards."""
+    if rev is None:
+        yield None, git_commit()
+        return
+    with temp_folder(f"eventstore-{benchmark}-rev-") as sources:
+        git_archive(rev, sources, "eventstore", "migrations")
+        yield sources, git_commit(rev, Path(sources))
+
+
+def add_rev_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rev", default=None,
+                        help="measure the package as it was at this commit (git archive of "
+                             "its eventstore/ and migrations/, first on PYTHONPATH; this "
+                             "script and its data set stay as they are); default: this "
+                             "checkout")
+
+
+def without_rev(argv: Sequence[str]) -> list[str]:
+    """``argv`` less its ``--rev REV`` / ``--rev=REV``."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--rev":
+            skip = True
+        elif not arg.startswith("--rev="):
+            out.append(arg)
+    return out
+
+
+def rerun_at_rev(rev: str, script: str, argv: Sequence[str] | None) -> int:
+    """Run ``script`` again, in a new interpreter, with ``argv`` (default: this process's)
+    less ``--rev``, and the package at ``rev`` first on its ``PYTHONPATH``; its exit code.
+
+    The script's own code (and so its data set) is this checkout's; only the package
+    measured is the other commit's. The new process sees :data:`REV_ENV` and
+    :data:`SOURCES_ENV`, so its report names that commit (:func:`git_commit`) and
+    :func:`check_package` can make sure that package is the one imported.
+    """
+    arguments = without_rev(sys.argv[1:] if argv is None else argv)
+    benchmark = Path(script).stem
+    with package_at(rev, benchmark) as (sources, version):
+        assert sources is not None
+        print(f"{benchmark}: measuring eventstore {version}", file=sys.stderr, flush=True)
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [sources, *filter(None, [environment.get("PYTHONPATH")])])
+        environment[REV_ENV] = rev
+        environment[SOURCES_ENV] = sources
+        return subprocess.run([sys.executable, script, *arguments], env=environment).returncode
+
+
+def check_package() -> None:
+    """Refuse to run if another commit was asked for (``--rev``) but the ``eventstore``
+    imported is not that commit's (the path would then measure the wrong code)."""
+    folder = os.environ.get(SOURCES_ENV)
+    if not folder:
+        return
+    import eventstore
+
+    imported = Path(eventstore.__file__).resolve()
+    if not imported.is_relative_to(Path(folder).resolve()):
+        raise SystemExit(f"--rev {os.environ.get(REV_ENV)}: eventstore was imported from "
+                         f"{imported}, not from {folder}")
+
+
+# -- statements sent to the database -----------------------------------------------------
+
+
+@dataclass
+class Statements:
+    """What the code sent through SQLAlchemy's cursor while counted: figures the machine's
+    load cannot move."""
+
+    #: Cursor executions (an ``executemany`` counts once).
+    statements: int = 0
+    #: Of those, ``SELECT``s (and ``WITH …``, ``PRAGMA``).
+    reads: int = 0
+    #: Parameter sets sent with ``INSERT``, ``UPDATE`` and ``DELETE`` (rows written or
+    #: changed, at most).
+    write_rows: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"statements": self.statements, "reads": self.reads,
+                "write_rows": self.write_rows}
+
+
+@contextmanager
+def counting_statements(engine: sa.Engine) -> Iterator[Statements]:
+    """Count what ``engine``'s connections execute within the block."""
+    counted = Statements()
+
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+              executemany: bool) -> None:
+        counted.statements += 1
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if verb in ("SELECT", "WITH", "PRAGMA"):
+            counted.reads += 1
+        elif verb in ("INSERT", "UPDATE", "DELETE"):
+            counted.write_rows += len(parameters) if executemany else 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counted
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def pg_settings(pg_url: str) -> dict[str, str]:

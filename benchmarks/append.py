@@ -42,6 +42,15 @@ time budget (``--budget``, default 60 s) and the other methods then write as man
 the one-call row shrinks the same way. ``--methods store-backfill`` adds the store fed the
 same facts with valid dates in random order (late facts, a backfill of the past).
 Results: a Markdown table on stdout, progress on stderr, ``--json FILE`` for the raw data.
+A second table gives, for the store's best run of each group, what the machine's load
+cannot move: statements sent per call (and of them reads), rows sent per event
+(parameter sets of ``INSERT``/``UPDATE``/``DELETE``) and the bytes the tables and indexes
+grew per event (SQLite's pages in use; PostgreSQL's ``pg_total_relation_size``).
+``--rev REV`` measures the package as it was at commit ``REV`` (``git archive`` of its
+``eventstore/`` and ``migrations/``, first on ``PYTHONPATH`` of this script run again),
+with this script's data set and methods, so that a before and an after can be run
+interleaved in one sitting; ``benchmarks/compare.py`` then sets their ``--json`` side by
+side.
 """
 
 from __future__ import annotations
@@ -76,6 +85,9 @@ from _common import (
     DEFAULT_PG_URL,
     Hung,
     Place,
+    add_rev_argument,
+    check_package,
+    counting_statements,
     cpu_model,
     create_schema,
     default_pg_url,
@@ -87,6 +99,7 @@ from _common import (
     peak_kib,
     pg_settings,
     profile_text,
+    rerun_at_rev,
     rss_kib,
     sqlite_place,
     temp_folder,
@@ -431,6 +444,9 @@ class Timer:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.seconds = 0.0
+        #: This (child) process's CPU time in the block: the store's own work, less the
+        #: waits (disk flushes, the PostgreSQL server, other processes on the CPUs).
+        self.cpu_seconds = 0.0
         self.profile: cProfile.Profile | None = None
         self.written: int | None = None
         self._started = time.perf_counter()
@@ -446,10 +462,12 @@ class Timer:
             self.profile = cProfile.Profile()
             self.profile.enable()
         self._started = time.perf_counter()
+        cpu = time.process_time()
         try:
             yield
         finally:
             self.seconds = time.perf_counter() - self._started
+            self.cpu_seconds = time.process_time() - cpu
             if self.profile is not None:
                 self.profile.disable()
 
@@ -476,21 +494,28 @@ def run_store(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
             with store.engine.connect() as conn:
                 info["synchronous"] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
                 info["journal_mode"] = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        written = 0
-        with timer.timing():
+        written = calls = 0
+        size_before = _database_bytes(store, place)
+        with counting_statements(store.engine) as counted, timer.timing():
             if spec.batch == 1:
                 for fact in facts:
                     store.append(fact["track"], [fact])
                     written += 1
+                    calls += 1
                     if timer.over_budget():
                         break
             else:
                 for start, end in _batches(len(facts), spec.batch):
                     store.append_many(facts[start:end])
                     written = end
+                    calls += 1
                     if timer.over_budget():
                         break
         timer.written = written
+        # What the load cannot move: statements per call, rows sent, bytes the tables grew.
+        info["counted"] = counted.as_dict() | {
+            "calls": calls, "events": written,
+            "database_bytes": _database_bytes(store, place) - size_before}
         with store.engine.connect() as conn:
             count = conn.execute(sa.text("SELECT count(*) FROM events WHERE track <> :s"),
                                  {"s": "$sources"}).scalar()
@@ -498,6 +523,21 @@ def run_store(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
     finally:
         store.close()
     return info
+
+
+def _database_bytes(store: EventStore, place: Place) -> int:
+    """The size of the store's tables and indexes: SQLite's pages in use (the WAL's
+    included), or PostgreSQL's relations in the schema (with their indexes and TOAST)."""
+    with store.engine.connect() as conn:
+        if place.engine == "sqlite":
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar() or 0
+            free = conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0
+            size = conn.exec_driver_sql("PRAGMA page_size").scalar() or 0
+            return int((pages - free) * size)
+        query = sa.text("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = current_schema() AND c.relkind = 'r'")
+        return int(conn.execute(query).scalar() or 0)
 
 
 def _raw_schema(place: Place) -> None:
@@ -663,6 +703,7 @@ def measure(spec: Spec) -> dict[str, Any]:
     result: dict[str, Any] = {
         "engine": spec.engine, "method": spec.method, "batch": spec.batch,
         "events": events, "planned": spec.events, "seconds": timer.seconds,
+        "cpu_seconds": timer.cpu_seconds,
         "rate": events / timer.seconds if timer.seconds else float("inf"),
         "peak_rss_mib": peak_kib() / 1024,
         "rss_delta_mib": max(0, peak_kib() - rss_before) / 1024,
@@ -860,6 +901,25 @@ def table(results: list[dict[str, Any]], groups: list[Group]) -> str:
     return "\n".join(lines)
 
 
+def counted_table(results: list[dict[str, Any]], groups: list[Group]) -> str:
+    """The store's figures that the machine's load cannot move (from its best run)."""
+    lines = ["| engine | batch | store calls | statements per call | of them reads "
+             "| rows sent per event | table bytes per event | CPU µs per event |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for result in sorted(results, key=lambda r: r["group"]):
+        counted = result["settings"].get("counted")
+        if result["method"] != STORE or not counted or not counted["calls"]:
+            continue
+        calls, events = counted["calls"], max(1, counted["events"])
+        lines.append(f"| {groups[result['group']].engine} | {groups[result['group']].label} "
+                     f"| {calls:,} | {counted['statements'] / calls:.2f} "
+                     f"| {counted['reads'] / calls:.2f} "
+                     f"| {counted['write_rows'] / events:.2f} "
+                     f"| {counted['database_bytes'] / events:,.0f} "
+                     f"| {result.get('cpu_seconds', 0.0) / events * 1e6:,.0f} |")
+    return "\n".join(lines)
+
+
 def targets(results: list[dict[str, Any]], groups: list[Group]) -> tuple[str, bool]:
     lines = ["| engine | target | measured | result |", "|---|---|---:|---|"]
     passed = True
@@ -977,6 +1037,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", dest="profile_dir", default=None,
                         help="profile the store's measurements with cProfile instead "
                              "(only the store runs; .prof files go to this folder)")
+    add_rev_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -985,12 +1046,17 @@ def _import_everything() -> None:
     import eventstore
 
     for module in pkgutil.walk_packages(eventstore.__path__, "eventstore."):
+        if module.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # ``python -m`` entry points: importing one runs the command line
         importlib.import_module(module.name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     global DATA
     args = parse_args(argv)
+    if args.rev:
+        return rerun_at_rev(args.rev, __file__, argv)
+    check_package()
     _import_everything()
     check_columns()
     engines = parse_engines(args.engines)
@@ -1024,6 +1090,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(header(plan, DATA, pg, results, version))
     print()
     print(table(results, groups))
+    print()
+    print(counted_table(results, groups))
     if any(r["settings"].get("db_functions") for r in results):
         notes.append(f"(db functions): above {ES_PG_PIPELINE_LIMIT:,} events per call, "
                      "eventsourcing's default pipelined PostgreSQL insert never returned here, "
@@ -1038,7 +1106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\ntotal time {time.perf_counter() - started:.0f} s")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(
-            {"plan": plan.__dict__, "postgresql": pg, "results": results,
+            {"version": version, "plan": plan.__dict__, "postgresql": pg,
+             "results": results,
              "groups": [g.__dict__ for g in groups],
              "payload_bytes_mean": DATA.payload_bytes_mean}, indent=2, default=str))
     return 0

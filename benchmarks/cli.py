@@ -39,17 +39,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 # The helpers every benchmark shares (this script's folder is on sys.path when it runs).
 from _common import (
     ROOT,
-    git_archive,
-    git_commit,
     load_average,
+    package_at,
     publish,
     report_header,
     temp_folder,
@@ -90,18 +88,6 @@ def console_script() -> str:
         raise SystemExit(f"{found}: no eventstore console script beside this Python; "
                          "install the package (pip install -e .) first")
     return str(found)
-
-
-@contextmanager
-def package(rev: str | None) -> Iterator[tuple[str | None, str]]:
-    """The ``PYTHONPATH`` that runs the package at ``rev`` (None: this checkout, as
-    installed), and the commit named in the report."""
-    if rev is None:
-        yield None, git_commit()
-        return
-    with temp_folder("eventstore-cli-rev-") as sources:
-        git_archive(rev, sources, "eventstore", "migrations")
-        yield sources, git_commit(rev, Path(sources))
 
 
 def build_example(folder: str, eventstore: str, pythonpath: str | None) -> None:
@@ -190,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("examples/build.sh needs bash")
     eventstore = console_script()
     table = rows(sys.executable, eventstore)
-    with package(args.rev) as (pythonpath, version), \
+    with package_at(args.rev, "cli") as (pythonpath, version), \
             temp_folder("eventstore-cli-", keep=args.keep) as folder:
         build_example(folder, eventstore, pythonpath)
         loads = [load_average()]

@@ -60,9 +60,14 @@ The rebuild target (≥ 2× the library's replay rate) is judged against the fas
 big track alike.
 
 Results: a Markdown table on stdout (``--output FILE`` writes it there too), progress on
-stderr, ``--json FILE`` for the raw figures. ``--profile DIR`` then profiles the rebuild,
-the projections and the replays once more under cProfile (those runs are not timed) and
-prints the top functions.
+stderr, ``--json FILE`` for the raw figures. A second table gives what the machine's load
+cannot move: the database's size after the build, and the statements each step sent.
+``--rev REV`` measures the package as it was at commit ``REV`` (``git archive`` of its
+``eventstore/`` and ``migrations/``, first on ``PYTHONPATH`` of this script run again),
+with this script's data set, so that a before and an after can be run interleaved in one
+sitting; ``benchmarks/compare.py`` then sets their ``--json`` side by side.
+``--profile DIR`` then profiles the rebuild, the projections and the replays once more
+under cProfile (those runs are not timed) and prints the top functions.
 """
 
 from __future__ import annotations
@@ -88,7 +93,10 @@ from _common import (
     EngineRun,
     Hung,
     Place,
+    add_rev_argument,
     add_run_arguments,
+    check_package,
+    counting_statements,
     engines_and_facts,
     fresh_places,
     git_commit,
@@ -98,6 +106,7 @@ from _common import (
     pg_settings,
     publish,
     report_header,
+    rerun_at_rev,
     rss_kib,
     run_loads,
     sources_digest,
@@ -123,7 +132,7 @@ from eventsourcing.application import LocalNotificationLog
 from eventsourcing.system import NotificationLogReader
 
 from eventstore import EventStore, NewSource
-from eventstore.projection.fold import project as fold_project
+from eventstore.projection import project as fold_project
 from eventstore.sources import resolve_citation
 from eventstore.storage import schema as t
 from eventstore.tracks import FIXED_STREAMS
@@ -497,11 +506,13 @@ def step_rebuild(job: Job, place: Place) -> dict[str, Any]:
         facts = _count_facts(store)
         gc.collect()
         rss = rss_kib()
-        with timed(job.profile, job.profile_top) as clock:
+        with counting_statements(store.engine) as counted, \
+                timed(job.profile, job.profile_top) as clock:
             tracks = store.rebuild()
     finally:
         store.close()
     return {"facts": facts, "tracks": tracks, "seconds": clock.seconds,
+            "counted": counted.as_dict(),
             "cpu_s": clock.cpu_seconds, "rate": facts / clock.seconds, "rss_start_mib": rss / 1024,
             "peak_rss_mib": peak_kib() / 1024, **clock.profile_result()}
 
@@ -538,17 +549,21 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         store.project(BIG_TRACK)  # the projector is caught up (after the rebuild)
         samples, sizes = [], []
         big: list[float] = []
-        with timed(job.profile, job.profile_top) as clock:
+        cpu = {"random": 0.0, "big": 0.0}  # this process's CPU time: the load's waits left out
+        with counting_statements(store.engine) as counted, \
+                timed(job.profile, job.profile_top) as clock:
             for _ in range(job.current_calls):
                 track = rng.choice(others)
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.process_time()
                 state = store.project(track)
                 samples.append(time.perf_counter() - started)
+                cpu["random"] += time.process_time() - began
                 sizes.append(state.facts)
             for _ in range(job.big_current_calls):
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.process_time()
                 state = store.project(BIG_TRACK)
                 big.append(time.perf_counter() - started)
+                cpu["big"] += time.process_time() - began
         big_facts = state.facts
         # The read model must be what a fold from the log gives.
         folded = fold_project(BIG_TRACK, list(store.read_track(BIG_TRACK)),
@@ -556,8 +571,12 @@ def step_current(job: Job, place: Place) -> dict[str, Any]:
         same = folded == state
     finally:
         store.close()
-    return {"random": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
-            "big": summary(big) | {"facts_mean": big_facts}, "read_model_matches_fold": same,
+    return {"random": summary(samples) | {"facts_mean": statistics.fmean(sizes),
+                                          "cpu_ms_mean": cpu["random"] * 1000 / len(samples)},
+            "big": summary(big) | {"facts_mean": big_facts,
+                                   "cpu_ms_mean": cpu["big"] * 1000 / len(big)},
+            "read_model_matches_fold": same,
+            "counted": counted.as_dict() | {"calls": job.current_calls + job.big_current_calls},
             **clock.profile_result()}
 
 
@@ -575,7 +594,8 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
             points.append((as_of, known_at))
         store.project(BIG_TRACK)  # warm: the actor registry, the caches, the connection pool
         samples, sizes = [], []
-        with timed(job.profile, job.profile_top) as clock:
+        with counting_statements(store.engine) as counted, \
+                timed(job.profile, job.profile_top) as clock:
             for as_of, known_at in points:
                 started = time.perf_counter()
                 state = store.project(BIG_TRACK, as_of=as_of, known_at=known_at)
@@ -583,8 +603,10 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
                 sizes.append(state.facts)
     finally:
         store.close()
-    return {"cuts": summary(samples) | {"facts_mean": statistics.fmean(sizes)},
-            "track_events": version, **clock.profile_result()}
+    return {"cuts": summary(samples) | {"facts_mean": statistics.fmean(sizes),
+                                        "cpu_ms_mean": clock.cpu_seconds * 1000 / len(samples)},
+            "track_events": version, "counted": counted.as_dict() | {"calls": len(points)},
+            **clock.profile_result()}
 
 
 def _es_app(place: Place) -> TracksApplication:
@@ -853,6 +875,30 @@ def table(runs: list[EngineRun]) -> str:
     return "\n".join(lines)
 
 
+def counted_table(runs: list[EngineRun]) -> str:
+    """The figures the machine's load cannot move: the database's size after the build,
+    and the statements each step sent."""
+    lines = ["| engine | database after the build | rebuild(): statements (reads; rows "
+             "written) | project(track), current: statements per call | project(as_of, "
+             "known_at): statements per call |", "|---|---:|---:|---:|---:|"]
+
+    def per_call(result: dict[str, Any] | None) -> str:
+        counted = (result or {}).get("counted")
+        if not counted or not counted.get("calls"):
+            return "—"
+        return f"{counted['statements'] / counted['calls']:.2f}"
+
+    for run in runs:
+        r = run.results
+        build, rebuild = r.get("build"), (r.get("rebuild") or {}).get("counted")
+        size = f"{build['database_mib']:,.1f} MiB" if build else "—"
+        sent = (f"{rebuild['statements']:,} ({rebuild['reads']:,}; {rebuild['write_rows']:,})"
+                if rebuild else "—")
+        lines.append(f"| {run.engine} | {size} | {sent} | {per_call(r.get('current'))} "
+                     f"| {per_call(r.get('cuts'))} |")
+    return "\n".join(lines)
+
+
 def header(job: Job, runs: Sequence[EngineRun], pg: dict[str, str] | None,
            version: str) -> str:
     engines = [run.engine for run in runs]
@@ -884,11 +930,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="project(big track, as_of, known_at) calls (default 50; --quick: "
                              "10)")
     add_run_arguments(parser, profiled="each step")
+    add_rev_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.rev:
+        return rerun_at_rev(args.rev, __file__, argv)
+    check_package()
     engines, facts = engines_and_facts(args)
     if not 2 <= args.tracks <= N_TRACKS:
         raise SystemExit(f"--tracks: from 2 to {N_TRACKS:,}")
@@ -904,7 +954,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sources_digest() != digest:  # the steps are forks of this process: they ran its code
         print(f"NOTE: eventstore's sources changed on disk during the run; every step ran the "
               f"code imported when it started ({version})")
-    report = [header(job, runs, pg, version), "", table(runs)]
+    report = [header(job, runs, pg, version), "", table(runs), "", counted_table(runs)]
     for run in runs:
         current = run.results.get("current")
         if current is not None and not current["read_model_matches_fold"]:
