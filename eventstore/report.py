@@ -468,13 +468,24 @@ def _timeline_section(state: TrackState, steps: Sequence[Step]) -> str:
                     f'width:{round(max(centres) - min(centres), 3)}%"></span>')
         stages = " → ".join(s.label for s in row.stages if not s.scheduled)
         out.append(f'<div class="tl-row" data-row="{row.kind}" data-key="{_e(row.key)}">'
-                   f'<div class="tl-label"><span class="tl-kind">{_e(row.kind[:-1])}</span> '
+                   f'<div class="tl-label" title="{_e(f"{row.label}: {stages}")}">'
+                   f'<span class="tl-kind">{_e(row.kind[:-1])}</span> '
                    f'{_e(row.label)} <span class="tl-stages">{_e(stages)}</span></div>'
                    f'<div class="tl-lane">{asof}{life}{"".join(marks)}</div></div>')
     out.append("</div>")
+    out.append(_LEGEND)
     out.append(_timeline_table(rows))
     out.append("</section>")
     return "\n".join(out)
+
+
+_LEGEND = ('<ul class="tl-legend" aria-label="Colours of the timeline">'
+           '<li><span class="swatch st-planned"></span>planned, extended, announced</li>'
+           '<li><span class="swatch st-held"></span>held, signed, accepted, fulfilled, done</li>'
+           '<li><span class="swatch st-cancelled"></span>cancelled, not signed, declined</li>'
+           '<li><span class="swatch st-made"></span>statement made</li>'
+           '<li><span class="swatch planned-for"></span>date planned for, expected</li>'
+           + "</ul>")
 
 
 def _interval(stage: _Stage, x: Any, start: dt.date, end: dt.date) -> tuple[str, float] | None:
@@ -502,6 +513,10 @@ def _interval(stage: _Stage, x: Any, start: dt.date, end: dt.date) -> tuple[str,
             f'title="{title}"></span>', centre)
 
 
+def _bound(day: dt.date | None) -> str:
+    return day.isoformat() if day else "open"
+
+
 def _timeline_table(rows: Sequence[_Row]) -> str:
     out = ['<table class="tl-words"><caption>The timeline in words</caption><thead><tr>'
            '<th scope="col">item</th><th scope="col">stage</th><th scope="col">when</th>'
@@ -517,8 +532,8 @@ def _timeline_table(rows: Sequence[_Row]) -> str:
                        f"<td>{_e(row.kind[:-1])} {_e(row.label)}</td>"
                        f"<td>{_e(stage.label)}</td>"
                        f"<td>{_e(_when(v, source_words=False))}</td>"
-                       f"<td>{_e(v.lower.isoformat() if v and v.lower else 'open')}</td>"
-                       f"<td>{_e(v.upper.isoformat() if v and v.upper else 'open')}</td>"
+                       f'<td class="day">{_bound(v.lower if v else None)}</td>'
+                       f'<td class="day">{_bound(v.upper if v else None)}</td>'
                        f"<td>{_e(words[stage.shape])}</td></tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
@@ -540,8 +555,8 @@ def _history_section(state: TrackState, steps: Sequence[Step], marks: _MarkIds,
         out.append('<p class="none">No facts on this track.</p>')
     out.append('<ol class="history">')
     for step in steps:
-        later = state.as_of is not None and not counts_at(step.valid, state.as_of,
-                                                          state.possible)
+        later = (state.as_of is not None and step.valid is not None  # a fact about facts
+                 and not counts_at(step.valid, state.as_of, state.possible))  # has no date
         changes = "".join(f"<li>{_e(change)}</li>" for change in step.changes)
         out.append(f'<li class="step{" later" if later else ""}" data-position="{step.position}">'
                    f'<p class="step-head"><span class="when">{_e(_when(step.valid))}</span> '
@@ -722,6 +737,15 @@ tr.is-overdue td { background: #fff4f2; } .overdue { color: var(--cancelled); }
 .iv.st-held, .iv.st-signed, .iv.st-accepted, .iv.st-fulfilled, .iv.st-done { color: var(--held); }
 .iv.st-cancelled, .iv.st-not-signed, .iv.st-declined { color: var(--cancelled); }
 .iv.st-made { color: var(--made); }
+td.day { white-space: nowrap; }
+.tl-legend { list-style: none; padding: 0; margin: .4rem 0; display: flex; flex-wrap: wrap;
+  gap: .2rem 1.2rem; font-size: .8rem; color: var(--muted); }
+.swatch { display: inline-block; width: .9rem; height: .6rem; border-radius: .3rem;
+  margin-right: .3rem; vertical-align: middle; background: currentColor;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.swatch.st-planned { color: var(--planned); } .swatch.st-held { color: var(--held); }
+.swatch.st-cancelled { color: var(--cancelled); } .swatch.st-made { color: var(--made); }
+.swatch.planned-for { background: transparent; border: 2px dashed var(--scheduled); }
 .history .later { opacity: .55; } .after { color: var(--cancelled); font-size: .85rem; }
 .pos, .recorded { color: var(--muted); font-size: .85rem; }
 ul.changes { margin: .1rem 0; padding-left: 1.1rem; }

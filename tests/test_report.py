@@ -296,3 +296,23 @@ def test_the_report_is_the_state_at_its_cut(example: EventStore) -> None:
     page = track_report(example, "RUS-USA", as_of=dt.date(2018, 8, 22), possible=True)
     assert "as of 2018-08-22 (counting what may have happened by then)" in page
     assert 'class="step later"' in page  # the history after the as-of day, marked
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_uncertain_dates_are_drawn_as_intervals(example: EventStore) -> None:
+    geneva = example.get_source("7c3a6282").info.id
+    example.append("RUS-USA", [{
+        "type": "meeting.planned", "date": "2018-08-24/..", "event_id": str(uuid.uuid4()),
+        "data": {"key": "moscow-consultations", "kind": "consultations",
+                 "scheduled": "2018-09"},
+        "citations": [{"source": geneva,
+                       "quote": "M. Patrouchev a invité M. Bolton à Moscou"}]}])
+    page = track_report(example, "RUS-USA")
+    row = page[page.index('<div class="tl-row" data-row="meetings" '
+                          'data-key="moscow-consultations"'):]
+    row = row[:row.index("</div></div>")]
+    assert 'data-shape="open-end"' in row and 'data-lower="2018-08-24" data-upper=""' in row
+    assert 'class="iv iv-range st-planned-for planned-for" data-shape="range"' in row
+    assert 'data-shape="day" data-stage="held"' in page  # Geneva, on 23 August
+    assert 'data-shape="range" data-stage="held" data-edtf="2018-07"' in page  # Helsinki
+    assert "on or after 24 Aug 2018" in page
