@@ -680,7 +680,7 @@ code { font: .9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 code.root { word-break: break-all; background: var(--soft); padding: 0 .2em; }
 dl.provenance { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr));
   gap: .2rem 1rem; margin: .4rem 0 1rem; font-size: .9rem; }
-dl.provenance dt { color: var(--muted); } dl.provenance dd { margin: 0; word-break: break-all; }
+dl.provenance dt { color: var(--muted); } dl.provenance dd { margin: 0; overflow-wrap: anywhere; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem;
   background: var(--bg); padding: .3rem .6rem; z-index: 10; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;

@@ -316,3 +316,17 @@ def test_uncertain_dates_are_drawn_as_intervals(example: EventStore) -> None:
     assert 'data-shape="day" data-stage="held"' in page  # Geneva, on 23 August
     assert 'data-shape="range" data-stage="held" data-edtf="2018-07"' in page  # Helsinki
     assert "on or after 24 Aug 2018" in page
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_erased_content_is_said_not_shown(example: EventStore) -> None:
+    example.erase_source("43734f67", reason="court order 12/2026")
+    statement = example.project("RUS-USA").statements[0].key
+    example.erase_payload(statement, reason="a person's request")
+    page = track_report(example, "RUS-USA")
+    assert "Its text was erased for a legal reason" in page
+    assert "[quote erased with its source]" in page
+    assert "Redacted facts" in page and "a person&#x27;s request" in page
+    moscow = example.get_source("43734f67").info.id
+    assert f'href="#source-{moscow[:16]}"' in page  # its citations lead to the notice
+    assert f'id="m-{moscow[:16]}-' not in page
