@@ -62,6 +62,10 @@ def test_the_page_stands_alone_and_lists_every_item(example: EventStore, db_url:
                                                      tmp_path: Path) -> None:
     text = report(db_url, tmp_path / "track.html")
     doc = project_json(db_url)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "track.html").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert not list(tmp_path.glob(".report-*"))
     assert text.startswith("<!DOCTYPE html>")
     # nothing is fetched when it opens: no external script, style, font or image
     assert not re.search(r'<(script|link|img|iframe)[^>]*\b(src|href)=', text)

@@ -50,6 +50,12 @@ def _writable(out: str) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write(path: Path, text: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -57,6 +63,7 @@ def _write(path: Path, text: str) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
+            os.chmod(temporary, 0o666 & ~_umask())  # as an ordinary file: mkstemp's is 0600
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
