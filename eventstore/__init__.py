@@ -86,6 +86,7 @@ if TYPE_CHECKING:
         TopicsDiscussed,
     )
     from .projection import ActorRegistry, Step, TrackState
+    from .report import track_report
     from .sources import Citation, CitationRequest, resolve_citation
     from .storage import (
         ANY,
@@ -126,6 +127,7 @@ _LAZY = {
                 "Erasure", "EventStore", "ExpectedVersion", "NewSource", "Source",
                 "SourceInfo"),
     "tracks": ("parse_track",),
+    "report": ("track_report",),
     # what the store's methods return or take (tests/test_public_api.py)
     "audit.checker": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
     "audit.verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key",
@@ -167,4 +169,5 @@ __all__ = [
     "InclusionProof", "Problem", "Replay", "Report", "SeenErasure", "SignerKey", "Step",
     "StoredCheckpoint", "TrackState", "TrackSummary", "TreeHead", "VerifierKey",
     "generate_key", "parse_signer_key", "parse_verifier_key",
+    "track_report",
 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The worked example: build a store from the two sample articles, then print where the
-# US–Russia track stands and how it got there, each step with the exact words of a source.
+# US–Russia track stands and how it got there, each step with the exact words of a source,
+# and write it as one HTML page (./track.html; the command prints its path).
 # Idempotent: sources are content-addressed and every fact in facts.jsonl has its own event id,
 # so running it again writes nothing new. Database: --db / EVENTSTORE_URL, default ./facts.db.
 set -euo pipefail
@@ -18,3 +19,6 @@ es="${EVENTSTORE:-$here/../.venv/bin/eventstore}"
 "$es" append --file "$here/facts.jsonl"
 "$es" project --track RUS-USA
 "$es" history --track RUS-USA
+# One self-contained HTML page of the track (state, timeline, history, the cited words
+# marked in their sources): open it in any browser, no network needed.
+"$es" report --track RUS-USA --out track.html

@@ -30,6 +30,7 @@ COMMANDS = {
     "log": "eventstore.cli.app:log",
     "project": "eventstore.cli.app:project_command",
     "replay": "eventstore.cli.audit:replay",
+    "report": "eventstore.cli.report:report",
     "source": "eventstore.cli.app:source",
     "tracks": "eventstore.cli.app:tracks_command",
 }
