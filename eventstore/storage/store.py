@@ -98,11 +98,11 @@ class EventStore:
         #: head signed with it (docs/auditing.md#sign-every-append).
         self._appender = Appender(db, self._sources, self.actor, signer)
         self._reads = Reads(db)
-        self._read_models = ReadModels(db, self._reads)
+        self._consumers = Consumers(db, self._reads)
+        self._read_models = ReadModels(db, self._reads, self._consumers)
         self._erasures = Erasures(db, self._appender, self._sources, self._read_models)
         self._auditing = Auditing(db, self._reads, self._read_models, self.actor)
         self._db = db
-        self._consumers = Consumers(db, self._reads)
         if check:
             check_schema(engine)
 
