@@ -238,10 +238,11 @@ class EventStore:
         return self._erasures.erasures()
 
     def catch_up(self, *, limit: int = 20_000) -> int:
-        """Fold the events appended since the projector's checkpoint into the read models.
+        """Fold the events appended since the projector's position into the read models.
 
-        Each round folds at most ``limit`` events and writes the touched tracks' states
-        and the new checkpoint in one transaction. A new projection code version or a
+        The projector is the consumer ``$projections`` (docs/projections.md): each batch
+        folds at most ``limit`` events and writes the touched tracks' states and its new
+        position in one transaction. A new projection code version or a
         change to the actor registry rebuilds every track instead. Returns how many events
         were folded. ``project`` calls it before it serves a stored state.
         """
