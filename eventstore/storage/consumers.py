@@ -95,23 +95,20 @@ class Consumers:
         lock = self._lock(name)
         return Consumer(self._db, self._reads, name, int(position), filters, lock)
 
-    def projector(self, page: int) -> tuple[Consumer, Versions]:
-        """The catch-up projector as a consumer reading ``page`` events a batch, and the
-        registry and projection code versions its read models were folded with (``None``
-        when there are none yet, or a rebuild is due). Created at position 0 the first
-        time. It holds no lock: each process's store runs it in turn (see above)."""
-        c = t.consumers.c
-        with self._db.read() as conn:
-            row = conn.execute(sa.select(c.position, c.registry_version, c.code_version)
-                               .where(c.name == PROJECTOR)).first()
-        if row is None:
-            position, versions = self._create(PROJECTOR, 0), None
-        else:
-            position = row.position
-            versions = None if row.code_version is None else (row.registry_version,
-                                                               row.code_version)
+    def projector(self, page: int, position: int | None = None) -> Consumer:
+        """The catch-up projector as a consumer reading ``page`` events a batch, at
+        ``position`` (just read by the caller) or at the position its row holds (created
+        at 0 the first time). It holds no lock: each process's store runs it in turn
+        (see above)."""
+        if position is None:
+            c = t.consumers.c
+            with self._db.read() as conn:
+                position = conn.execute(sa.select(c.position)
+                                        .where(c.name == PROJECTOR)).scalar()
+            if position is None:
+                position = self._create(PROJECTOR, 0)
         return Consumer(self._db, self._reads, PROJECTOR, int(position), (None, None), None,
-                        page=page, listen=False), versions
+                        page=page, listen=False)
 
     def _create(self, name: str, start: int) -> int:
         values = {"name": name, "position": start, "created_at": self._db.now(),
@@ -141,11 +138,6 @@ class Consumers:
             raise ConsumerBusy(f"consumer {name!r} is running in another process (its lock "
                                "is held); stop that one first")
         return conn
-
-
-#: What the projector's read models were folded with: the actor registry's version and the
-#: projection code's (``None``: nothing yet, or a rebuild is due).
-Versions = tuple[int, int] | None
 
 
 class Consumer:
@@ -275,7 +267,6 @@ class Consumer:
         if position < self.position:
             raise ConsumerError(f"consumer {self.name!r} is at position {self.position}: "
                                 f"it cannot move back to {position}")
-        conn.execute(_WRITABLE)  # a database that takes no writes refuses here, at once
         c = t.consumers.c
         stored = conn.execute(sa.select(c.position).where(c.name == self.name)
                               .with_for_update()).scalar()
@@ -292,6 +283,8 @@ class Consumer:
         if position != stored:
             conn.execute(sa.update(t.consumers).where(c.name == self.name)
                          .values(position=position, updated_at=self._db.now()))
+        else:  # still a write, so that a database that takes none refuses it here, at once
+            conn.execute(_WRITABLE)
 
 
 #: A write that changes nothing: a database that takes no writes refuses it at once.

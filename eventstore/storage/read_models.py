@@ -43,7 +43,7 @@ from ..projection import (
 )
 from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
 from . import schema as t
-from .consumers import PROJECTOR, Consumer, Consumers, Versions
+from .consumers import PROJECTOR, Consumer, Consumers
 from .db import Database, chunks
 from .errors import translated
 from .reads import Reads, track_versions
@@ -62,34 +62,39 @@ class ReadModels:
         self._consumers = consumers
         self._states = StateCache()
 
-    def catch_up(self, *, limit: int = 20_000) -> int:
+    def catch_up(self, *, limit: int = 20_000, probe: Any = None) -> int:
         """Fold the events appended since the projector's position into the read models.
-        See :meth:`EventStore.catch_up`."""
+        See :meth:`EventStore.catch_up`. ``probe``: a :func:`_probe` row just read."""
         folded = 0
         while True:
-            with self._db.read() as conn:
-                probe = conn.execute(_probe()).first()
+            if probe is None:
+                with self._db.read() as conn:
+                    probe = conn.execute(_probe()).first()
             if _is_caught_up(probe):
                 return folded
             try:
                 if _rebuild_due(probe):
-                    return folded + self._rebuild(limit)[0]
-                folded += self._fold_batch(limit)
+                    return folded + self._rebuild(limit, probe)[0]
+                count = self._fold_batch(limit, probe)
+                folded += count
+                if count < limit:
+                    return folded  # up to the head its batch read
             except (ConsumerBusy, _RebuildDue):
-                continue  # another projector moved on meanwhile: take up from there
+                pass  # another projector moved on meanwhile: take up from there
+            probe = None
 
-    def _fold_batch(self, limit: int) -> int:
+    def _fold_batch(self, limit: int, probe: Any) -> int:
         """One batch of the projector: the next ``limit`` events folded into their tracks'
-        states, written with the new position in one transaction."""
-        projector, versions = self._projector(limit)
+        states, written with the new position in one transaction. ``probe`` says where
+        the projector was; what it says is checked again under the projector's lock."""
+        projector = self._consumers.projector(limit, probe.position)
         with projector, translated(self._db.url), \
                 projector.batch(limit, timeout=0) as (new, conn):
-            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-            if versions != (registry_version, PROJECTION_VERSION) \
-                    or _stored_versions(conn) != versions:
-                raise _RebuildDue  # changed since the probe: rolled back, and rebuilt
+            locked = conn.execute(_probe()).one()
+            if _rebuild_due(locked):
+                raise _RebuildDue  # since the probe: rolled back, and rebuilt
             if new:
-                self._fold_into(conn, new, registry_version)
+                self._fold_into(conn, new, locked.registry_version)
             return len(new)
 
     def _caught_up(self) -> bool:
@@ -100,23 +105,30 @@ class ReadModels:
     def rebuild(self) -> int:
         """Refold every track's read model from the log; returns how many tracks."""
         while True:
+            with self._db.read() as conn:
+                probe = conn.execute(_probe()).first()
             try:
-                return self._rebuild(20_000)[1]
+                return self._rebuild(20_000, probe)[1]
             except ConsumerBusy:
                 continue  # another projector moved on meanwhile: rebuild from there
 
-    def _rebuild(self, page: int) -> tuple[int, int]:
-        """Every track folded again up to the log's head, written with the projector's
-        new position (the head) in one transaction; the events and tracks folded."""
-        projector, _ = self._projector(page)
-        with self._db.read() as conn:
-            head = Database.head_position(conn)
+    def _rebuild(self, page: int, probe: Any) -> tuple[int, int]:
+        """Every track folded again up to the head ``probe`` read, written with the
+        projector's new position (that head) in one transaction; the events and tracks
+        folded. ``probe`` is ``None`` before the projector's first catch-up."""
+        if probe is None:
+            projector = self._projector(page)
+            with self._db.read() as conn:
+                head = Database.head_position(conn)
+        else:
+            projector, head = self._consumers.projector(page, probe.position), probe.head or 0
         with projector, translated(self._db.url), projector.moving_to(head) as conn:
             registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
             count = self._rebuild_in(conn, registry_version, head)
             return count, len(self.track_names(conn))
 
-    def _projector(self, page: int) -> tuple[Consumer, Versions]:
+    def _projector(self, page: int) -> Consumer:
+        """The projector, read from its row (created, at position 0, if it has none)."""
         with translated(self._db.url, writing=True):
             return self._consumers.projector(page)
 
@@ -199,7 +211,7 @@ class ReadModels:
             if _is_caught_up(probe):
                 return self._stored_state(conn, track, probe)
         try:
-            self.catch_up()
+            self.catch_up(probe=probe)
         except ReadOnlyDatabase:
             return self._folded_in_memory(track)
         with self._db.read() as conn:
@@ -265,13 +277,13 @@ class ReadModels:
     def _refold_now(self, tracks: Sequence[str]) -> None:
         while True:
             self.catch_up()
-            projector, versions = self._projector(1)
+            projector = self._projector(1)
             try:
                 # the projector's turn, staying where it is: no other writes read models
                 with projector, translated(self._db.url), \
                         projector.moving_to(projector.position) as conn:
-                    if versions is None or _stored_versions(conn) != versions \
-                            or versions[1] != PROJECTION_VERSION:
+                    locked = conn.execute(_probe()).one()
+                    if locked.code_version != PROJECTION_VERSION:
                         return  # a rebuild is due: it folds these tracks too
                     registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
                     for track in tracks:
@@ -280,7 +292,7 @@ class ReadModels:
                         if events:
                             self._save_read_model(conn, track,
                                                   fold_all(track, events, registry),
-                                                  versions[0], events[-1].version)
+                                                  locked.registry_version, events[-1].version)
                 return
             except ConsumerBusy:
                 continue  # another projector moved on meanwhile: catch up, then refold
@@ -354,15 +366,6 @@ def _rebuild_due(probe: Any) -> bool:
     yet, or folded by another projection code or with another actor registry."""
     return bool(probe is None or probe.code_version != PROJECTION_VERSION
                 or probe.registry_version != (probe.registry or 0))
-
-
-def _stored_versions(conn: sa.Connection) -> tuple[int, int] | None:
-    """The projector's versions as stored now (read under its row's lock)."""
-    c = t.consumers.c
-    row = conn.execute(sa.select(c.registry_version, c.code_version)
-                       .where(c.name == PROJECTOR)).first()
-    return None if row is None or row.code_version is None else (row.registry_version,
-                                                                  row.code_version)
 
 
 def _identity(row: Any) -> tuple[Any, ...]:
