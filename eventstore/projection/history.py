@@ -153,7 +153,7 @@ _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "
           "statements": "statement", "topics": "topic", "actions": "action",
           "redacted": "redacted fact"}
 #: Fields that :func:`diff` says something about in its own words, or not at all.
-_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only")
+_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "stages")
 
 
 def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
