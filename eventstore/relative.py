@@ -254,9 +254,19 @@ def check_words(valid: ValidTime, language: str | None = None) -> None:
     A date agrees with its words when one lies inside the other: ``2018-08-23`` with
     "jeudi" before 2018-08-24, or ``2018-07-16`` (more precise, from elsewhere) with "le
     mois dernier", or ``2018-08`` (less precise) with "jeudi". Words the store cannot
-    resolve are accepted as they are.
+    resolve are accepted as they are. A date marked ``resolved`` must be what the store
+    resolves the words to (the mark is the store's, not a way around the check).
     """
-    if valid.text is None or valid.anchor is None or valid.resolved:
+    if valid.resolved:
+        meant = None if valid.text is None or valid.anchor is None \
+            else resolve_words(valid.text, valid.anchor, language)
+        if meant is None or (meant.edtf, meant.lower, meant.upper) != (
+                valid.edtf, valid.lower, valid.upper):
+            raise DateError(f"date {valid.edtf} is marked as resolved by the store, but it "
+                            "is not what the store resolves its words to; give it as the "
+                            "fact's date, unmarked")
+        return
+    if valid.text is None or valid.anchor is None:
         return
     meant = resolve_words(valid.text, valid.anchor, language)
     if meant is None:

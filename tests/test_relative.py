@@ -14,7 +14,9 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import attrs
 import pytest
 
 from eventstore import EventStore, Fact, MeetingHeld, Party, fact_from_dict, fact_to_dict
@@ -228,3 +230,27 @@ def test_an_envelope_without_the_mark_is_byte_for_byte_what_it_was() -> None:
     resolved = resolved_valid_time("jeudi", FRIDAY)
     marked = json.loads(envelope_json({**envelope, "valid": resolved.to_dict()}))
     assert marked["valid"]["resolved"] is True
+
+
+def test_the_mark_cannot_be_forged_from_python() -> None:
+    forged = attrs.evolve(parse_valid_time("2018-08-22", text="jeudi", anchor=FRIDAY),
+                          resolved=True)
+    with pytest.raises(DateError, match="marked as resolved by the store, but it is not"):
+        Fact(data=MeetingHeld(key="g", kind="talks", participants=[Party("A", "USA")]),
+             track="RUS-USA", valid=forged, citations=[GENEVA_QUOTE])
+    check_words(resolved_valid_time("jeudi", FRIDAY))  # the store's own passes
+
+
+def test_a_resolved_date_survives_export_and_import(geneva: EventStore, tmp_path: Path
+                                                    ) -> None:
+    geneva.append("RUS-USA", [_fact(date=None)])
+    lines = list(geneva.export())
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    with EventStore.open(url, create=True) as copy:
+        copy.import_export(lambda: lines)
+        (event,) = copy.read_track("RUS-USA")
+        assert event.valid is not None and event.valid.resolved
+        assert copy.verify().ok
+        events = [line for line in lines if '"kind":"event"' in line.replace(" ", "")]
+        assert len(events) == 2 and '"resolved":true' in events[1].replace(" ", "")
+        assert [line for line in copy.export() if line in events] == events
