@@ -1,6 +1,6 @@
 """The catch-up projector follows the log as a consumer (docs/projections.md): its
 position is the consumer ``$projections``'s, moved by the same rule as every consumer's;
-stores at the previous schema (0006) come forward in place, on both engines.
+stores at the previous schema (0007_resolved_dates) come forward in place, on both engines.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from tests.test_following import cancelled
 from tests.test_schema import migrated_to
 
 TRACK = "RUS-USA"
-#: The table the projector kept its checkpoint in up to schema 0006, as it was.
+#: The schema before the projector became a consumer: the previous head revision.
+PREVIOUS = "0007_resolved_dates"
+#: The table the projector kept its checkpoint in up to the previous schema, as it was.
 PROJECTIONS = sa.table(
     "projections", sa.column("name", sa.String), sa.column("position", sa.BigInteger),
     sa.column("registry_version", sa.Integer), sa.column("code_version", sa.Integer),
     sa.column("updated_at", sa.DateTime(timezone=True)))
 
 
-def project_as_0006_did(engine: sa.Engine) -> int:
-    """What the projector of schema 0006 wrote after a catch-up (a naive oracle of its
+def project_as_before(engine: sa.Engine) -> int:
+    """What the projector of the previous schema wrote after a catch-up (a naive oracle of its
     rebuild): every track folded from the log into ``track_states``, and its checkpoint,
     the row ``tracks`` of ``projections``. Returns the checkpoint's position."""
     with EventStore(engine, check=False) as store, engine.begin() as conn:
@@ -77,15 +79,15 @@ def served_as_folded(store: EventStore, track: str) -> bool:
 
 
 def test_a_store_at_the_previous_schema_comes_forward_in_place(db_url: str) -> None:
-    engine = migrated_to(db_url, "0006")
+    engine = migrated_to(db_url, PREVIOUS)
     with EventStore(engine, check=False, actor="analyst") as store:
         import_example(store)  # appending never touched the read models' tables
-    head = project_as_0006_did(engine)
+    head = project_as_before(engine)
     with EventStore(engine, check=False) as store:
         before = states(store)
     assert len(before) >= 1
 
-    assert upgrade(engine) == ("0006", "0007_projector")
+    assert upgrade(engine) == (PREVIOUS, "0008_projector")
 
     with EventStore(engine, actor="analyst") as store:
         assert "projections" not in sa.inspect(engine).get_table_names()
@@ -102,10 +104,10 @@ def test_a_store_at_the_previous_schema_comes_forward_in_place(db_url: str) -> N
 
 
 def test_a_store_at_the_previous_schema_never_projected(db_url: str) -> None:
-    engine = migrated_to(db_url, "0006")
+    engine = migrated_to(db_url, PREVIOUS)
     with EventStore(engine, check=False, actor="analyst") as store:
         import_example(store)
-    assert upgrade(engine) == ("0006", "0007_projector")
+    assert upgrade(engine) == (PREVIOUS, "0008_projector")
     with EventStore(engine) as store:
         assert projector_row(store) is None  # created on its first catch-up
         head, _ = store.head()
