@@ -176,8 +176,6 @@ class Consumer:
         Refused, committing nothing, when it would move the position back or past the
         log's head, or when another process moved it meanwhile (:class:`ConsumerBusy`).
         """
-        if isinstance(position, bool) or not isinstance(position, int):
-            raise ValidationError(f"a position is a whole number, not {position!r}")
         if position == self.position:
             return
         with self.moving_to(position):
@@ -214,6 +212,8 @@ class Consumer:
         caller that read the events itself). The consumer's row is locked first, and the
         transaction refused, before the block runs, when the position would move back or
         past the log's head, or another process moved it (:class:`ConsumerBusy`)."""
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise ValidationError(f"a position is a whole number, not {position!r}")
         with translated(self._db.url, writing=True), self._db.writer() as conn, conn.begin():
             self._advance(conn, position)
             yield conn
