@@ -30,6 +30,7 @@ from ..codec import (
     canonical_json,
     citations_json,
     envelope_json,
+    payload_json,
     sha256_hex,
     structure_data,
     unstructure_data,
@@ -304,7 +305,7 @@ class Appender:
     def prepare_system(self, data: FactData) -> _Prepared:
         """An event the store writes about itself, on its type's fixed stream."""
         assert data.stream is not None
-        payload_body = canonical_json(unstructure_data(data)).decode("utf-8")
+        payload_body = payload_json(data, unstructure_data(data)).decode("utf-8")
         return _Prepared(
             event_id=uuid7(), caller_id=False, track=data.stream, type=data.type_name,
             schema_version=data.schema_version, valid=None, correlation_id=None,
@@ -490,8 +491,9 @@ def _payload_body(fact: Fact, label: str) -> str:
     data = unstructure_data(fact.data)
     words = fact.valid.text if fact.valid is not None else None
     try:
-        body = canonical_json(data).decode("utf-8")
-        canonical_json(words)  # written to the envelope later, under the lock
+        body = payload_json(fact.data, data).decode("utf-8")
+        if words is not None:
+            canonical_json(words)  # written to the envelope later, under the lock
     except ValidationError as err:
         raise (lone_surrogate({"data": data, "date_text": words}, label) or err.at(label)
                ) from None
