@@ -1,7 +1,7 @@
-"""Schema 0007_lean: a store written at the previous revision, migrated in place.
+"""Schema 0008_lean: a store written at the previous revision, migrated in place.
 
-The store is written at revision 0006 (the migrations stopped there, the code told that
-0006 is its head), then brought forward by ``upgrade``. What the audit gives must not
+The store is written at the previous revision (the migrations stopped there, the code
+told that it is its head), then brought forward by ``upgrade``. What the audit gives must not
 change: the export before and after is the same, line for line, and ``verify`` passes;
 a log that does not verify is refused and left as it was. ``benchmarks/migration.py``
 runs the same on 100,000 facts written by the previous commit's own code.
@@ -28,7 +28,7 @@ from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 from tests.tampering import tamper
 from tests.test_example import import_example
 
-PREVIOUS = "0006"
+PREVIOUS = "0007_resolved_dates"
 
 
 def _statement(source: str, n: int, event_id: str | None = None) -> dict[str, object]:
@@ -44,7 +44,7 @@ def _statement(source: str, n: int, event_id: str | None = None) -> dict[str, ob
 
 @pytest.fixture
 def old_store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    """A store written at revision 0006: the worked example, statements (some with the
+    """A store written at the previous revision: the worked example, statements (some with the
     caller's own ids), an erased source, an erased payload and a signed checkpoint."""
     engine = make_engine(db_url)
     config = engine_module._alembic_config()

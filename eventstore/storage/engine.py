@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_URL", "resolve_url", "make_engine", "upgrade", "check_schema
 DEFAULT_URL = "sqlite:///facts.db"
 #: The revision of the newest migration (``migrations/versions``): the schema this code
 #: needs. A test checks it against the migration scripts.
-HEAD_REVISION = "0007_lean"
+HEAD_REVISION = "0008_lean"
 #: Seconds a writer waits for the lock held by another writer before giving up.
 LOCK_TIMEOUT_SECONDS = 60
 #: Execution option that marks a connection as a writer (``BEGIN IMMEDIATE`` on SQLite).
@@ -219,7 +219,7 @@ def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
 @contextlib.contextmanager
 def _foreign_keys_off(conn: sa.Connection) -> Iterator[None]:
     """On SQLite, foreign keys off while the migrations run (outside any transaction, the
-    only place SQLite takes the setting): a table rebuild (schema 0007_lean) drops the
+    only place SQLite takes the setting): a table rebuild (schema 0008_lean) drops the
     table the others refer to, and checks the keys itself (``PRAGMA foreign_key_check``)."""
     if conn.dialect.name != "sqlite":
         yield

@@ -25,7 +25,7 @@ POSITION = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 #: The chained envelopes. No index on ``hash`` and none on the valid-time bounds: no
 #: query reads through them, and each was a random-key index entry written per event
-#: (schema 0007_lean, docs/integrity.md#the-stored-format).
+#: (schema 0008_lean, docs/integrity.md#the-stored-format).
 events = sa.Table(
     "events", metadata,
     sa.Column("position", POSITION, primary_key=True, autoincrement=False),
@@ -39,6 +39,8 @@ events = sa.Table(
     sa.Column("valid_upper", sa.Date, nullable=True),
     sa.Column("valid_text", sa.Text, nullable=True),
     sa.Column("valid_anchor", sa.Text, nullable=True),
+    # true when the store resolved the date from valid_text and valid_anchor (0007)
+    sa.Column("valid_resolved", sa.Boolean, nullable=True),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("correlation_id", UUID_TEXT, nullable=True),

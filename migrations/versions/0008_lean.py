@@ -1,7 +1,7 @@
 """Lean storage: the events table without the index entries no query reads.
 
-Revision ID: 0007_lean
-Revises: 0006
+Revision ID: 0008_lean
+Revises: 0007_resolved_dates
 Create Date: 2026-12-04
 
 Each commit used to dirty about one page per event in every index whose key is random
@@ -33,8 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_lean"
-down_revision = "0006"
+revision = "0008_lean"
+down_revision = "0007_resolved_dates"
 branch_labels = None
 depends_on = None
 
@@ -64,7 +64,7 @@ def _verified(conn: sa.Connection, when: str) -> None:
         tree.extend(conn, head)
     report = verify_connection(conn)
     if not report.ok:
-        raise IntegrityError(f"schema 0007_lean: the log does not verify {when} the migration "
+        raise IntegrityError(f"schema 0008_lean: the log does not verify {when} the migration "
                              f"({report.first}); nothing was changed. Run `eventstore audit "
                              "verify` to see every problem")
 
@@ -102,7 +102,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
     """SQLite's table rebuild (its documented 12 steps, foreign keys off: engine.upgrade
     turns them off around the migrations, and the check below stands in for them)."""
     if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
-        raise RuntimeError("schema 0007_lean rebuilds the events table on SQLite and needs "
+        raise RuntimeError("schema 0008_lean rebuilds the events table on SQLite and needs "
                            "foreign keys off (run it through `eventstore init`)")
     old, new = _lean_events(conn, "events_lean")
     copy = sa.insert(new).from_select(
@@ -115,7 +115,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
     bar = _progress(total)
     if bar is not None:
         bar.start()
-        task = bar.add_task("schema 0007_lean: copying events", total=total)
+        task = bar.add_task("schema 0008_lean: copying events", total=total)
     try:
         after = 0
         while after < head:
@@ -129,7 +129,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
             bar.stop()
     copied_total = conn.execute(sa.text("SELECT count(*) FROM events_lean")).scalar()
     if copied_total != total:
-        raise RuntimeError(f"schema 0007_lean: copied {copied_total} events of {total}")
+        raise RuntimeError(f"schema 0008_lean: copied {copied_total} events of {total}")
     op.drop_table("events")
     op.rename_table("events_lean", "events")
     op.create_index("ix_events_type", "events", ["type"])
@@ -138,7 +138,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
         op.execute(_SQLITE_TRIGGER.format(verb=verb, op=verb.upper()))
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
-        raise RuntimeError(f"schema 0007_lean: foreign keys broken by the rebuild: {broken[:5]}")
+        raise RuntimeError(f"schema 0008_lean: foreign keys broken by the rebuild: {broken[:5]}")
 
 
 def upgrade() -> None:
