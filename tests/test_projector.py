@@ -1,6 +1,6 @@
 """The catch-up projector follows the log as a consumer (docs/projections.md): its
 position is the consumer ``$projections``'s, moved by the same rule as every consumer's;
-stores at the previous schema (0007_resolved_dates) come forward in place, on both engines.
+stores at the previous schema (0008_lean) come forward in place, on both engines.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.test_schema import migrated_to
 
 TRACK = "RUS-USA"
 #: The schema before the projector became a consumer: the previous head revision.
-PREVIOUS = "0007_resolved_dates"
+PREVIOUS = "0008_lean"
 #: The table the projector kept its checkpoint in up to the previous schema, as it was.
 PROJECTIONS = sa.table(
     "projections", sa.column("name", sa.String), sa.column("position", sa.BigInteger),
@@ -87,7 +87,7 @@ def test_a_store_at_the_previous_schema_comes_forward_in_place(db_url: str) -> N
         before = states(store)
     assert len(before) >= 1
 
-    assert upgrade(engine) == (PREVIOUS, "0008_projector")
+    assert upgrade(engine) == (PREVIOUS, "0009_projector")
 
     with EventStore(engine, actor="analyst") as store:
         assert "projections" not in sa.inspect(engine).get_table_names()
@@ -107,7 +107,7 @@ def test_a_store_at_the_previous_schema_never_projected(db_url: str) -> None:
     engine = migrated_to(db_url, PREVIOUS)
     with EventStore(engine, check=False, actor="analyst") as store:
         import_example(store)
-    assert upgrade(engine) == (PREVIOUS, "0008_projector")
+    assert upgrade(engine) == (PREVIOUS, "0009_projector")
     with EventStore(engine) as store:
         assert projector_row(store) is None  # created on its first catch-up
         head, _ = store.head()

@@ -120,7 +120,7 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0008_projector, but this eventstore "
+    with pytest.raises(SchemaError, match="has schema 0009_projector, but this eventstore "
                                           "needs 0099; run `eventstore init`"):
         EventStore(store.engine)
 
@@ -174,7 +174,7 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
     """Stop at the first revision, as an older eventstore left it; then upgrade it."""
     engine = migrated_to(db_url, "0001")
     with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs "
-                                          "0008_projector; run `eventstore init`"):
+                                          "0009_projector; run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0008_projector")
+    assert upgrade(engine) == ("0001", "0009_projector")
     EventStore(engine).close()

@@ -1,7 +1,7 @@
 """The catch-up projector becomes a consumer: its checkpoint moves into ``consumers``.
 
-Revision ID: 0008_projector
-Revises: 0007_resolved_dates
+Revision ID: 0009_projector
+Revises: 0008_lean
 Create Date: 2026-12-04
 
 The store's own read models follow the log the way every service does
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_projector"
-down_revision = "0007_resolved_dates"
+revision = "0009_projector"
+down_revision = "0008_lean"
 branch_labels = None
 depends_on = None
 
