@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 
 from eventstore import DatabaseError, EventStore, ImmutabilityViolation, SchemaError, generate_key
 from eventstore.storage import engine as engine_module
-from eventstore.storage.engine import make_engine, upgrade
+from eventstore.storage.engine import HEAD_REVISION, make_engine, upgrade
 from eventstore.storage.errors import translated
 from eventstore.storage.schema import APPEND_ONLY_TABLES, metadata
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
@@ -120,7 +120,8 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0006, but this eventstore needs 0099; "
+    with pytest.raises(SchemaError, match=f"has schema {HEAD_REVISION}, but this eventstore "
+                                          "needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -167,8 +168,9 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0006; "
+    with pytest.raises(SchemaError, match=f"has schema 0001, but this eventstore needs "
+                                          f"{HEAD_REVISION}; "
                                           "run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0006")
+    assert upgrade(engine) == ("0001", HEAD_REVISION)
     EventStore(engine).close()

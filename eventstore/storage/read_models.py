@@ -35,7 +35,7 @@ from ..projection import (
     project,
     registry_of,
 )
-from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS, parse_track
 from . import schema as t
 from .db import Database, chunks
 from .errors import translated
@@ -63,7 +63,7 @@ class ReadModels:
         while True:
             with translated(self._db.url), self._projector() as conn:
                 row = self._checkpoint(conn)
-                registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+                registry_version = _registry_version(conn)
                 if (row is None or row.code_version != PROJECTION_VERSION
                         or row.registry_version != registry_version):
                     count = self._rebuild_in(conn, registry_version, row is not None)
@@ -87,7 +87,7 @@ class ReadModels:
         """Refold every track's read model from the log; returns how many tracks."""
         with translated(self._db.url), self._projector() as conn:
             row = self._checkpoint(conn)
-            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+            registry_version = _registry_version(conn)
             self._rebuild_in(conn, registry_version, row is not None)
             tracks = len(self.track_names(conn))
             conn.commit()
@@ -138,7 +138,7 @@ class ReadModels:
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
         """Refold every track, one at a time (memory: the largest track's events)."""
         head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
-        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        registry = self._registry_in(conn)
         count = 0
         for track in self.track_names(conn):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
@@ -160,7 +160,7 @@ class ReadModels:
                 by_track.setdefault(event.track, []).append(event)
         if not by_track:
             return
-        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        registry = self._registry_in(conn)
         rows = {row.track: row for row in conn.execute(
             sa.select(t.track_states).where(t.track_states.c.track.in_(sorted(by_track))))}
         upto = new[-1].position  # the checkpoint this round moves to: fold nothing beyond
@@ -219,9 +219,10 @@ class ReadModels:
         with self._db.read() as conn:
             row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
                                .where(s.track == track)).first()
-        registry = self._reads.track_events(ACTORS_STREAM, None)
+        registry = [e for stream in REGISTRY_STREAMS
+                    for e in self._reads.track_events(stream, None)]
         if (row is None or row.code_version != PROJECTION_VERSION
-                or row.registry_version != len(registry)):  # actor versions are gapless
+                or row.registry_version != len(registry)):  # registry versions are gapless
             return None
         newer = self._reads.track_events(track, None)[row.version:]  # versions are gapless from 1
         folded = fold_more(load_folded(row.state), newer, registry_of(registry))
@@ -270,7 +271,7 @@ class ReadModels:
         with translated(self._db.url), self._projector() as conn:
             row = self._checkpoint(conn)
             if row is not None and row.code_version == PROJECTION_VERSION:
-                registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+                registry = self._registry_in(conn)
                 for track in tracks:
                     events = [e for e in self._reads.read_conn(conn, track)
                               if e.position <= row.position]
@@ -281,7 +282,19 @@ class ReadModels:
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
-        return registry_of(self._reads.track_events(ACTORS_STREAM, self._reads.cut(known_at)))
+        return self._registry_at(self._reads.cut(known_at))
+
+    # -- the registry: its two streams, $actors and $topics (issue 12) -------------------
+
+    def _registry_in(self, conn: sa.Connection) -> ActorRegistry:
+        """The registry as the log holds it, read on ``conn``."""
+        return registry_of(e for stream in REGISTRY_STREAMS
+                           for e in self._reads.read_conn(conn, stream))
+
+    def _registry_at(self, cut: int | None) -> ActorRegistry:
+        """The registry as it stood at the position ``cut`` (None: now)."""
+        return registry_of(e for stream in REGISTRY_STREAMS
+                           for e in self._reads.track_events(stream, cut))
 
     def project(self, track: str, *, as_of: dt.date | None = None,
                 known_at: dt.datetime | None = None, possible: bool = False) -> TrackState:
@@ -295,7 +308,7 @@ class ReadModels:
         cut = self._reads.cut(known_at)
         events, plain = self._reads.kept_track(canonical, cut)
         return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
-                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)),
+                       registry=self._registry_at(cut),
                        plain=plain)
 
     def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
@@ -304,7 +317,7 @@ class ReadModels:
         canonical = parse_track(track)
         cut = self._reads.cut(known_at)
         return history(canonical, self._reads.track_events(canonical, cut), by=by,
-                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)))
+                       registry=self._registry_at(cut))
 
 
 _PROJECTOR = "tracks"
@@ -335,8 +348,10 @@ def _probe(track: str | None = None) -> sa.Select[Any]:
     (``NULL`` when it has none). Each part is a primary-key or index seek."""
     p, e = t.projections.c, t.events.c
     head = sa.select(sa.func.max(e.position)).scalar_subquery()
-    registry = (sa.select(sa.func.max(e.version)).where(e.track == ACTORS_STREAM)
-                .scalar_subquery())
+    actors, topics = (sa.func.coalesce(sa.select(sa.func.max(e.version))
+                                       .where(e.track == stream).scalar_subquery(), 0)
+                      for stream in REGISTRY_STREAMS)
+    registry = actors + topics  # the registry's version (see _registry_version)
     query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
                       registry.label("registry"))
     if track is None:
@@ -344,6 +359,12 @@ def _probe(track: str | None = None) -> sa.Select[Any]:
     joined = t.projections.outerjoin(t.track_states, t.track_states.c.track == track)
     return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
         p.name == _PROJECTOR)
+
+
+def _registry_version(conn: sa.Connection) -> int:
+    """The registry's version: the sum of its streams' versions (each gapless, so it
+    grows with every registration, of an actor or of a topic)."""
+    return sum(track_versions(conn, set(REGISTRY_STREAMS)).values())
 
 
 def _is_caught_up(probe: Any) -> bool:
