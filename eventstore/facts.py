@@ -108,6 +108,15 @@ def _edtf(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise FieldValueError(attribute.name, f"{attribute.name}: {err.detail}") from None
 
 
+_WIKIDATA_RE = re.compile(r"^Q[1-9][0-9]*$")
+
+
+def _wikidata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not _WIKIDATA_RE.fullmatch(value)):
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not a Wikidata "
+                              "item id (Q and digits, e.g. Q7243)")
+
+
 def _country(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not is_country(value):
         raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not an ISO 3166 "
@@ -494,8 +503,7 @@ class ActorRegistered(FactData):
     aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
                                            validator=_each(short_text))
     roles: tuple[ActorRole, ...] = attrs.field(converter=_tuple, factory=tuple)
-    wikidata: str | None = attrs.field(default=None, validator=attrs.validators.optional(
-        attrs.validators.matches_re(r"^Q[1-9][0-9]*$")))
+    wikidata: str | None = attrs.field(default=None, validator=_wikidata)
 
 
 @attrs.frozen
@@ -671,8 +679,7 @@ class TopicRegistered(FactData):
     name: str = attrs.field(validator=short_text)
     aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
                                            validator=_each(short_text))
-    wikidata: str | None = attrs.field(default=None, validator=attrs.validators.optional(
-        attrs.validators.matches_re(r"^Q[1-9][0-9]*$")))
+    wikidata: str | None = attrs.field(default=None, validator=_wikidata)
 
 
 FACT_TYPES[TopicRegistered.type_name] = TopicRegistered

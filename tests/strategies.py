@@ -153,6 +153,8 @@ def _str_strategy(validators: tuple[Any, ...], where: str) -> st.SearchStrategy[
         return edtf_dates()
     if _has(validators, "_event_ref"):
         return event_refs
+    if _has(validators, "_wikidata"):
+        return st.from_regex(F._WIKIDATA_RE, fullmatch=True)
     for validator in validators:
         pattern = getattr(validator, "pattern", None)
         if type(validator).__name__ == "_MatchesReValidator" and pattern is not None:
