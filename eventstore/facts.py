@@ -33,7 +33,7 @@ __all__ = [
     "StatementMade", "SourceRegistered", "ActionAnnounced", "ActionDone", "MetaFact",
     "FactRetracted", "FactCorrected", "CitationAdded", "SameEvent", "ActorRegistered",
     "ActorRole", "SourceErased", "PayloadErased", "Redacted",
-    "TopicCite", "TopicRegistered", "PublicationBasis",
+    "TopicCite", "TopicRegistered", "PublicationBasis", "RegistryEntry",
     "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
 ]
@@ -490,15 +490,22 @@ class ActorRole:
 
 
 @attrs.frozen
-class ActorRegistered(FactData):
+class RegistryEntry(FactData):
+    """An entry of the registry (a person, a topic): an ``id`` and the ``name`` shown; no
+    date, citations optional, on a stream of its own. Not a fact type itself."""
+
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    id: str = attrs.field(validator=_key)
+    name: str = attrs.field(validator=short_text)
+
+
+@attrs.frozen
+class ActorRegistered(RegistryEntry):
     """A person in the actor registry: every spelling that names them is the same person."""
 
     type_name: ClassVar[str] = "actor.registered"
-    needs_date: ClassVar[bool] = False
-    needs_citation: ClassVar[bool] = False
     stream: ClassVar[str | None] = "$actors"
-    id: str = attrs.field(validator=_key)
-    name: str = attrs.field(validator=short_text)
     country: str = attrs.field(validator=_country)
     aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
                                            validator=_each(short_text))
@@ -667,16 +674,12 @@ class PublicationBasis(enum.StrEnum):
 
 
 @attrs.frozen
-class TopicRegistered(FactData):
+class TopicRegistered(RegistryEntry):
     """A topic in the topic registry: every name and alias (in any language) that names it
     is the same topic ("Kashmir", "Cachemire"); the names the sources used are kept."""
 
     type_name: ClassVar[str] = "topic.registered"
-    needs_date: ClassVar[bool] = False
-    needs_citation: ClassVar[bool] = False
     stream: ClassVar[str | None] = "$topics"
-    id: str = attrs.field(validator=_key)
-    name: str = attrs.field(validator=short_text)
     aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
                                            validator=_each(short_text))
     wikidata: str | None = attrs.field(default=None, validator=_wikidata)

@@ -194,7 +194,7 @@ def _for_type(hint: Any, validators: tuple[Any, ...], where: str) -> st.SearchSt
         if element is str and not _has(validators, "_countries"):
             # a list of one-line texts (aliases)
             item: st.SearchStrategy[Any] = short_texts()
-        elif element != str and str in typing.get_args(element):
+        elif element is not str and str in typing.get_args(element):
             # topics: a name, or a name with the citations that support it
             item = _for_type(element, (), where)
         else:

@@ -26,7 +26,8 @@ DATE = {"edtf": "2018-08-23", "lower": "2018-08-23", "upper": "2018-08-23", "tex
         "anchor": "2018-08-24"}
 CITATION = {"event_id": "e1", "position": 9, "source": "7c3a", "start": 95, "end": 210,
             "exact": "une rencontre à Genève", "erased": False}
-PARTY = {"id": "john-bolton", "name": "John Bolton", "country": "USA", "role": "conseiller"}
+PARTY = {"id": "john-bolton", "name": "John Bolton", "country": "USA", "role": "conseiller",
+         "inferred": None}
 
 
 def same_document(doc: Any, expected: Any) -> bool:
@@ -52,12 +53,13 @@ def test_a_state_document_has_the_published_shape() -> None:
     meeting = {"key": "geneva", "status": "planned", "kind": "talks", "date": DATE,
                "place": "Genève", "participants": [PARTY], "topics": ["Syrie"],
                "scheduled": None, "reason": None, "outcome_only": False,
-               "citations": [CITATION], "purpose": None, "note": None, "fulfils": None}
+               "citations": [CITATION], "purpose": None, "notes": [], "fulfils": None}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
-                  "date": None, "outcome_only": False, "citations": []}
+                  "date": None, "outcome_only": False, "citations": [], "notes": []}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
-             "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION]}
+             "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION],
+             "names": [], "registered": None}
     open_items = [
         {"kind": "invitation", "key": "moscow", "status": "extended",
          "what": "invitation of John Bolton to Moscou", "date": None, "citations": [],

@@ -2,9 +2,11 @@
 
 The options of ``append TYPE`` are generated from the fields of the fact class, so the
 CLI can never drift from the catalogue: a text field becomes ``--field TEXT``, an enum a
-choice, a party ``--speaker "Name:ISO3[:role]"``, a list a repeatable option named in the
-singular (``--participant``, ``--topic``). The catalogue is imported only when those
-options are built (``append TYPE``): the other commands start without it.
+choice, a party ``--speaker "Name:ISO3[:role]"`` (``":ISO3:role"`` for one named only by
+its role), a list a repeatable option named in the singular (``--participant``,
+``--topic``; a topic with the citations that support it is ``--topic "TEXT@0,2"``). The
+catalogue is imported only when those options are built (``append TYPE``): the other
+commands start without it.
 """
 
 from __future__ import annotations
