@@ -439,3 +439,22 @@ def test_project_takes_the_registry_for_topics_too() -> None:
                                                  aliases=["Cachemire"])])
     assert registry.topic("cachemire") is not None and registry.topic("Syrie") is None
     assert project("RUS-USA", [], registry=registry).topics == ()
+
+
+def test_a_file_of_facts_with_a_bad_cite_names_the_line_and_writes_nothing(
+        db_url: str, tmp_path: Path) -> None:
+    assert cli_run(db_url, "init").exit_code == 0
+    source = json.loads(cli_run(db_url, "source", "add", str(ARTICLE_GENEVA),
+                                "--format", "json").stdout)["id"]
+    good = held("g", "2018-08-23", [cite(source, MET)], participants=[MINISTER])
+    bad = {"type": "topics.discussed", "track": "RUS-USA", "date": "2018-08-23",
+           "data": {"meeting": "g", "topics": [{"topic": "Syrie", "cite": [3]}]},
+           "citations": [cite(source, MET)]}
+    path = tmp_path / "facts.jsonl"
+    path.write_text("\n".join(json.dumps(f, ensure_ascii=False) for f in (good, bad)) + "\n",
+                    encoding="utf-8")
+    refused = cli_run(db_url, "append", "--file", str(path))
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (f"Error: {path}: line 2: data.topics[0].cite[0]: cite 3 "
+                                      "names no citation: the fact has 1 (0 to 0)")
+    assert cli_run(db_url, "tracks").stdout.strip() == "no tracks yet"
