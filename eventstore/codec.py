@@ -157,7 +157,9 @@ def _optional_absent_factory(type_: Any, conv: cattrs.Converter) -> Callable[[An
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected an object, got {type(value).__name__}")
-        return base({name: None for name in nullable} | dict(value), type_)
+        if any(name not in value for name in nullable):  # copied only when one is absent
+            value = {name: None for name in nullable} | dict(value)
+        return base(value, type_)
     return hook
 
 
