@@ -32,6 +32,8 @@ events = sa.Table(
     sa.Column("valid_upper", sa.Date, nullable=True),
     sa.Column("valid_text", sa.Text, nullable=True),
     sa.Column("valid_anchor", sa.Text, nullable=True),
+    # true when the store resolved the date from valid_text and valid_anchor (0007)
+    sa.Column("valid_resolved", sa.Boolean, nullable=True),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("correlation_id", UUID_TEXT, nullable=True),
@@ -72,7 +74,7 @@ sources = sa.Table(
     sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
                                                        name="fk_sources_position"),
               nullable=False),
-    # migration 0007: how the source was published (source.registered version 2)
+    # migration 0008: how the source was published (source.registered version 2)
     sa.Column("agency", sa.Text, nullable=True),
     sa.Column("published_basis", sa.Text, nullable=True),
     sa.Column("note", sa.Text, nullable=True),
