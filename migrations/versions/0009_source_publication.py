@@ -1,7 +1,7 @@
 """Sources as they are published: the wire agency, how the date is known, a note.
 
-Revision ID: 0008_source_publication
-Revises: 0007_resolved_dates
+Revision ID: 0009_source_publication
+Revises: 0008_lean
 Create Date: 2026-12-04
 
 ``source.registered`` version 2 says more about a source (docs/facts.md): the news
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_source_publication"
-down_revision = "0007_resolved_dates"
+revision = "0009_source_publication"
+down_revision = "0008_lean"
 branch_labels = None
 depends_on = None
 
