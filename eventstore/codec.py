@@ -33,6 +33,7 @@ import cattrs
 import orjson
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
 from .dates import ValidTime, date_words
@@ -98,7 +99,70 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == str | None, _strict_optional_str)
     conv.register_structure_hook_func(lambda t: t == int | None, _strict_optional_int)
     conv.register_structure_hook_factory(_is_tuple, _tuple_factory)
+    conv.register_structure_hook_factory(_is_text_or_class, _text_or_class_factory)
+    conv.register_structure_hook_factory(_has_optional_without_default,
+                                         _optional_absent_factory)
     return conv
+
+
+# -- a topic as text or as an object; a party's name left out (issue 12) ---------------
+
+def _text_or_class(type_: Any) -> type | None:
+    """The attrs class of a ``str | SomeClass`` union (a topic, or a topic with its
+    citations), else None."""
+    if get_origin(type_) not in (types.UnionType, typing.Union):
+        return None
+    args = get_args(type_)
+    classes = [a for a in args if isinstance(a, type) and attrs.has(a)]
+    return classes[0] if len(args) == 2 and str in args and len(classes) == 1 else None
+
+
+def _is_text_or_class(type_: Any) -> bool:
+    return _text_or_class(type_) is not None
+
+
+def _text_or_class_factory(type_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    cls = _text_or_class(type_)
+    assert cls is not None
+    fields = " and ".join(repr(f.name) for f in attrs.fields(cls) if f.default is attrs.NOTHING)
+
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping):
+            return conv.structure(value, cls)
+        raise TypeError(f"expected text, or an object with {fields}, got "
+                        f"{type(value).__name__}")
+    return hook
+
+
+def _optional(hint: Any) -> bool:
+    return get_origin(hint) in (types.UnionType, typing.Union) and type(None) in get_args(hint)
+
+
+def _has_optional_without_default(type_: Any) -> bool:
+    """An attrs class with a field that may be null and has no default (a party's
+    ``name``): left out of the stored JSON like every null, so absent means null."""
+    if not (isinstance(type_, type) and attrs.has(type_)):
+        return False
+    hints = get_type_hints(type_)
+    return any(f.default is attrs.NOTHING and _optional(hints[f.name])
+               for f in attrs.fields(type_))
+
+
+def _optional_absent_factory(type_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    hints = get_type_hints(type_)
+    nullable = [f.name for f in attrs.fields(type_)
+                if f.default is attrs.NOTHING and _optional(hints[f.name])]
+    base = make_dict_structure_fn(type_, conv, _cattrs_forbid_extra_keys=True)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        if any(name not in value for name in nullable):  # copied only when one is absent
+            value = {name: None for name in nullable} | dict(value)
+        return base(value, type_)
+    return hook
 
 
 #: The cattrs converter for every fact type: unknown keys and wrong types are errors.
@@ -399,6 +463,8 @@ def _make_trusted(cls: type) -> Callable[[Any], Any]:
     plan = []
     for field in attrs.fields(cls):
         default: Any = _NO_VALUE if field.default is attrs.NOTHING else field.default
+        if default is _NO_VALUE and _optional(hints[field.name]):
+            default = None  # a null is left out of the stored JSON (a party's name)
         plan.append((field.name, _trusted_value(hints[field.name]), default))
     setattr_ = object.__setattr__
 
@@ -423,6 +489,10 @@ def _trusted_value(hint: Any) -> Callable[[Any], Any] | None:
     args = [a for a in get_args(hint) if a is not type(None)]
     if get_origin(hint) in (types.UnionType, typing.Union) and len(args) == 1:
         return _trusted_value(args[0])
+    text_or = _text_or_class(hint)
+    if text_or is not None:
+        build = _trusted(text_or)
+        return lambda v: v if isinstance(v, str) else build(v)
     if get_origin(hint) is tuple:
         item = _trusted_value(args[0])
         return tuple if item is None else (lambda v: tuple(item(x) for x in v))

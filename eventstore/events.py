@@ -33,7 +33,7 @@ from .codec import (
 )
 from .dates import ValidTime, parse_valid_time
 from .errors import DateError, ValidationError
-from .facts import FactData, fact_class
+from .facts import FactData, FieldValueError, fact_class
 from .relative import check_words, resolved_valid_time
 from .sources import Citation, CitationRequest
 from .tracks import parse_track
@@ -91,6 +91,10 @@ class Fact:
                                   "about another fact, or about the registry)", where="date")
         if not self.citations and data.needs_citation:
             raise ValidationError("a fact needs at least one citation", where="citations")
+        try:
+            data.check_citations(len(self.citations))
+        except FieldValueError as err:
+            raise ValidationError(str(err), where=f"data.{err.field}") from None
         if self.valid is not None:
             check_words(self.valid)
 

@@ -33,6 +33,7 @@ __all__ = [
     "StatementMade", "SourceRegistered", "ActionAnnounced", "ActionDone", "MetaFact",
     "FactRetracted", "FactCorrected", "CitationAdded", "SameEvent", "ActorRegistered",
     "ActorRole", "SourceErased", "PayloadErased", "Redacted",
+    "TopicCite", "TopicRegistered", "PublicationBasis", "RegistryEntry",
     "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
 ]
@@ -107,6 +108,15 @@ def _edtf(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise FieldValueError(attribute.name, f"{attribute.name}: {err.detail}") from None
 
 
+_WIKIDATA_RE = re.compile(r"^Q[1-9][0-9]*$")
+
+
+def _wikidata(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not _WIKIDATA_RE.fullmatch(value)):
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not a Wikidata "
+                              "item id (Q and digits, e.g. Q7243)")
+
+
 def _country(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not is_country(value):
         raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not an ISO 3166 "
@@ -162,11 +172,21 @@ class Stance(enum.StrEnum):
 
 @attrs.frozen
 class Party:
-    """A person or body acting for a country: ``name``, ISO alpha-3 ``country``, ``role``."""
+    """A person or body acting for a country: ``name``, ISO alpha-3 ``country``, ``role``.
 
-    name: str = attrs.field(validator=short_text)
+    A participant the source names only by role ("the Chinese foreign minister") has a
+    ``role`` and no ``name`` (``None``; left out of the JSON form): it is never taken for
+    a named person (see ``eventstore.projection.identity``).
+    """
+
+    name: str | None = attrs.field(validator=short_text)
     country: str = attrs.field(validator=_country)
     role: str | None = attrs.field(default=None, validator=short_text)
+
+    def __attrs_post_init__(self) -> None:
+        if self.name is None and self.role is None:
+            raise FieldValueError("name", "a party needs a name, or a role when the source "
+                                  "names it only by its role (e.g. 'foreign minister')")
 
 
 class FactData:
@@ -182,6 +202,17 @@ class FactData:
     needs_citation: ClassVar[bool] = True
     #: The fixed stream of a type that is not about one bilateral track ("$actors").
     stream: ClassVar[str | None] = None
+
+    def check_citations(self, count: int) -> None:
+        """Refuse what in the payload points at the fact's citations (``count`` of them)
+        and is not there; raises :class:`FieldValueError`. Most types point at none."""
+
+    def stored_version(self) -> int:
+        """The schema version this payload is written at: the oldest whose shape it fits,
+        so that a payload an older version could write is written as that version wrote
+        it (the same envelope, so re-sending an old fact still finds it already stored,
+        and an older eventstore can still read it)."""
+        return self.schema_version
 
 
 _parties = attrs.field(converter=_tuple, validator=_non_empty)
@@ -223,14 +254,68 @@ class MeetingCancelled(FactData):
     reason: str | None = attrs.field(default=None, validator=long_text)
 
 
+# -- topics per citation (issue 12, point 7) --
+
+def _index(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FieldValueError(attribute.name, f"{attribute.name} {value!r} is not the index "
+                              "of one of the fact's citations (0 for the first)")
+
+
+@attrs.frozen
+class TopicCite:
+    """A topic and the citations of its ``topics.discussed`` fact that say it was
+    discussed: ``cite`` holds their indexes in the fact's ``citations`` (0 for the first).
+    The topic's item cites those only, not the fact's other citations."""
+
+    topic: str = attrs.field(validator=short_text)
+    cite: tuple[int, ...] = attrs.field(converter=_tuple, validator=[_non_empty, _each(_index)])
+
+
+def _topic(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, TopicCite):
+        return
+    short_text(_, attribute, value)
+
+
+def topic_name(topic: str | TopicCite) -> str:
+    """The name a topic is given, plain or with its citations."""
+    return topic.topic if isinstance(topic, TopicCite) else topic
+
+
+def _check_topic_cites(topics: tuple[str | TopicCite, ...], count: int) -> None:
+    for i, topic in enumerate(topics):
+        if not isinstance(topic, TopicCite):
+            continue
+        for j, index in enumerate(topic.cite):
+            if index >= count:
+                raise FieldValueError(
+                    f"topics[{i}].cite[{j}]",
+                    f"cite {index} names no citation: the fact has {count} "
+                    f"(0 to {count - 1})" if count else f"cite {index} names no citation: "
+                    "the fact has none")
+
+
 @attrs.frozen
 class TopicsDiscussed(FactData):
-    """The subjects discussed at a meeting (named by its key)."""
+    """The subjects discussed at a meeting (named by its key).
+
+    A topic is its name (supported by every citation of the fact), or a
+    :class:`TopicCite` naming which of the fact's citations say it was discussed.
+    Version 2 allows the latter; a version 1 payload (names only) reads unchanged.
+    """
 
     type_name: ClassVar[str] = "topics.discussed"
+    schema_version: ClassVar[int] = 2
     meeting: str = attrs.field(validator=_key)
-    topics: tuple[str, ...] = attrs.field(converter=_tuple,
-                                          validator=[_non_empty, _each(short_text)])
+    topics: tuple[str | TopicCite, ...] = attrs.field(converter=_tuple,
+                                                      validator=[_non_empty, _each(_topic)])
+
+    def check_citations(self, count: int) -> None:
+        _check_topic_cites(self.topics, count)
+
+    def stored_version(self) -> int:
+        return 2 if any(isinstance(t, TopicCite) for t in self.topics) else 1
 
 
 @attrs.frozen
@@ -405,21 +490,27 @@ class ActorRole:
 
 
 @attrs.frozen
-class ActorRegistered(FactData):
+class RegistryEntry(FactData):
+    """An entry of the registry (a person, a topic): an ``id`` and the ``name`` shown; no
+    date, citations optional, on a stream of its own. Not a fact type itself."""
+
+    needs_date: ClassVar[bool] = False
+    needs_citation: ClassVar[bool] = False
+    id: str = attrs.field(validator=_key)
+    name: str = attrs.field(validator=short_text)
+
+
+@attrs.frozen
+class ActorRegistered(RegistryEntry):
     """A person in the actor registry: every spelling that names them is the same person."""
 
     type_name: ClassVar[str] = "actor.registered"
-    needs_date: ClassVar[bool] = False
-    needs_citation: ClassVar[bool] = False
     stream: ClassVar[str | None] = "$actors"
-    id: str = attrs.field(validator=_key)
-    name: str = attrs.field(validator=short_text)
     country: str = attrs.field(validator=_country)
     aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
                                            validator=_each(short_text))
     roles: tuple[ActorRole, ...] = attrs.field(converter=_tuple, factory=tuple)
-    wikidata: str | None = attrs.field(default=None, validator=attrs.validators.optional(
-        attrs.validators.matches_re(r"^Q[1-9][0-9]*$")))
+    wikidata: str | None = attrs.field(default=None, validator=_wikidata)
 
 
 @attrs.frozen
@@ -430,6 +521,7 @@ class SourceRegistered(FactData):
     system: ClassVar[bool] = True
     needs_date: ClassVar[bool] = False
     needs_citation: ClassVar[bool] = False
+    schema_version: ClassVar[int] = 2
     stream: ClassVar[str | None] = "$sources"
     source: str
     original_sha256: str
@@ -442,6 +534,17 @@ class SourceRegistered(FactData):
     url: str | None = attrs.field(default=None, validator=short_text)
     published: str | None = attrs.field(default=None, validator=_edtf)
     language: str | None = attrs.field(default=None, validator=short_text)
+    # Version 2 (see :class:`PublicationBasis` and docs/facts.md#sourceregistered):
+    #: The news agency whose wire copy this is, when ``outlet`` republished it (AFP, Reuters).
+    agency: str | None = attrs.field(default=None, validator=short_text)
+    #: How ``published`` is known: stated in the text, from the URL, the dateline, inferred.
+    published_basis: PublicationBasis | None = None
+    #: A free note on the source (how it was obtained, what is odd about it).
+    note: str | None = attrs.field(default=None, validator=long_text)
+
+    def stored_version(self) -> int:
+        return 1 if self.agency is None and self.published_basis is None \
+            and self.note is None else 2
 
 
 @attrs.frozen
@@ -542,3 +645,46 @@ def upcast(type_name: str, version: int, payload: dict[str, Any]) -> dict[str, A
         payload = UPCASTERS[(type_name, version)](payload)
         version += 1
     return payload
+
+
+# -- participants by role, topics per citation, topics across languages, sources as
+# -- published (issue 12, points 6, 7 and 10) -----------------------------------------
+
+def _unchanged(payload: dict[str, Any]) -> dict[str, Any]:
+    """An upcaster for a version that only allows more: the older payload reads as it is
+    (``topics.discussed`` 1 → 2: a topic may now be a :class:`TopicCite`;
+    ``source.registered`` 1 → 2: ``agency``, ``published_basis`` and ``note`` are new,
+    unknown in version 1)."""
+    return payload
+
+
+class PublicationBasis(enum.StrEnum):
+    """How a source's publication date is known."""
+
+    STATED = "stated"  # the text or the page states it
+    URL = "url"  # read from the URL (…/2018/08/24/…)
+    DATELINE = "dateline"  # from the dateline (GENÈVE, 23 août (AFP) -)
+    INFERRED = "inferred"  # inferred (from what the text reports, from another source)
+
+    @property
+    def words(self) -> str:
+        """How a reader is told it: ``date from the URL``."""
+        return {"stated": "date stated in the text", "url": "date from the URL",
+                "dateline": "date from the dateline", "inferred": "date inferred"}[self.value]
+
+
+@attrs.frozen
+class TopicRegistered(RegistryEntry):
+    """A topic in the topic registry: every name and alias (in any language) that names it
+    is the same topic ("Kashmir", "Cachemire"); the names the sources used are kept."""
+
+    type_name: ClassVar[str] = "topic.registered"
+    stream: ClassVar[str | None] = "$topics"
+    aliases: tuple[str, ...] = attrs.field(converter=_tuple, factory=tuple,
+                                           validator=_each(short_text))
+    wikidata: str | None = attrs.field(default=None, validator=_wikidata)
+
+
+FACT_TYPES[TopicRegistered.type_name] = TopicRegistered
+UPCASTERS[("topics.discussed", 1)] = _unchanged
+UPCASTERS[("source.registered", 1)] = _unchanged

@@ -11,7 +11,8 @@ from the data is escaped (``html.escape``). Each cited source's text is embedded
 with every cited span marked (``<mark id=…>``); each citation is a link to its mark.
 
 May import: the standard library, attrs, ``eventstore.dates``, ``eventstore.errors``,
-``eventstore.tracks`` and ``eventstore.projection``; the store only for types.
+``eventstore.facts``, ``eventstore.tracks`` and ``eventstore.projection``; the store only
+for types.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import attrs
 
 from .dates import ValidTime, date_words, is_plain, parse_valid_time
 from .errors import DateError, TrackError
+from .facts import PublicationBasis
 from .projection import Evidence, Step, TrackState
 from .projection.state import lifecycle_words
 from .projection.timeline import chronology_key, counts_at
@@ -49,6 +51,12 @@ class SourceText:
     outlet: str | None = None
     published: str | None = None
     url: str | None = None
+    #: The news agency whose wire copy ``outlet`` republished (AFP, Reuters), if any.
+    agency: str | None = None
+    #: How ``published`` is known: stated, url, dateline or inferred.
+    published_basis: str | None = None
+    #: A free note on the source.
+    note: str | None = None
 
 
 @attrs.frozen
@@ -86,8 +94,9 @@ def track_report(store: EventStore, track: str, *, as_of: dt.date | None = None,
         if evidence.source not in sources:
             found = store.get_source(evidence.source)
             info = found.info
-            sources[evidence.source] = SourceText(info.id, found.text, info.title,
-                                                  info.outlet, info.published, info.url)
+            sources[evidence.source] = SourceText(
+                info.id, found.text, info.title, info.outlet, info.published, info.url,
+                info.agency, info.published_basis, info.note)
     now = dt.datetime.now(dt.UTC)
     provenance = Provenance(position, root, store.origin() if position else None,
                             now.replace(microsecond=0), __version__)
@@ -217,9 +226,12 @@ def _citations(citations: Iterable[Evidence], marks: _MarkIds) -> str:
     rows = []
     for c in citations:
         quote = ERASED_QUOTE if c.exact == "" else f"\u201c{c.exact}\u201d"
+        credit = source_credit(marks.sources.get(c.source))
         rows.append(f'<li><a class="cite" href="#{_e(marks.target(c))}">'
                     f'<span class="span-ref">[{_e(c.source[:8])} {c.start}\u2013{c.end}]</span> '
-                    f'<span class="quote">{_e(quote)}</span></a></li>')
+                    f'<span class="quote">{_e(quote)}</span></a>'
+                    + (f' <span class="credit">{_e(credit)}</span>' if credit else "")
+                    + "</li>")
     if not rows:
         return ""
     return f'<ul class="cites" aria-label="Citations">{"".join(rows)}</ul>'
@@ -239,7 +251,7 @@ def _lifecycle(item: Any) -> str:
 
 
 def _names(parties: Iterable[Any]) -> str:
-    return ", ".join(p.name for p in parties)
+    return ", ".join(p.label for p in parties)
 
 
 def _describe(kind: str, item: Any) -> str:
@@ -257,22 +269,23 @@ def _describe(kind: str, item: Any) -> str:
                 + (f"; signed by {_names(item.signatories)}" if item.signatories else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "invitations":
-        return (f"{item.inviter.name if item.inviter else '?'} invited "
-                f"{item.invitee.name if item.invitee else '?'}"
+        return (f"{item.inviter.label if item.inviter else '?'} invited "
+                f"{item.invitee.label if item.invitee else '?'}"
                 + (f" to {item.place}" if item.place else "")
                 + (f" for {item.purpose}" if item.purpose else "")
                 + (f"; fulfilled by {item.fulfilled_by}" if item.fulfilled_by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "actions":
-        return ((f"{item.actor.name}: " if item.actor else "")
+        return ((f"{item.actor.label}: " if item.actor else "")
                 + (item.action or "action (not described)")
                 + (f"; expected {item.expected}" if item.expected else ""))
     if kind == "statements":
-        return (f"{item.speaker.name} ({item.stance}): {item.content}"
+        return (f"{item.speaker.label} ({item.stance}): {item.content}"
                 + (f" [to {item.addressee}]" if item.addressee else "")
                 + (f" [reported: {item.attribution}]" if item.attribution else ""))
     if kind == "topics":
-        return (f"{_when(item.first, source_words=False)} … "
+        return ((f"({item.aside}) " if item.aside else "")
+                + f"{_when(item.first, source_words=False)} … "
                 f"{_when(item.last, source_words=False)} ({', '.join(item.meetings)})")
     return (f"{item.type}: data erased on {item.erased_at} by {item.erased_by} "
             f"({item.reason})")
@@ -301,6 +314,7 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
                     + ("" if kind == "statements" else f'<span class="key">{_e(item.key)}</span> ')
                     + f"{_status(item.status)}{_lifecycle(item)}</p>"
                     f'<p class="item-text">{_e(_describe(kind, item))}</p>'
+                    f"{_notes(getattr(item, 'notes', ()), marks)}"
                     f"{_citations(item.citations, marks)}</li>")
             out.append("</ol>")
         out.append("</section>")
@@ -404,7 +418,7 @@ def _rows(state: TrackState, steps: Sequence[Step]) -> list[_Row]:
                     pass
             if kind == "invitations" and item.fulfilled_by:
                 stages.append(_Stage("fulfilled", meeting_dates.get(item.fulfilled_by)))
-            label = (f"{item.speaker.name} ({item.stance})" if kind == "statements"
+            label = (f"{item.speaker.label} ({item.stance})" if kind == "statements"
                      else item.key)
             rows.append(_Row(kind, item.key, label, item.status, tuple(stages)))
     rows.sort(key=lambda r: chronology_key(next(
@@ -579,6 +593,31 @@ def _history_section(state: TrackState, steps: Sequence[Step], marks: _MarkIds,
     return "\n".join(out)
 
 
+# -- every source's note; sources as published (issue 12) --------------------------------
+
+def _notes(notes: Iterable[Any], marks: _MarkIds) -> str:
+    """Each note an item holds, with the citations of the fact that gave it."""
+    rows = [f'<li class="note"><span class="note-text">note: {_e(n.text)}</span>'
+            f"{_citations(n.citations, marks)}</li>" for n in notes]
+    return f'<ul class="notes" aria-label="Notes">{"".join(rows)}</ul>' if rows else ""
+
+
+def source_credit(source: SourceText | None) -> str:
+    """Who published a source and when, as the page says it: ``Le Figaro (AFP wire copy),
+    published 2018-08-24 (date from the URL)``."""
+    if source is None:
+        return ""
+    who = source.outlet or ""
+    if source.agency:
+        who = f"{who} ({source.agency} wire copy)" if who else f"{source.agency} wire copy"
+    when = ""
+    if source.published:
+        when = f"published {source.published}"
+        if source.published_basis:
+            when += f" ({PublicationBasis(source.published_basis).words})"
+    return ", ".join(part for part in (who, when) if part)
+
+
 # -- the sources, with their cited spans marked --------------------------------------------
 
 class _MarkIds:
@@ -610,7 +649,7 @@ def _sources_section(sources: Mapping[str, SourceText], marks: _MarkIds) -> str:
            "<p>Each cited source once, as stored, with every cited span marked. A quote "
            "above links to its span here.</p>"]
     for source_id, source in sources.items():
-        meta = [source.title, source.outlet, source.published and f"published {source.published}"]
+        meta = [source.title, source_credit(source)]
         head = " · ".join(m for m in meta if m) or "untitled"
         out.append(f'<section class="source" id="{_source_id(source_id)}" '
                    f'aria-labelledby="{_source_id(source_id)}-h">'
@@ -618,6 +657,8 @@ def _sources_section(sources: Mapping[str, SourceText], marks: _MarkIds) -> str:
                    f'<p class="source-id">source <code>{_e(source_id)}</code>'
                    + (f' · <span class="url">{_e(source.url)}</span>' if source.url else "")
                    + "</p>")
+        if source.note:
+            out.append(f'<p class="source-note">Note: {_e(source.note)}</p>')
         if source.text is None:
             out.append('<p class="erased">Its text was erased for a legal reason, with the '
                        "quotes of its citations; its id and the spans remain.</p>")
@@ -710,6 +751,7 @@ li.item, li.step { margin: .5rem 0 .9rem; }
 .st-cancelled, .st-not_signed, .st-declined { color: var(--cancelled); }
 .st-made, .st-discussed { color: var(--made); }
 ul.cites { margin: .2rem 0 0; padding-left: 1.1rem; font-size: .9rem; }
+ul.notes { margin: .2rem 0 0; padding-left: 1.1rem; } .credit { color: #555; font-size: .85rem; }
 ul.cites a { text-decoration: none; } ul.cites a:hover .quote { text-decoration: underline; }
 .span-ref { font-family: ui-monospace, monospace; color: var(--muted); }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; margin: .5rem 0; }

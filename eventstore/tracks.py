@@ -15,7 +15,7 @@ import pycountry
 from .errors import TrackError
 
 __all__ = ["parse_track", "is_country", "SOURCES_STREAM", "ACTORS_STREAM", "ERASURES_STREAM",
-           "FIXED_STREAMS"]
+           "FIXED_STREAMS", "TOPICS_STREAM", "REGISTRY_STREAMS"]
 
 #: The stream that holds source registrations (not a bilateral track).
 SOURCES_STREAM = "$sources"
@@ -23,8 +23,12 @@ SOURCES_STREAM = "$sources"
 ACTORS_STREAM = "$actors"
 #: The stream of erasures for legal reasons (``source.erased``, ``payload.erased``).
 ERASURES_STREAM = "$erasures"
+#: The stream of the topic registry (``topic.registered``).
+TOPICS_STREAM = "$topics"
+#: The registry's streams: who is who, and which topic is which.
+REGISTRY_STREAMS = (ACTORS_STREAM, TOPICS_STREAM)
 #: Streams that are not bilateral tracks.
-FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM, ERASURES_STREAM)
+FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM, ERASURES_STREAM, TOPICS_STREAM)
 
 _TRACK_RE = re.compile(r"^\s*([A-Za-z]{3})\s*[-–_/ ]\s*([A-Za-z]{3})\s*$")
 

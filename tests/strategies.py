@@ -139,6 +139,9 @@ def _flatten(validator: Any) -> tuple[Any, ...]:
         return tuple(v for item in inner for v in _flatten(item))
     if type(validator).__name__ == "_OptionalValidator":  # attrs.validators.optional(...)
         return _flatten(validator.validator)
+    if getattr(validator, "__qualname__", "").startswith("_each."):  # facts._each(check)
+        (check,) = [c.cell_contents for c in validator.__closure__ or ()]
+        return (validator, *_flatten(check))
     return (validator,)
 
 
@@ -156,6 +159,8 @@ def _str_strategy(validators: tuple[Any, ...], where: str) -> st.SearchStrategy[
         return edtf_dates()
     if _has(validators, "_event_ref"):
         return event_refs
+    if _has(validators, "_wikidata"):
+        return st.from_regex(F._WIKIDATA_RE, fullmatch=True)
     for validator in validators:
         pattern = getattr(validator, "pattern", None)
         if type(validator).__name__ == "_MatchesReValidator" and pattern is not None:
@@ -176,14 +181,25 @@ def _for_type(hint: Any, validators: tuple[Any, ...], where: str) -> st.SearchSt
         return st.sampled_from(list(hint))
     if isinstance(hint, type) and attrs.has(hint):
         return payloads(hint)
+    if hint is int and _has(validators, "_index"):
+        # the index of one of the fact's citations: 0, which every fact that cites has
+        return st.just(0)
+    if origin in (typing.Union, types.UnionType) and type(None) not in args \
+            and str in args and len(args) == 2:
+        # text or an attrs class (a topic, or a topic with the citations that support it)
+        (other,) = [a for a in args if a is not str]
+        return short_texts() | _for_type(other, validators, where)
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         (inner,) = [a for a in args if a is not type(None)]
         return st.none() | _for_type(inner, validators, where)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         element = args[0]
         if element is str and not _has(validators, "_countries"):
-            # a list of one-line texts (topics, aliases)
+            # a list of one-line texts (aliases)
             item: st.SearchStrategy[Any] = short_texts()
+        elif element is not str and str in typing.get_args(element):
+            # topics: a name, or a name with the citations that support it
+            item = _for_type(element, (), where)
         else:
             item = _for_type(element, validators, where)
         min_size = 1 if _has(validators, "_non_empty") else 0

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from eventstore import EventStore
 from eventstore.cli import cli
+from eventstore.storage.engine import HEAD_REVISION
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 GENEVA_ID = "7c3a628228e63c75622a94d5479ac56907ebee72e076b7acfa25407682832db7"
@@ -85,7 +86,7 @@ CITE = ["--cite", "7c3a6282:ont eu jeudi une rencontre à Genève"]
 
 def test_init_twice_is_harmless(run: Cli) -> None:
     out = json.loads(run("init", "--format", "json").output)
-    assert out["previous"] == out["revision"] == "0009_projector"
+    assert out["previous"] == out["revision"] == HEAD_REVISION
 
 
 def test_source_add_prints_the_id_first(run: Cli) -> None:

@@ -1,10 +1,11 @@
 """Schema 0008_lean: a store written at the previous revision, migrated in place.
 
-The store is written at the previous revision (the migrations stopped there, the code
-told that it is its head), then brought forward by ``upgrade``. What the audit gives must not
-change: the export before and after is the same, line for line, and ``verify`` passes;
-a log that does not verify is refused and left as it was. ``benchmarks/migration.py``
-runs the same on 100,000 facts written by the previous commit's own code.
+The store is written at the previous revision (today's code writes it, and its rows are
+copied into a database migrated only that far: tests/old_stores.py), then brought
+forward by ``upgrade``. What the audit gives must not change: the export of the store as
+written and of the migrated store are the same, line for line, and ``verify`` passes; a
+log that does not verify is refused and left as it was. ``benchmarks/migration.py`` runs
+the same on 100,000 facts written by the previous commit's own code.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from eventstore import EventStore, IntegrityError, generate_key
 from eventstore.storage import engine as engine_module
 from eventstore.storage import schema as t
-from eventstore.storage.engine import make_engine, upgrade
+from eventstore.storage.engine import upgrade
 from eventstore.storage.schema import metadata
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
+from tests.old_stores import written_at
 from tests.tampering import tamper
 from tests.test_example import import_example
 
@@ -42,28 +43,24 @@ def _statement(source: str, n: int, event_id: str | None = None) -> dict[str, ob
     return fact
 
 
+def _write_old(store: EventStore) -> list[str]:
+    import_example(store)
+    source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+    result = store.append_many([_statement(source, n, str(uuid.uuid4()) if n % 2 else None)
+                                for n in range(40)])
+    store.erase_payload(result.events[3].event_id, reason="a test of erasure")
+    store.erase_source(store.add_source(ARTICLE_MOSCOW.read_bytes()).id, reason="test")
+    store.checkpoint(generate_key("migration-test"))
+    return _export_of(store)
+
+
 @pytest.fixture
-def old_store(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    """A store written at the previous revision: the worked example, statements (some with the
-    caller's own ids), an erased source, an erased payload and a signed checkpoint."""
-    engine = make_engine(db_url)
-    config = engine_module._alembic_config()
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, PREVIOUS)
-        conn.commit()
-    with monkeypatch.context() as patched:
-        patched.setattr(engine_module, "head_revision", lambda: PREVIOUS)
-        store = EventStore(engine, actor="old")
-        import_example(store)
-        source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
-        result = store.append_many([_statement(source, n, str(uuid.uuid4()) if n % 2 else None)
-                                    for n in range(40)])
-        store.erase_payload(result.events[3].event_id, reason="a test of erasure")
-        store.erase_source(store.add_source(ARTICLE_MOSCOW.read_bytes()).id, reason="test")
-        store.checkpoint(generate_key("migration-test"))
-        store.close()
-    yield engine
+def old_store(db_url: str) -> Iterator[tuple[sa.Engine, list[str]]]:
+    """A store at the previous revision (tests/old_stores.py): the worked example,
+    statements (some with the caller's own ids), an erased source, an erased payload and
+    a signed checkpoint; and its export as written."""
+    engine, export = written_at(db_url, PREVIOUS, _write_old)
+    yield engine, export
     engine.dispose()
 
 
@@ -81,19 +78,20 @@ def _index_names(engine: sa.Engine) -> set[str]:
 
 
 def _export(engine: sa.Engine) -> list[str]:
-    """The export's lines, less the moment of the export in its header."""
     with EventStore(engine) as store:
-        header, *lines = store.export()
+        return _export_of(store)
+
+
+def _export_of(store: EventStore) -> list[str]:
+    """The export's lines, less the moment of the export in its header."""
+    header, *lines = store.export()
     return [json.dumps({k: v for k, v in json.loads(header).items() if k != "exported_at"}),
             *lines]
 
 
-def test_a_store_at_the_previous_revision_is_migrated_in_place(old_store: sa.Engine,
-                                                                monkeypatch: pytest.MonkeyPatch
-                                                                ) -> None:
-    with monkeypatch.context() as patched:
-        patched.setattr(engine_module, "head_revision", lambda: PREVIOUS)
-        before = _export(old_store)
+def test_a_store_at_the_previous_revision_is_migrated_in_place(
+        old_store: tuple[sa.Engine, list[str]]) -> None:
+    old_store, before = old_store
     assert "uq_events_hash" in _index_names(old_store)
     assert upgrade(old_store) == (PREVIOUS, engine_module.HEAD_REVISION)
     assert _revision(old_store) == engine_module.HEAD_REVISION
@@ -116,8 +114,9 @@ def test_a_store_at_the_previous_revision_is_migrated_in_place(old_store: sa.Eng
     assert upgrade(old_store) == (engine_module.HEAD_REVISION, engine_module.HEAD_REVISION)
 
 
-def test_a_store_that_does_not_verify_is_not_migrated(old_store: sa.Engine,
+def test_a_store_that_does_not_verify_is_not_migrated(old_store: tuple[sa.Engine, list[str]],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    old_store, _ = old_store
     with monkeypatch.context() as patched:
         patched.setattr(engine_module, "head_revision", lambda: PREVIOUS)
         store = EventStore(old_store)

@@ -278,7 +278,8 @@ def test_order_is_deterministic() -> None:
 
 STATUSES = {"meeting": ["planned", "held", "cancelled"],
             "declaration": ["planned", "signed", "not_signed"],
-            "invitation": ["extended", "accepted", "declined"]}
+            "invitation": ["extended", "accepted", "declined"],
+            "topics": ["discussed"]}
 RANK = {"planned": 0, "held": 1, "cancelled": 1, "signed": 1, "not_signed": 1,
         "extended": 0, "accepted": 1, "declined": 2}
 DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "2018",
@@ -297,7 +298,14 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         facts.append({"kind": kind, "status": status, "key": key, "track": track,
                       "date": draw(st.sampled_from(DATES)), "id": str(uuid.uuid4()),
                       "retract": draw(st.booleans()) and draw(st.booleans()),
-                      "redate": draw(st.sampled_from([None, None, None, *DATES]))})
+                      "redate": draw(st.sampled_from([None, None, None, *DATES])),
+                      # issue 12: parties by role, every note, topics per citation
+                      "who": draw(st.sampled_from(["named", "role", "both"])),
+                      "note": draw(st.sampled_from([None, "n1", "n2"])),
+                      "topics": draw(st.lists(st.tuples(
+                          st.sampled_from(["Kashmir", "Cachemire", "Syrie"]),
+                          st.sampled_from([None, [0], [1], [0, 1]])),
+                          min_size=1, max_size=3, unique_by=lambda t: t[0]))})
     return facts
 
 
@@ -307,7 +315,15 @@ def _payload(item: dict[str, Any]) -> dict[str, Any]:
     if kind == "meeting" and status in ("planned", "held"):
         data["kind"] = "talks"
     if kind == "meeting" and status == "held":
-        data["participants"] = [BOLTON]
+        data["participants"] = {"named": [BOLTON], "role": [MINISTER],
+                                "both": [MINISTER, BOLTON]}[item.get("who", "named")]
+    if item.get("note") and (kind, status) in (("meeting", "held"),
+                                                ("invitation", "accepted")):
+        data["note"] = item["note"]
+    if kind == "topics":
+        return {"meeting": key, "topics": [name if cited is None else
+                                           {"topic": name, "cite": cited}
+                                           for name, cited in item["topics"]]}
     if kind == "declaration" and status == "planned":
         data |= {"title": "déclaration", "parties": ["RUS", "USA"]}
     if kind == "invitation" and status == "extended":
@@ -333,11 +349,86 @@ def _oracle(facts: list[dict[str, Any]], known: int, as_of: D | None) -> dict[st
         live.append(((low, high, index), item))
     status: dict[str, str] = {}
     for _, item in sorted(live, key=lambda pair: pair[0]):
+        if item["kind"] == "topics":  # topics of a meeting never recorded: it was held
+            status.setdefault(f"meeting:{item['key']}", "held")
+            continue
         name = f"{item['kind']}:{item['key']}"
         old = status.get(name)
         if old is None or RANK[item["status"]] >= RANK[old]:
             status[name] = item["status"]
     return status
+
+
+# -- issue 12: parties by role, every note, topics per citation and across languages -----
+
+MINISTER = {"country": "CHN", "role": "foreign minister"}
+#: The registry the property tests fold with: who was foreign minister, and when; one
+#: topic in two languages. Fixed ids: appending them again writes nothing.
+REGISTRY = [
+    {"type": "actor.registered", "event_id": "5b0b5e52-3a8e-4c1e-9b43-0c2f8f3a6a01",
+     "data": {"id": "wang-yi", "name": "Wang Yi", "country": "CHN", "roles": [
+         {"role": "Foreign Minister", "since": "2013-03-16", "until": "2022-12-30"}]}},
+    {"type": "topic.registered", "event_id": "5b0b5e52-3a8e-4c1e-9b43-0c2f8f3a6a02",
+     "data": {"id": "kashmir", "name": "Kashmir", "aliases": ["Cachemire"]}}]
+TOPIC_QUOTES = [QUOTE, "mis en garde la Russie contre toute interférence"]
+
+
+def _register(store: EventStore) -> None:
+    store.append_many(REGISTRY)
+
+
+def _details_oracle(facts: list[dict[str, Any]], as_of: D | None) -> dict[str, Any]:
+    """A naive model of what issue 12 added, from the facts that count (as
+    :func:`_oracle` picks them): each item's notes in fold order, with the fact that gave
+    them; each meeting's participants by identity (one known by role never merged with a
+    named one; the registry's inference from the first fact that named it); each topic's
+    citations (a name of the registry folded to its id; a topic with ``cite`` cited by
+    those of its fact's citations only)."""
+    live = []
+    for index, item in enumerate(facts):
+        if item.get("meta") or any(m.get("retracts") == item["id"] for m in facts):
+            continue
+        redate = next((m["date"] for m in facts if m.get("redates") == item["id"]), None)
+        valid = parse_valid_time(redate or item["date"])
+        if as_of is not None and (valid.upper is None or valid.upper > as_of):
+            continue
+        live.append(((valid.lower or D.min, valid.upper or D.max, index), item, valid))
+    notes: dict[str, list[tuple[str, str]]] = {}
+    people: dict[str, list[tuple[str, bool]]] = {}
+    topics: dict[str, set[tuple[str, str]]] = {}
+    for _, item, valid in sorted(live, key=lambda triple: triple[0]):
+        kind, status = item["kind"], item["status"]
+        data = _payload(item)
+        if data.get("note"):
+            notes.setdefault(f"{kind}:{item['key']}", []).append((data["note"], item["id"]))
+        for party in data.get("participants", []):
+            if "name" in party:
+                ref = (f"{party['country']}:{party['name'].casefold()}", False)
+            else:
+                ref = ("CHN:role:foreign minister", valid.lower is not None
+                       and valid.upper is not None and D(2013, 3, 16) <= valid.lower
+                       and valid.upper <= D(2022, 12, 30))
+            held = people.setdefault(f"meeting:{item['key']}", [])
+            if ref[0] not in {r[0] for r in held}:
+                held.append(ref)
+        if kind == "topics" and status == "discussed":
+            for name, cited in item["topics"]:
+                key = "kashmir" if name in ("Kashmir", "Cachemire") else name.casefold()
+                quotes = TOPIC_QUOTES if cited is None else [TOPIC_QUOTES[i] for i in cited]
+                topics.setdefault(key, set()).update((item["id"], q) for q in quotes)
+    return {"notes": notes, "participants": people, "topics": topics}
+
+
+def _details(state: Any) -> dict[str, Any]:
+    """What :func:`_details_oracle` models, read from a state."""
+    notes = {f"{kind[:-1]}:{item.key}": [(n.text, n.event_id) for n in item.notes]
+             for kind in ("meetings", "invitations") for item in state.items(kind)
+             if item.notes}
+    people = {f"meeting:{m.key}": [(p.id, p.inferred is not None) for p in m.participants]
+              for m in state.meetings if m.participants}
+    topics = {t.registered or t.key.casefold(): {(c.event_id, c.exact) for c in t.citations}
+              for t in state.topics}
+    return {"notes": notes, "participants": people, "topics": topics}
 
 
 def _expand(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -361,9 +452,10 @@ def _as_fact(item: dict[str, Any], source: str) -> dict[str, Any]:
     if item.get("redates"):
         return {"type": "fact.corrected", "track": item["track"], "event_id": item["id"],
                 "data": {"event": item["redates"], "reason": "date", "date": item["date"]}}
+    quotes = TOPIC_QUOTES if item["kind"] == "topics" else [QUOTE]
     return {"type": f"{item['kind']}.{item['status']}", "track": item["track"],
             "date": item["date"], "event_id": item["id"], "data": _payload(item),
-            "citations": [{"source": source, "quote": QUOTE}]}
+            "citations": [{"source": source, "quote": quote} for quote in quotes]}
 
 
 def _statuses(state: Any) -> dict[str, str]:
@@ -406,6 +498,8 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
     ours, other = fresh_track(), fresh_track()
     items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
              for i in _expand(history)]
+    _register(store)
+    registry = store.registry()
     start = store.head()[0]
     sizes = data.draw(st.lists(st.integers(1, 4), max_size=len(items)))
     positions = _append_in_batches(store, [_as_fact(i, sources[0]) for i in items], sizes)
@@ -415,9 +509,10 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
         as_of = data.draw(st.sampled_from([None, D(2018, 7, 31), D(2018, 8, 22),
                                            D(2018, 8, 24), D(2018, 12, 31)]))
         state = project(ours, [e for e in store.read_track(ours) if e.position <= cut],
-                        as_of=as_of)
+                        as_of=as_of, registry=registry)
         mine = [i for i in items[:known] if i["track"] == ours]
         assert _statuses(state) == _oracle(mine, len(mine), as_of)
+        assert _details(state) == _details_oracle(mine, as_of)
         # the store's known-at cut is the last position recorded by then
         with store.engine.connect() as conn:
             moment = conn.execute(sa.select(sa.func.max(events.c.recorded_at))
@@ -427,7 +522,8 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
             through = store.position_at(at)
             assert through >= cut
             expected = project(ours, [e for e in store.read_track(ours)
-                                      if e.position <= through], as_of=as_of, known_at=at)
+                                      if e.position <= through], as_of=as_of, known_at=at,
+                               registry=registry)
             assert store.project(ours, as_of=as_of, known_at=at) == expected
 
 
@@ -590,6 +686,7 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
     ours, other = fresh_track(), fresh_track()
     items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
              for i in _expand(history)]
+    _register(store)
     facts = [_as_fact(i, sources[0]) for i in items]
     index = 0
     while index < len(facts):  # random batches, catching up after some of them
@@ -601,7 +698,8 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
     for track in {i["track"] for i in items}:
         served = store._read_models.current(track)
         assert served is not None
-        assert served == project(track, list(store.read_track(track)))
+        assert served == project(track, list(store.read_track(track)),
+                                 registry=store.registry())
 
 
 def test_a_catch_up_round_never_folds_beyond_its_checkpoint(

@@ -28,7 +28,8 @@ DATE = {"edtf": "2018-08-23", "lower": "2018-08-23", "upper": "2018-08-23", "tex
         "anchor": "2018-08-24", "resolved": False, "words": "23 Aug 2018"}
 CITATION = {"event_id": "e1", "position": 9, "source": "7c3a", "start": 95, "end": 210,
             "exact": "une rencontre à Genève", "erased": False}
-PARTY = {"id": "john-bolton", "name": "John Bolton", "country": "USA", "role": "conseiller"}
+PARTY = {"id": "john-bolton", "name": "John Bolton", "country": "USA", "role": "conseiller",
+         "inferred": None}
 
 
 def same_document(doc: Any, expected: Any) -> bool:
@@ -55,16 +56,17 @@ def test_a_state_document_has_the_published_shape() -> None:
     meeting = {"key": "geneva", "status": "held", "kind": "talks", "date": DATE,
                "place": "Genève", "participants": [PARTY], "topics": ["Syrie"],
                "scheduled": None, "reason": None, "outcome_only": False,
-               "citations": [CITATION], "purpose": None, "note": None, "fulfils": None,
+               "citations": [CITATION], "purpose": None, "notes": [], "fulfils": None,
                "stages": [{"status": "planned", "date": JULY_DATE},
                           {"status": "held", "date": DATE}],
                "lifecycle": "planned Jul → held 23 Aug 2018"}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
-                  "date": None, "outcome_only": False, "citations": [], "stages": [],
+                  "date": None, "outcome_only": False, "citations": [], "notes": [], "stages": [],
                   "lifecycle": "extended"}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
-             "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION]}
+             "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION],
+             "names": [], "registered": None}
     open_items = [
         {"kind": "invitation", "key": "moscow", "status": "extended",
          "what": "invitation of John Bolton to Moscou", "date": None, "citations": [],

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from eventstore import EventStore, ValidationError
 from eventstore.projection import PROJECTION_VERSION, dump_folded, fold_all, registry_of
-from eventstore.storage.engine import upgrade
+from eventstore.storage.engine import HEAD_REVISION, upgrade
 from eventstore.tracks import ACTORS_STREAM, FIXED_STREAMS
+from tests.old_stores import written_at
 from tests.test_example import import_example, register_sources
 from tests.test_following import cancelled
-from tests.test_schema import migrated_to
 
 TRACK = "RUS-USA"
 #: The schema before the projector became a consumer: the previous head revision.
@@ -79,15 +79,13 @@ def served_as_folded(store: EventStore, track: str) -> bool:
 
 
 def test_a_store_at_the_previous_schema_comes_forward_in_place(db_url: str) -> None:
-    engine = migrated_to(db_url, PREVIOUS)
-    with EventStore(engine, check=False, actor="analyst") as store:
-        import_example(store)  # appending never touched the read models' tables
+    engine, _ = written_at(db_url, PREVIOUS, import_example)  # read models untouched
     head = project_as_before(engine)
     with EventStore(engine, check=False) as store:
         before = states(store)
     assert len(before) >= 1
 
-    assert upgrade(engine) == (PREVIOUS, "0009_projector")
+    assert upgrade(engine) == (PREVIOUS, HEAD_REVISION)
 
     with EventStore(engine, actor="analyst") as store:
         assert "projections" not in sa.inspect(engine).get_table_names()
@@ -104,10 +102,8 @@ def test_a_store_at_the_previous_schema_comes_forward_in_place(db_url: str) -> N
 
 
 def test_a_store_at_the_previous_schema_never_projected(db_url: str) -> None:
-    engine = migrated_to(db_url, PREVIOUS)
-    with EventStore(engine, check=False, actor="analyst") as store:
-        import_example(store)
-    assert upgrade(engine) == (PREVIOUS, "0009_projector")
+    engine, _ = written_at(db_url, PREVIOUS, import_example)
+    assert upgrade(engine) == (PREVIOUS, HEAD_REVISION)
     with EventStore(engine) as store:
         assert projector_row(store) is None  # created on its first catch-up
         head, _ = store.head()

@@ -480,7 +480,7 @@ def _as_item(fact: Fact, spec: dict[str, Any], drop_track: bool) -> Fact | dict[
 
 def _check_event(event: RecordedEvent, fact: Fact, spec: dict[str, Any],
                  store: EventStore) -> None:
-    assert event.type == fact.type and event.schema_version == fact.data.schema_version
+    assert event.type == fact.type and event.schema_version == fact.data.stored_version()
     assert event.data == fact.data
     assert event.track == fact.track
     assert event.valid == fact.valid

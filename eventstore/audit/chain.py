@@ -62,7 +62,7 @@ def chain_problems(events: Iterable[RecordedEvent], *, check_payloads: bool = Tr
         if check_payloads:
             if sha256_hex(citations_bytes(event.citations)) != event.citations_hash:
                 yield f"{where}: citations do not match citations_hash"
-            if event.schema_version == event.data.schema_version:
+            if event.schema_version == event.data.stored_version():
                 body = canonical_json(unstructure_data(event.data))
                 if sha256_hex(body) != event.payload_hash:
                     yield f"{where}: payload does not match payload_hash"

@@ -75,22 +75,32 @@ def source() -> None:
 @click.option("--body-until", metavar="TEXT",
               help="The body ends where TEXT first occurs: what follows (unrelated headlines, "
                    "page furniture) can never be cited.")
+@click.option("--agency", metavar="NAME",
+              help="The news agency whose wire copy this is, when --outlet republished it "
+                   "(e.g. AFP, Reuters).")
+@click.option("--published-basis", type=click.Choice(["stated", "url", "dateline", "inferred"]),
+              help="How the --published date is known: stated in the text or page, read "
+                   "from the URL, from the dateline, or inferred.")
+@click.option("--note", metavar="TEXT", help="A free note on the source.")
 @common
 @writer_options
 def source_add(files: Sequence[str], title: str | None, outlet: str | None,
                source_url: str | None, published: str | None, language: str | None,
-               body_from: str | None, body_until: str | None,
+               body_from: str | None, body_until: str | None, agency: str | None,
+               published_basis: str | None, note: str | None,
                db: str | None, fmt: str, actor: str | None) -> None:
     """Register article texts (UTF-8). Adding the same text again returns the same id."""
     from .. import NewSource
 
-    one_only = (title, outlet, source_url, published, body_from, body_until)
+    one_only = (title, outlet, source_url, published, body_from, body_until, agency,
+                published_basis, note)
     if len(files) > 1 and any(v is not None for v in one_only):
-        fail("--title, --outlet, --url, --published, --body-from and --body-until describe "
-             "one article: give one file with them")
+        fail("--title, --outlet, --url, --published, --body-from, --body-until, --agency, "
+             "--published-basis and --note describe one article: give one file with them")
     items = [NewSource(data=_read_file(name), title=title, outlet=outlet, url=source_url,
                        published=published, language=language, name=name,
-                       body_from=body_from, body_until=body_until) for name in files]
+                       body_from=body_from, body_until=body_until, agency=agency,
+                       published_basis=published_basis, note=note) for name in files]
     with open_store(db, actor) as store:
         infos = store.add_sources(items)
     docs = [info.to_dict() for info in infos]

@@ -2,15 +2,18 @@
 
 The options of ``append TYPE`` are generated from the fields of the fact class, so the
 CLI can never drift from the catalogue: a text field becomes ``--field TEXT``, an enum a
-choice, a party ``--speaker "Name:ISO3[:role]"``, a list a repeatable option named in the
-singular (``--participant``, ``--topic``). The catalogue is imported only when those
-options are built (``append TYPE``): the other commands start without it.
+choice, a party ``--speaker "Name:ISO3[:role]"`` (``":ISO3:role"`` for one named only by
+its role), a list a repeatable option named in the singular (``--participant``,
+``--topic``; a topic with the citations that support it is ``--topic "TEXT@0,2"``). The
+catalogue is imported only when those options are built (``append TYPE``): the other
+commands start without it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -112,16 +115,33 @@ def parse_moment(value: str | None, option: str) -> dt.datetime | None:
 
 
 def parse_party(value: str, where: str) -> dict[str, Any]:
-    """``"Name:ISO3[:role]"`` → the JSON form of a :class:`Party`."""
+    """``"Name:ISO3[:role]"`` → the JSON form of a :class:`Party`; ``":ISO3:role"`` (no
+    name) for one the source names only by its role."""
     parts = [p.strip() for p in value.split(":", 2)]
-    if len(parts) < 2 or not parts[0] or not parts[1]:
+    role = parts[2] if len(parts) == 3 and parts[2] else None
+    if len(parts) < 2 or not parts[1] or not (parts[0] or role):
         raise click.BadParameter(f"{value!r}: write a party as NAME:COUNTRY[:ROLE], "
-                                 "e.g. 'John Bolton:USA:national security adviser'",
-                                 param_hint=where)
-    party: dict[str, Any] = {"name": parts[0], "country": parts[1].upper()}
-    if len(parts) == 3 and parts[2]:
-        party["role"] = parts[2]
+                                 "e.g. 'John Bolton:USA:national security adviser', or "
+                                 "one named only by its role as :COUNTRY:ROLE, e.g. "
+                                 "':CHN:foreign minister'", param_hint=where)
+    party: dict[str, Any] = {"country": parts[1].upper()}
+    if parts[0]:
+        party["name"] = parts[0]
+    if role:
+        party["role"] = role
     return party
+
+
+_TOPIC_CITE = re.compile(r"^(.*\S)\s*@(\d+(?:,\d+)*)$")
+
+
+def parse_topic(value: str) -> str | dict[str, Any]:
+    """``"Syria"`` → a topic every citation supports; ``"Syria@0,2"`` → the JSON form of a
+    :class:`TopicCite`: the topic, cited by the fact's citations 0 and 2 only."""
+    found = _TOPIC_CITE.match(value)
+    if found is None:
+        return value
+    return {"topic": found.group(1), "cite": [int(n) for n in found.group(2).split(",")]}
 
 
 def parse_role(value: str, where: str) -> dict[str, Any]:
@@ -161,6 +181,8 @@ class FieldOption(typing.NamedTuple):
             return None if value is None else parse_json(value, self.flag)
         if self.kind == "texts":
             return list(value)
+        if self.kind == "topics":
+            return [parse_topic(v) for v in value]
         return value
 
 
@@ -193,12 +215,19 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"], kwargs["multiple"] = "roles", "ROLE[:SINCE[:UNTIL]]", True
         elif item is str:
             kind, kwargs["metavar"], kwargs["multiple"] = "texts", "TEXT", True
+        elif item is not None and str in typing.get_args(item):  # a topic, or with citations
+            kind, kwargs["metavar"], kwargs["multiple"] = "topics", "TEXT[@N,…]", True
         elif typing.get_origin(hint) is not None and dict in {
                 typing.get_origin(a) for a in typing.get_args(hint)}:
             kind, kwargs["metavar"] = "json", "JSON"
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
         kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")
+        if kind == "topics":
+            kwargs["help"] += ("; TEXT@0,2: the topic is supported by the fact's citations 0 "
+                               "and 2 only (--cite order, from 0)")
+        elif kind in ("party", "parties"):
+            kwargs["help"] += "; :ISO3:ROLE for one the source names only by its role"
         spec = FieldOption(field=field.name, flag=flag, kind=kind, required=required)
         result.append((spec, click.Option([flag, f"field_{field.name}"], **kwargs)))
     return result

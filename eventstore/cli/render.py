@@ -52,12 +52,46 @@ def sources_table(docs: list[dict[str, Any]]) -> str:
     if not docs:
         return "no sources yet (add one with `eventstore source add FILE`)"
     table = Table(box=None, pad_edge=False)
-    for column in ("id", "published", "chars", "outlet", "title"):
+    for column in ("id", "published", "chars", "outlet", "title", "note"):
         table.add_column(column)
     for doc in docs:
-        table.add_row(doc["id"][:16], doc["published"] or "", str(doc["length"]),
-                      doc["outlet"] or "", doc["title"] or "")
+        table.add_row(doc["id"][:16], _published(doc), str(doc["length"]), _outlet(doc),
+                      doc["title"] or "", _brief(doc.get("note")))
     return _render(table)
+
+
+# -- sources as published (issue 12, point 10) -----------------------------------------
+
+def _published(doc: Mapping[str, Any]) -> str:
+    """``2018-08-24 (date from the URL)``: the date and how it is known."""
+    from ..facts import PublicationBasis
+
+    if not doc.get("published"):
+        return ""
+    basis = doc.get("published_basis")
+    return str(doc["published"]) + (f" ({PublicationBasis(basis).words})" if basis else "")
+
+
+def _outlet(doc: Mapping[str, Any]) -> str:
+    """``Le Figaro (AFP wire copy)``: who published it, and whose copy it was."""
+    outlet, agency = doc.get("outlet") or "", doc.get("agency")
+    if not agency:
+        return outlet
+    return f"{outlet} ({agency} wire copy)" if outlet else f"{agency} wire copy"
+
+
+def _brief(text: str | None, limit: int = 40) -> str:
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _source_header(doc: Mapping[str, Any]) -> list[str]:
+    """What ``source show`` says of a source above its text."""
+    shown = {"title": doc.get("title"), "outlet": _outlet(doc), "published": _published(doc),
+             "url": doc.get("url"), "language": doc.get("language"), "note": doc.get("note")}
+    return [f"{key}: {value}" for key, value in shown.items() if value]
 
 
 def _render(renderable: Any) -> str:
@@ -73,9 +107,7 @@ def source_text(doc: Mapping[str, Any]) -> str:
     if doc["text"] is None:
         erasure = doc.get("erasure") or {}
         return "\n".join([
-            f"source {doc['id']}", *(f"{key}: {doc[key]}" for key in ("title", "outlet",
-                                                                     "published", "url")
-                                    if doc.get(key)), "",
+            f"source {doc['id']}", *_source_header(doc), "",
             f"its text was erased on {erasure.get('erased_at')} by {erasure.get('erased_by')}"
             f" ({erasure.get('reason')}), with the quotes of its {len(doc['citations'])} "
             "citation(s); its id, length and the citations' spans remain"])
@@ -90,10 +122,7 @@ def source_text(doc: Mapping[str, Any]) -> str:
         out.extend(marks.get(index, ()))
         out.append(char)
     out.extend(marks.get(len(text), ()))
-    header = [f"source {doc['id']}"]
-    for key in ("title", "outlet", "published", "url", "language"):
-        if doc.get(key):
-            header.append(f"{key}: {doc[key]}")
+    header = [f"source {doc['id']}", *_source_header(doc)]
     lines = [f"  {n}. [{s['start']}, {s['end']}) position {s['position']} {s['type']}"
              for n, s in enumerate(spans, start=1)]
     cited = ["", f"{len(spans)} cited span(s)" + (":" if spans else "")] + lines
@@ -139,7 +168,7 @@ def _summary(event: RecordedEvent, redacted: type[Redacted]) -> str:
         return f"[redacted: erased by {data.erased_by}]"
     speaker = getattr(data, "speaker", None)
     if speaker is not None:
-        return f"{speaker.name}: {getattr(data, 'stance', '')}"
+        return f"{speaker.name or speaker.role}: {getattr(data, 'stance', '')}"
     target = getattr(data, "event", None)
     if target is not None:
         return f"→ {target}"
@@ -225,27 +254,29 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         lines.append(f"{sub}{title} ({len(rows)})")
         for item in rows:
             lines.append(f"{bullet}{describe(item)}")
+            lines.extend(note_lines(getattr(item, "notes", ()), "      "))
             lines.extend(_cites(item.citations, "      "))
 
     section("Meetings", state.meetings, lambda m: (
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {life(m)}"
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
         + (f" at {m.place}" if m.place else "")
-        + (f" — {', '.join(p.name for p in m.participants)}" if m.participants else "")
+        + (f" — {', '.join(p.label for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {life(d)}"
         + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
-        f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
-        f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
+        f"{_when(i.date)}  {i.key}: {i.inviter.label if i.inviter else '?'} invited "
+        f"{i.invitee.label if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
         + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
     section("Statements", state.statements, lambda s: (
-        f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}"
+        f"{_when(s.date)}  {s.speaker.label} ({s.stance}): {s.content}"
         + (f" [reported: {s.attribution}]" if s.attribution else "")))
     section("Topics", state.topics, lambda t: (
-        f"{t.key}: {_when(t.first, source_words=False)} … "
+        f"{t.key}" + (f" ({t.aside})" if t.aside else "")
+        + f": {_when(t.first, source_words=False)} … "
         f"{_when(t.last, source_words=False)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
         f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'} — {life(a)}"))
@@ -263,6 +294,19 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         lines.append("")
         lines.append(ERASURE_NOTE)
     return "\n".join(lines)
+
+
+# -- every source's note, a topic's names (issue 12) ------------------------------------
+
+def note_lines(notes: Iterable[Any], indent: str) -> list[str]:
+    """Each note an item holds, on a line of its own, with where it comes from."""
+    return [f"{indent}note: {' '.join(n.text.split())}  [{note_sources(n)}]" for n in notes]
+
+
+def note_sources(note: Any) -> str:
+    """The sources and spans a note's fact cites (``a1b2c3d4 120-190``)."""
+    return "; ".join(f"{c.source[:8]} {c.start}-{c.end}" for c in note.citations) \
+        or "no citation"
 
 
 #: Said wherever an answer shows erased content: erasure rewrites past answers too.

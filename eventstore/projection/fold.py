@@ -43,7 +43,9 @@ from ..facts import (
     MeetingPlanned,
     Redacted,
     StatementMade,
+    TopicCite,
     TopicsDiscussed,
+    topic_name,
 )
 from .identity import ActorRegistry, name_key
 from .resolve import Effective, Plain, fold_order, resolve
@@ -53,6 +55,7 @@ from .state import (
     Evidence,
     Invitation,
     Meeting,
+    Note,
     PartyRef,
     RedactedFact,
     Statement,
@@ -137,7 +140,7 @@ class Builder:
         builder.declarations = {d.key: d for d in state.declarations}
         builder.invitations = {i.key: i for i in state.invitations}
         builder.statements = {s.key: s for s in state.statements}
-        builder.topics = {name_key(t.key): t for t in state.topics}
+        builder.topics = {_topic_slot(t.registered, t.key): t for t in state.topics}
         builder.actions = {a.key: a for a in state.actions}
         builder.redacted = {r.key: r for r in state.redacted}
         return builder
@@ -179,19 +182,19 @@ class Builder:
             reason=old.reason if reason is None else reason, outcome_only=old.outcome_only,
             citations=self._cite("meeting", key, old.citations, fact.citations),
             purpose=old.purpose if purpose is None else purpose,
-            note=old.note if note is None else note,
+            notes=old.notes if note is None else _noted(old.notes, fact, note),
             fulfils=old.fulfils if fulfils is None else fulfils,
             stages=staged(old.stages, before, now, date))
 
     def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
         self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
                           scheduled=d.scheduled, purpose=d.purpose,
-                          participants=[self.registry.ref(p) for p in d.participants])
+                          participants=[self.registry.ref(p, fact.valid) for p in d.participants])
 
     def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
         self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place, note=d.note,
                           fulfils=d.fulfils,
-                          participants=[self.registry.ref(p) for p in d.participants])
+                          participants=[self.registry.ref(p, fact.valid) for p in d.participants])
         if d.fulfils and d.fulfils in self.invitations:
             inv = self.invitations[d.fulfils]
             now = _advance("invitation", inv.status, "fulfilled")
@@ -208,29 +211,41 @@ class Builder:
         if meeting is None:  # topics of a meeting never recorded: it was held
             self._put_meeting(fact, d.meeting, "held")
             meeting = self.meetings[d.meeting]
-        new_topics = tuple(t for t in d.topics if t not in meeting.topics)
+        names = [topic_name(t) for t in d.topics]
+        new_topics = tuple(dict.fromkeys(n for n in names if n not in meeting.topics))
         self.meetings[d.meeting] = evolve(
             meeting, topics=meeting.topics + new_topics,
             citations=self._cite("meeting", d.meeting, meeting.citations, fact.citations))
-        for name in d.topics:
-            key = name_key(name)
-            old = self.topics.get(key)
-            if old is None:
-                self.topics[key] = Topic(key=name, status="discussed", first=fact.valid,
-                                         last=fact.valid, meetings=(d.meeting,),
-                                         date=fact.valid, citations=fact.citations)
-            else:
-                seen = self._topic_meetings.get(key)
-                if seen is None:
-                    seen = self._topic_meetings[key] = set(old.meetings)
-                meetings = old.meetings
-                if d.meeting not in seen:
-                    seen.add(d.meeting)
-                    meetings += (d.meeting,)
-                self.topics[key] = Topic(
-                    key=old.key, status=old.status, first=old.first, last=fact.valid,
-                    meetings=meetings, date=fact.valid,
-                    citations=self._cite("topic", key, old.citations, fact.citations))
+        for topic, name in zip(d.topics, names, strict=True):
+            self._put_topic(fact, d.meeting, name, _topic_citations(topic, fact.citations))
+
+    def _put_topic(self, fact: Effective, meeting: str, name: str,
+                   citations: tuple[Evidence, ...]) -> None:
+        """A topic as discussed at ``meeting``, cited by ``citations``; a name the topic
+        registry knows is that topic, whatever the language."""
+        registered = self.registry.topic(name)
+        key = _topic_slot(registered.id if registered else None, name)
+        old = self.topics.get(key)
+        if old is None:
+            self.topics[key] = Topic(
+                key=registered.name if registered else name, status="discussed",
+                first=fact.valid, last=fact.valid, meetings=(meeting,), date=fact.valid,
+                citations=citations, names=(name,),
+                registered=registered.id if registered else None)
+            return
+        seen = self._topic_meetings.get(key)
+        if seen is None:
+            seen = self._topic_meetings[key] = set(old.meetings)
+        meetings = old.meetings
+        if meeting not in seen:
+            seen.add(meeting)
+            meetings += (meeting,)
+        self.topics[key] = Topic(
+            key=old.key, status=old.status, first=old.first, last=fact.valid,
+            meetings=meetings, date=fact.valid,
+            citations=self._cite("topic", key, old.citations, citations),
+            names=old.names if name in old.names else old.names + (name,),
+            registered=old.registered)
 
     # declarations
     def _put_declaration(self, fact: Effective, key: str, status: str, *,
@@ -260,7 +275,7 @@ class Builder:
 
     def _declaration_signed(self, fact: Effective, d: DeclarationSigned) -> None:
         self._put_declaration(fact, d.key, "signed",
-                              signatories=[self.registry.ref(p) for p in d.signatories])
+                              signatories=[self.registry.ref(p, fact.valid) for p in d.signatories])
 
     def _declaration_not_signed(self, fact: Effective, d: DeclarationNotSigned) -> None:
         self._put_declaration(fact, d.key, "not_signed", reason=d.reason)
@@ -269,7 +284,7 @@ class Builder:
     def _put_invitation(self, fact: Effective, key: str, status: str, *,
                         inviter: PartyRef | None = None, invitee: PartyRef | None = None,
                         place: str | None = None, purpose: str | None = None,
-                        reason: str | None = None) -> None:
+                        reason: str | None = None, note: str | None = None) -> None:
         old = self.invitations.get(key)
         before = None if old is None else old.status
         if old is None:
@@ -286,15 +301,17 @@ class Builder:
             reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
             date=fact.valid, outcome_only=old.outcome_only,
             citations=self._cite("invitation", key, old.citations, fact.citations),
-            stages=staged(old.stages, before, now, fact.valid))
+            stages=staged(old.stages, before, now, fact.valid),
+            notes=old.notes if note is None else _noted(old.notes, fact, note))
 
     def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
-        self._put_invitation(fact, d.key, "extended", inviter=self.registry.ref(d.inviter),
-                             invitee=self.registry.ref(d.invitee), place=d.place,
+        self._put_invitation(fact, d.key, "extended",
+                             inviter=self.registry.ref(d.inviter, fact.valid),
+                             invitee=self.registry.ref(d.invitee, fact.valid), place=d.place,
                              purpose=d.purpose)
 
     def _invitation_accepted(self, fact: Effective, d: InvitationAccepted) -> None:
-        self._put_invitation(fact, d.key, "accepted")
+        self._put_invitation(fact, d.key, "accepted", note=d.note)
 
     def _invitation_declined(self, fact: Effective, d: InvitationDeclined) -> None:
         self._put_invitation(fact, d.key, "declined", reason=d.reason)
@@ -302,7 +319,7 @@ class Builder:
     # statements and actions
     def _statement_made(self, fact: Effective, d: StatementMade) -> None:
         statement = Statement(
-            key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker),
+            key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker, fact.valid),
             stance=str(d.stance), content=d.content, addressee=d.addressee,
             attribution=d.attribution, date=fact.valid, citations=fact.citations)
         self.statements[fact.event_id] = statement
@@ -310,7 +327,7 @@ class Builder:
 
     def _put_action(self, fact: Effective, key: str, status: str, *,
                     actor: PartyRef | None = None, action: str | None = None,
-                    expected: str | None = None) -> None:
+                    expected: str | None = None, note: str | None = None) -> None:
         old = self.actions.get(key)
         before = None if old is None else old.status
         if old is None:
@@ -324,14 +341,15 @@ class Builder:
             expected=old.expected if expected is None else expected, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("action", key, old.citations, fact.citations),
-            stages=staged(old.stages, before, now, fact.valid))
+            stages=staged(old.stages, before, now, fact.valid),
+            notes=old.notes if note is None else _noted(old.notes, fact, note))
 
     def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
-        self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor),
+        self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor, fact.valid),
                          action=d.action, expected=d.expected)
 
     def _action_done(self, fact: Effective, d: ActionDone) -> None:
-        self._put_action(fact, d.key, "done")
+        self._put_action(fact, d.key, "done", note=d.note)
 
     # the result
     def fulfil_invitations(self) -> None:
@@ -376,13 +394,39 @@ class Builder:
 
 def _statement_key(statement: Statement) -> tuple[Any, ...]:
     """Statements come by speaker, then when they were most likely made, then key."""
-    return (statement.speaker.name, chronology_key(statement.date), statement.key)
+    return (statement.speaker.label, chronology_key(statement.date), statement.key)
 
 
 #: Fact type → the builder's method that folds it (``meeting.held`` → ``_meeting_held``).
 _HANDLERS: dict[str, Callable[[Builder, Effective, Any], None]] = {
     name: getattr(Builder, "_" + name.replace(".", "_"))
     for name in FACT_TYPES if hasattr(Builder, "_" + name.replace(".", "_"))}
+
+
+# -- topics per citation and across languages, every source's note (issue 12) ---------
+
+def _topic_slot(registered: str | None, name: str) -> str:
+    """Where the builder keeps a topic: a registered one by its registry id, any other
+    by its folded name."""
+    return f"#{registered}" if registered is not None else name_key(name)
+
+
+def _topic_citations(topic: str | TopicCite,
+                     citations: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The citations that support one topic of a ``topics.discussed`` fact: all of the
+    fact's for a plain name, else those its ``cite`` indexes name (an index past the end,
+    possible only in corrected data, names nothing)."""
+    if isinstance(topic, str):
+        return citations
+    return tuple(dict.fromkeys(citations[i] for i in topic.cite if i < len(citations)))
+
+
+def _noted(notes: tuple[Note, ...], fact: Effective, text: str) -> tuple[Note, ...]:
+    """``notes`` and this fact's note, with its citations (one note per fact)."""
+    if any(n.event_id == fact.event_id for n in notes):
+        return tuple(Note(text, fact.event_id, fact.citations) if n.event_id == fact.event_id
+                     else n for n in notes)
+    return notes + (Note(text, fact.event_id, fact.citations),)
 
 
 def _answers(inv: Invitation, meeting: Meeting) -> bool:

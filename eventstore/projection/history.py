@@ -26,7 +26,7 @@ from ..events import RecordedEvent
 from .fold import Builder, project
 from .identity import ActorRegistry
 from .resolve import Effective, evidence, fold_order, resolve
-from .state import KINDS, UTC_MOMENT, Evidence, PartyRef, TrackState
+from .state import KINDS, UTC_MOMENT, Evidence, Note, PartyRef, TrackState
 from .timeline import chronology_order
 
 __all__ = ["Step", "history", "diff"]
@@ -175,7 +175,7 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
 
 def _new(kind: str, name: str, item: Any) -> str:
     if kind == "statements":
-        return f"statement by {item.speaker.name} ({item.stance}): {_short(item.content)}"
+        return f"statement by {item.speaker.label} ({item.stance}): {_short(item.content)}"
     if kind == "redacted":
         return (f"{item.type} (redacted: its data was erased on {item.erased_at} "
                 f"by {item.erased_by}: {_short(item.reason)})")
@@ -227,10 +227,17 @@ def _show(value: Any) -> str:
     if isinstance(value, tuple):
         return ", ".join(_show(v) for v in value) or "none"
     if isinstance(value, PartyRef):
-        return value.name
+        return value.label
+    if isinstance(value, Note):
+        return f"\u201c{_short(value.text)}\u201d ({_sources(value.citations)})"
     if isinstance(value, ValidTime):
         return value.edtf
     return "none" if value is None else str(value)
+
+
+def _sources(citations: tuple[Evidence, ...]) -> str:
+    """Where a note comes from: its citations' sources and spans, briefly."""
+    return "; ".join(f"{c.source[:8]} {c.start}-{c.end}" for c in citations) or "no citation"
 
 
 def _status(value: str) -> str:

@@ -29,7 +29,7 @@ from ..events import _utc_text
 __all__ = [
     "Stage", "lifecycle_words", "staged", "Evidence", "PartyRef", "Meeting", "Declaration",
     "Invitation", "Statement", "Topic", "Action", "RedactedFact", "OpenItem", "Item", "KINDS",
-    "TrackState", "evolve", "UTC_MOMENT",
+    "TrackState", "evolve", "UTC_MOMENT", "RoleHolder", "Note",
 ]
 
 
@@ -48,12 +48,29 @@ class Evidence:
 
 @attrs.frozen
 class PartyRef:
-    """A participant, matched by identity (the actor registry), not by spelling."""
+    """A participant, matched by identity (the actor registry), not by spelling.
+
+    One the source names only by role has ``name`` None; ``inferred`` is then who the
+    actor registry says held that role on the fact's date (the registry's inference,
+    not the source's words). ``label`` is how a reader sees it.
+    """
 
     id: str
-    name: str
+    name: str | None
     country: str
     role: str | None = None
+    inferred: RoleHolder | None = None
+
+    @property
+    def label(self) -> str:
+        """The name; for one known only by role, the role as the source gave it, marked
+        unnamed or with whom the registry says held it: ``foreign minister, CHN (Wang Yi,
+        by the actor registry)``."""
+        if self.name is not None:
+            return self.name
+        if self.inferred is not None:
+            return f"{self.role}, {self.country} ({self.inferred.name}, by the actor registry)"
+        return f"{self.role}, {self.country} (unnamed)"
 
 
 @attrs.frozen
@@ -79,7 +96,8 @@ class Meeting:
     outcome_only: bool
     citations: tuple[Evidence, ...]
     purpose: str | None = None
-    note: str | None = None
+    #: Every note the sources gave (``meeting.held``), each with its fact's citations.
+    notes: tuple[Note, ...] = ()
     fulfils: str | None = None
     #: The statuses it went through, in fold order ("planned 27 Jun → held 16 Jul 2018").
     stages: tuple[Stage, ...] = ()
@@ -112,6 +130,8 @@ class Invitation:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    #: Every note the sources gave (``invitation.accepted``), each with its citations.
+    notes: tuple[Note, ...] = ()
     stages: tuple[Stage, ...] = ()
 
 
@@ -130,13 +150,29 @@ class Statement:
 
 @attrs.frozen
 class Topic:
-    key: str  # the topic as first written
+    key: str  # the topic registry's name for it, else the topic as first written
     status: str  # discussed
     first: ValidTime | None
     last: ValidTime | None
     meetings: tuple[str, ...]
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    #: The names the sources used for it, as written ("Kashmir", "Cachemire").
+    names: tuple[str, ...] = ()
+    #: Its id in the topic registry (``topic.registered``), when registered.
+    registered: str | None = None
+
+    @property
+    def aside(self) -> str:
+        """What a reader is told beside its name: its registry id, and the names the
+        sources used when they are not just that name (``topic registry: kashmir; as
+        written: Kashmir, Cachemire``); "" when there is nothing to add."""
+        parts = []
+        if self.registered:
+            parts.append(f"topic registry: {self.registered}")
+        if self.names and self.names != (self.key,):
+            parts.append("as written: " + ", ".join(self.names))
+        return "; ".join(parts)
 
 
 @attrs.frozen
@@ -149,6 +185,8 @@ class Action:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    #: Every note the sources gave (``action.done``), each with its fact's citations.
+    notes: tuple[Note, ...] = ()
     stages: tuple[Stage, ...] = ()
 
 
@@ -230,7 +268,7 @@ class TrackState:
         items: list[OpenItem] = []
         for inv in self.invitations:
             if inv.status in ("extended", "accepted"):
-                who = inv.invitee.name if inv.invitee else "?"
+                who = inv.invitee.label if inv.invitee else "?"
                 items.append(OpenItem("invitation", inv.key, inv.status,
                                       f"invitation of {who}" + (f" to {inv.place}"
                                                                 if inv.place else ""),
@@ -380,3 +418,29 @@ def _with_lifecycle(cls: type) -> Callable[[Any], list[dict[str, Any]]]:
             out.append(doc)
         return out
     return items
+
+
+# -- participants by role, every source's note (issue 12, points 6 and 8) --------------
+
+@attrs.frozen
+class RoleHolder:
+    """Who the actor registry says held a role on a fact's date: its inference, not the
+    source's words (``by`` says so in the JSON document)."""
+
+    id: str
+    name: str
+    role: str  # the role as the registry words it
+    since: str | None
+    until: str | None
+    by: str = "actor registry"
+
+
+@attrs.frozen
+class Note:
+    """A note one fact gave an item (``meeting.held``'s, ``invitation.accepted``'s,
+    ``action.done``'s ``note``), with that fact's citations: an item reported by several
+    sources keeps each one's."""
+
+    text: str
+    event_id: str
+    citations: tuple[Evidence, ...]

@@ -281,7 +281,7 @@ class Appender:
         cited = tuple(c.to_dict() for c in citations)
         return _Prepared(
             event_id=fact.event_id or uuid7(), caller_id=fact.event_id is not None,
-            track=fact.track, type=fact.type, schema_version=fact.data.schema_version,
+            track=fact.track, type=fact.type, schema_version=fact.data.stored_version(),
             valid=fact.valid, correlation_id=fact.correlation_id,
             causation_id=fact.causation_id, payload_body=payload_body,
             payload_hash=sha256_hex(payload_body.encode("utf-8")), cited=cited,
@@ -308,7 +308,7 @@ class Appender:
         payload_body = payload_json(data, unstructure_data(data)).decode("utf-8")
         return _Prepared(
             event_id=uuid7(), caller_id=False, track=data.stream, type=data.type_name,
-            schema_version=data.schema_version, valid=None, correlation_id=None,
+            schema_version=data.stored_version(), valid=None, correlation_id=None,
             causation_id=None, payload_body=payload_body,
             payload_hash=sha256_hex(payload_body.encode("utf-8")), cited=(),
             citations_hash=_NO_CITATIONS_HASH)

@@ -36,7 +36,7 @@ from ..facts import (
     fact_class,
     long_text,
 )
-from ..tracks import ACTORS_STREAM, FIXED_STREAMS
+from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS
 from . import schema as t
 from .db import Database, chunks
 from .rows import (
@@ -137,7 +137,7 @@ class Erasures:
             conn.execute(sa.delete(t.payloads).where(t.payloads.c.position == row.position))
             kept = conn.execute(sa.select(sa.func.count()).select_from(t.citations)
                                 .where(t.citations.c.position == row.position)).scalar()
-            if row.track == ACTORS_STREAM:  # the registry changed: every track's names
+            if row.track in REGISTRY_STREAMS:  # the registry changed: every track's names
                 tracks = tuple(self._read_models.track_names(conn))
                 self._read_models.forget_checkpoint(conn)
             else:

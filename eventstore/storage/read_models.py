@@ -41,7 +41,7 @@ from ..projection import (
     project,
     registry_of,
 )
-from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS, parse_track
 from . import schema as t
 from .consumers import PROJECTOR, Consumer, Consumers
 from .db import Database, chunks
@@ -123,7 +123,7 @@ class ReadModels:
         else:
             projector, head = self._consumers.projector(page, probe.position), probe.head or 0
         with projector, translated(self._db.url), projector.moving_to(head) as conn:
-            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+            registry_version = _registry_version(conn)
             count = self._rebuild_in(conn, registry_version, head)
             return count, len(self.track_names(conn))
 
@@ -146,7 +146,7 @@ class ReadModels:
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, head: int) -> int:
         """Refold every track up to ``head``, one at a time (memory: the largest track's
         events); the projector's versions become the current ones."""
-        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        registry = self._registry_in(conn)
         count = 0
         for track in self.track_names(conn):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
@@ -168,7 +168,7 @@ class ReadModels:
                 by_track.setdefault(event.track, []).append(event)
         if not by_track:
             return
-        registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+        registry = self._registry_in(conn)
         rows = {row.track: row for row in conn.execute(
             sa.select(t.track_states).where(t.track_states.c.track.in_(sorted(by_track))))}
         upto = new[-1].position  # the checkpoint this round moves to: fold nothing beyond
@@ -227,9 +227,10 @@ class ReadModels:
         with self._db.read() as conn:
             row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
                                .where(s.track == track)).first()
-        registry = self._reads.track_events(ACTORS_STREAM, None)
+        registry = [e for stream in REGISTRY_STREAMS
+                    for e in self._reads.track_events(stream, None)]
         if (row is None or row.code_version != PROJECTION_VERSION
-                or row.registry_version != len(registry)):  # actor versions are gapless
+                or row.registry_version != len(registry)):  # registry versions are gapless
             return None
         newer = self._reads.track_events(track, None)[row.version:]  # versions are gapless from 1
         folded = fold_more(load_folded(row.state), newer, registry_of(registry))
@@ -285,7 +286,7 @@ class ReadModels:
                     locked = conn.execute(_probe()).one()
                     if locked.code_version != PROJECTION_VERSION:
                         return  # a rebuild is due: it folds these tracks too
-                    registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+                    registry = self._registry_in(conn)
                     for track in tracks:
                         events = [e for e in self._reads.read_conn(conn, track)
                                   if e.position <= projector.position]
@@ -299,7 +300,19 @@ class ReadModels:
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
-        return registry_of(self._reads.track_events(ACTORS_STREAM, self._reads.cut(known_at)))
+        return self._registry_at(self._reads.cut(known_at))
+
+    # -- the registry: its two streams, $actors and $topics (issue 12) -------------------
+
+    def _registry_in(self, conn: sa.Connection) -> ActorRegistry:
+        """The registry as the log holds it, read on ``conn``."""
+        return registry_of(e for stream in REGISTRY_STREAMS
+                           for e in self._reads.read_conn(conn, stream))
+
+    def _registry_at(self, cut: int | None) -> ActorRegistry:
+        """The registry as it stood at the position ``cut`` (None: now)."""
+        return registry_of(e for stream in REGISTRY_STREAMS
+                           for e in self._reads.track_events(stream, cut))
 
     def project(self, track: str, *, as_of: dt.date | None = None,
                 known_at: dt.datetime | None = None, possible: bool = False) -> TrackState:
@@ -313,7 +326,7 @@ class ReadModels:
         cut = self._reads.cut(known_at)
         events, plain = self._reads.kept_track(canonical, cut)
         return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
-                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)),
+                       registry=self._registry_at(cut),
                        plain=plain)
 
     def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
@@ -322,7 +335,7 @@ class ReadModels:
         canonical = parse_track(track)
         cut = self._reads.cut(known_at)
         return history(canonical, self._reads.track_events(canonical, cut), by=by,
-                       registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)))
+                       registry=self._registry_at(cut))
 
 
 class _RebuildDue(Exception):
@@ -345,8 +358,10 @@ def _probe(track: str | None = None) -> sa.Select[Any]:
     identity too (``NULL`` when it has none). Each part is a primary-key or index seek."""
     p, e = t.consumers.c, t.events.c
     head = sa.select(sa.func.max(e.position)).scalar_subquery()
-    registry = (sa.select(sa.func.max(e.version)).where(e.track == ACTORS_STREAM)
-                .scalar_subquery())
+    actors, topics = (sa.func.coalesce(sa.select(sa.func.max(e.version))
+                                       .where(e.track == stream).scalar_subquery(), 0)
+                      for stream in REGISTRY_STREAMS)
+    registry = actors + topics  # the registry's version (see _registry_version)
     query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
                       registry.label("registry"))
     if track is None:
@@ -354,6 +369,12 @@ def _probe(track: str | None = None) -> sa.Select[Any]:
     joined = t.consumers.outerjoin(t.track_states, t.track_states.c.track == track)
     return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
         p.name == PROJECTOR)
+
+
+def _registry_version(conn: sa.Connection) -> int:
+    """The registry's version: the sum of its streams' versions (each gapless, so it
+    grows with every registration, of an actor or of a topic)."""
+    return sum(track_versions(conn, set(REGISTRY_STREAMS)).values())
 
 
 def _is_caught_up(probe: Any) -> bool:

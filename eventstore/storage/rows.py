@@ -151,7 +151,8 @@ def source_row(registration: Mapping[str, Any], position: int) -> dict[str, Any]
             "length": length, "body_start": registration.get("body_start") or 0,
             "body_end": registration.get("body_end") or length,
             **{key: registration.get(key) for key in ("title", "outlet", "url", "published",
-                                                      "language")},
+                                                      "language", "agency", "published_basis",
+                                                      "note")},
             "position": position}
 
 

@@ -79,6 +79,10 @@ sources = sa.Table(
     sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
                                                        name="fk_sources_position"),
               nullable=False),
+    # migration 0009: how the source was published (source.registered version 2)
+    sa.Column("agency", sa.Text, nullable=True),
+    sa.Column("published_basis", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
 )
 
 source_texts = sa.Table(

@@ -27,6 +27,8 @@ from ..errors import (
 )
 from ..events import _utc_text
 from ..facts import (
+    FieldValueError,
+    PublicationBasis,
     SourceRegistered,
 )
 from ..sources import (
@@ -67,6 +69,12 @@ class SourceInfo:
     published: str | None
     language: str | None
     position: int
+    #: The news agency whose wire copy ``outlet`` republished (source.registered v2).
+    agency: str | None = None
+    #: How ``published`` is known: stated, url, dateline or inferred.
+    published_basis: str | None = None
+    #: A free note on the source.
+    note: str | None = None
     new: bool = False
     #: What the caller gave that differs from the stored registration (which never changes).
     ignored: tuple[str, ...] = ()
@@ -92,6 +100,12 @@ class NewSource:
     #: The body ends where this text first occurs after its start: the page furniture
     #: (unrelated headlines, share buttons) from there on can never be cited.
     body_until: str | None = None
+    #: The news agency whose wire copy this is, when ``outlet`` republished it (AFP).
+    agency: str | None = None
+    #: How ``published`` is known: ``stated``, ``url``, ``dateline`` or ``inferred``.
+    published_basis: str | None = None
+    #: A free note on the source (how it was obtained, what is odd about it).
+    note: str | None = None
 
 
 def _body(item: NewSource, text: str) -> tuple[int, int]:
@@ -113,7 +127,8 @@ def _body(item: NewSource, text: str) -> tuple[int, int]:
     return start, end
 
 
-_METADATA = ("title", "outlet", "url", "published", "language", "body_start", "body_end")
+_METADATA = ("title", "outlet", "url", "published", "language", "body_start", "body_end",
+             "agency", "published_basis", "note")
 
 
 def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
@@ -125,14 +140,34 @@ def _check_source(item: NewSource) -> tuple[str, SourceRegistered]:
             parse_valid_time(item.published)
         except ValidationError as err:
             raise err.at(f"{item.name}: published") from None
+    basis = _publication_basis(item)
     try:
         payload = SourceRegistered(source=source_id, original_sha256=original, length=len(text),
                                    body_start=body_start, body_end=body_end,
                                    title=item.title, outlet=item.outlet, url=item.url,
-                                   published=item.published, language=item.language)
+                                   published=item.published, language=item.language,
+                                   agency=item.agency, published_basis=basis, note=item.note)
+    except FieldValueError as err:
+        raise ValidationError(str(err), where=f"{item.name}: {err.field}") from None
     except (TypeError, ValueError) as err:
         raise ValidationError(str(err), where=item.name) from None
     return text, payload
+
+
+def _publication_basis(item: NewSource) -> PublicationBasis | None:
+    """The source's ``published_basis`` checked: one of the words, and only with a date."""
+    if item.published_basis is None:
+        return None
+    try:
+        basis = PublicationBasis(item.published_basis)
+    except ValueError:
+        raise ValidationError(f"{item.published_basis!r} is not one of "
+                              + ", ".join(b.value for b in PublicationBasis),
+                              where=f"{item.name}: published_basis") from None
+    if item.published is None:
+        raise ValidationError("says how the publication date is known, but no date is given "
+                              "(published)", where=f"{item.name}: published_basis")
+    return basis
 
 
 @attrs.frozen

@@ -140,18 +140,24 @@ class EventStore:
                    outlet: str | None = None, url: str | None = None,
                    published: str | None = None, language: str | None = None,
                    name: str = "source", body_from: str | None = None,
-                   body_until: str | None = None) -> SourceInfo:
+                   body_until: str | None = None, agency: str | None = None,
+                   published_basis: str | None = None, note: str | None = None
+                   ) -> SourceInfo:
         """Register an article's text; the same text again returns the same id, writing nothing.
 
         The text must be non-empty UTF-8; it is stored normalised to NFC, identified by the
         SHA-256 of that form. Registration is an event (``source.registered``) in the log.
         ``body_from``/``body_until`` mark where the article's body starts and ends (see
-        :class:`NewSource`); only the body can be cited.
+        :class:`NewSource`); only the body can be cited. ``agency`` is the news agency
+        whose wire copy ``outlet`` republished; ``published_basis`` how ``published`` is
+        known (``stated``, ``url``, ``dateline``, ``inferred``); ``note`` a free note.
         """
         return self.add_sources([NewSource(data=data, title=title, outlet=outlet, url=url,
                                            published=published, language=language,
                                            name=name, body_from=body_from,
-                                           body_until=body_until)])[0]
+                                           body_until=body_until, agency=agency,
+                                           published_basis=published_basis,
+                                           note=note)])[0]
 
     def add_sources(self, items: Sequence[NewSource]) -> list[SourceInfo]:
         """Register several sources in one transaction: all of them, or none if one is bad."""
