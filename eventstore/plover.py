@@ -67,12 +67,14 @@ UNCODED_CHOICES = ("omit", "include")
 
 #: CAMEO cue category (two digits; three for YIELD, which PLOVER splits) → PLOVER event
 #: category; ``None``: PLOVER does not code it (01 MAKE PUBLIC STATEMENT, 02 APPEAL).
-#: From the manual's table "PLOVER equivalents to CAMEO cue categories"; its row
+#: From the manual's table "PLOVER equivalents to CAMEO cue categories" (080, YIELD not
+#: specified, is CONCEDE as CAMEO2PLOVER-2021.txt codes it); its row
 #: 20 → FIGHT names a category version 0.8 no longer has, so 20 is ASSAULT here (whose
 #: modes include cleansing, massacre and unconventional).
 _CUE: dict[str, str | None] = {
     "01": None, "02": None, "03": "AGREE", "04": "CONSULT", "05": "SUPPORT",
-    "06": "COOPERATE", "07": "AID", "081": "CONCEDE", "082": "CONCEDE", "083": "CONCEDE",
+    "06": "COOPERATE", "07": "AID",
+    "080": "CONCEDE", "081": "CONCEDE", "082": "CONCEDE", "083": "CONCEDE",
     "084": "RETREAT", "085": "RETREAT", "086": "RETREAT", "087": "RETREAT",
     "09": "ACCUSE", "10": "DEMAND", "11": "ACCUSE", "12": "REJECT", "13": "THREATEN",
     "14": "PROTEST", "15": "MOBILIZE", "16": "SANCTION", "17": "COERCE", "18": "ASSAULT",
@@ -147,7 +149,7 @@ def coding(cameo: str) -> Coding:
     cue = cameo[:3] if cameo.startswith("08") and len(cameo) > 2 else cameo[:2]
     if cue not in _CUE:
         raise ValidationError(f"{cameo!r} is not a CAMEO code: its cue category {cue} is not "
-                              "one of 01 to 20", where="cameo")
+                              "one of 01 to 20 (080 to 087 for YIELD)", where="cameo")
     mode, context = _DETAIL.get(cameo, ((), ()))
     return Coding(cameo, _CUE[cue], mode, context)
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from eventstore import AppendResult, CitationError, EventStore, Party, TrackState, fact_from_dict
-from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW, ROOT
+from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW, CORPUS, ROOT
 
 FACTS = ROOT / "examples" / "facts.jsonl"
 TRACK = "RUS-USA"
@@ -80,6 +80,34 @@ def register_sources(store: EventStore) -> None:
     store.add_source(ARTICLE_MOSCOW.read_bytes(), language="fr", outlet="Baonghean.vn",
                      title="Le président Poutine : la Russie ne cherche pas la confrontation "
                            "avec les États-Unis", name=ARTICLE_MOSCOW.name)
+
+
+#: The second worked example: Japan–South Korea, three articles (examples/corpus/1xx_…).
+FACTS_JPN_KOR = ROOT / "examples" / "facts-jpn-kor.jsonl"
+JPN_KOR_SOURCES = (
+    ("100_kbs_fr_88458.txt", {"language": "fr", "published": "2024-11",
+                              "outlet": "KBS World (édition française)",
+                              "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
+                                     "Seq_Code=88458"}),
+    ("101_koreaherald_20241115050233.txt", {
+        "language": "en", "published": "2024-11-15", "outlet": "The Korea Herald",
+        "url": "https://koreaherald.com/mobile/khpad_view.php?ud=20241115050233"}),
+    ("102_kbs_fr_89078.txt", {"language": "fr", "published": "2025-01-13",
+                              "outlet": "KBS World (édition française)",
+                              "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
+                                     "Seq_Code=89078"}),
+)
+
+
+def import_jpn_kor(store: EventStore) -> AppendResult:
+    """What ``examples/build.sh`` does for the Japan–South Korea track: its three sources
+    as it registers them, then its facts file."""
+    for name, meta in JPN_KOR_SOURCES:
+        store.add_source((CORPUS / name).read_bytes(), name=name, **meta)
+    facts = [json.loads(line) for line in FACTS_JPN_KOR.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    labels = [f"{FACTS_JPN_KOR.name}: line {n}" for n in range(1, len(facts) + 1)]
+    return store.append_many(facts, labels=labels)
 
 
 def by_key(items: tuple[Any, ...]) -> dict[str, Any]:
