@@ -229,7 +229,9 @@ class _Coded:
 
 
 def _party(party: Party, registry: ActorRegistry) -> _Actor:
-    actor: _Actor = {"code": party.country, "actor_text": party.name}
+    actor: _Actor = {"code": party.country}
+    if party.name:
+        actor["actor_text"] = party.name
     if party.role:
         actor["office"] = party.role
     ref = registry.ref(party)
@@ -520,8 +522,11 @@ def plover_export(store: EventStore, tracks: Sequence[str] = (), *, dyadic: bool
                                    info.language) for info in store.list_sources()}
     records: list[dict[str, Any]] = []
     left: list[LeftOut] = []
+    seen: set[str] = set()  # a fact shown on several tracks is exported once, on the first
     for name in dict.fromkeys(names):
-        part = plover_records(resolve(store.read_track(name)), track=name, sources=sources,
+        facts = [f for f in resolve(store.read_track(name)) if f.event_id not in seen]
+        seen.update(f.event_id for f in facts)
+        part = plover_records(facts, track=name, sources=sources,
                               registry=registry, dyadic=dyadic, uncoded=uncoded,
                               coder=f"eventstore {__version__}")
         records.extend(part.records)

@@ -201,6 +201,13 @@ def _browser_or_skip() -> Any:
     return sync_playwright
 
 
+def _launch(playwright: Any, tmp_path: Path) -> Any:
+    """Chromium, headless, with a profile of its own under ``tmp_path``."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+        args=BROWSER_ARGS, viewport={"width": 1366, "height": 800})
+
+
 def _in_view(page: Any, selector: str) -> bool:
     return bool(page.evaluate(
         """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
@@ -226,9 +233,7 @@ def test_the_page_in_a_browser(example: EventStore, db_url: str, tmp_path: Path)
     requests: list[str] = []
 
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=BROWSER_ARGS, viewport={"width": 1366, "height": 800})
+        context = _launch(playwright, tmp_path)
         try:
             page = context.new_page()
             page.on("request", lambda request: requests.append(request.url))
@@ -334,3 +339,46 @@ def test_erased_content_is_said_not_shown(example: EventStore) -> None:
     moscow = example.get_source("43734f67").info.id
     assert f'href="#source-{moscow[:16]}"' in page  # its citations lead to the notice
     assert f'id="m-{moscow[:16]}-' not in page
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_the_second_worked_example_s_page_in_a_browser(examples: EventStore, db_url: str,
+                                                      tmp_path: Path) -> None:
+    """The Japan–South Korea page (``examples/build.sh`` writes it as track-jpn-kor.html):
+    every item of ``project --format json``, a citation of each of its outlets marked in
+    its article, no raw Python value, and nothing fetched."""
+    sync_playwright = _browser_or_skip()
+    out = tmp_path / "track-jpn-kor.html"
+    done = run(db_url, "report", "--track", "JPN-KOR", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    listed = run(db_url, "project", "--track", "JPN-KOR", "--format", "json")
+    doc = json.loads(listed.stdout)
+    lima = doc["meetings"][0]
+    assert lima["key"] == "lima-2024-11-14"
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        context = _launch(playwright, tmp_path)
+        try:
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(out.as_uri())
+            for kind in LISTS:
+                assert page.locator(f'#state [data-list="{kind}"]').count() == \
+                    len(doc[kind]), kind
+            text = page.locator("body").inner_text()
+            assert not re.search(r"\b(None|True|False)\b|object at 0x", text)
+            links = page.locator("#list-meetings a.cite")
+            outlets = set()
+            for n in range(links.count()):
+                link = links.nth(n)
+                target = str(link.get_attribute("href"))[1:]
+                link.click()
+                page.wait_for_function(f"location.hash === '#{target}'")
+                words = _span_words(page, target)
+                assert words in {c["exact"] for m in doc["meetings"] for c in m["citations"]}
+                outlets.add(target.split("-")[1] if "-" in target else target)
+            assert len(outlets) >= 2  # both outlets' articles are on the page, marked
+            page.screenshot(path=str(tmp_path / "jpn-kor.png"))
+        finally:
+            context.close()
+    assert all(url.startswith(("file:", "data:", "about:")) for url in requests), requests
