@@ -504,31 +504,42 @@ def _skipped(fact: Effective) -> str | None:
 def plover_export(store: EventStore, tracks: Sequence[str] = (), *, dyadic: bool = False,
                   uncoded: Literal["omit", "include"] = "omit") -> PloverExport:
     """The PLOVER records of ``tracks`` (default: every track the store holds), as the
-    store folds them now (``eventstore export --format plover``). Raises
-    :class:`TrackError` for a track the store holds no event of."""
+    store folds them now (``eventstore export --format plover``), stream by stream in
+    the log's order. A fact of a stream of several countries is exported once, under its
+    own stream, with every track among them that asks for it. Raises :class:`TrackError`
+    for a track the store holds no event of."""
     from . import __version__
 
-    held = [s.track for s in store.tracks() if s.track not in FIXED_STREAMS]
+    events = [e for e in store.read_all() if e.track not in FIXED_STREAMS]
+    stream_of = {str(e.event_id): e.track for e in events}
     try:
-        names = [parse_track(t) for t in tracks] if tracks else held
+        wanted = [parse_track(t) for t in tracks]
     except TrackError as err:
         raise TrackError(str(err), where="track") from None
-    unknown = [t for t in names if t not in held]
-    if unknown:
-        raise TrackError(f"unknown track {unknown[0]}: the store holds no event of it "
-                         "(`eventstore tracks` lists those it does)", where="track")
+    for track in wanted:
+        if not any(_shows(stream, track) for stream in stream_of.values()):
+            raise TrackError(f"unknown track {track}: the store holds no event of it "
+                             "(`eventstore tracks` lists those it does)", where="track")
+    by_stream: dict[str, list[Effective]] = {}
+    for fact in resolve(events):
+        stream = stream_of[fact.event_id]
+        if not wanted or any(_shows(stream, track) for track in wanted):
+            by_stream.setdefault(stream, []).append(fact)
     registry = store.registry()
     sources = {info.id: SourceMeta(info.id, info.url, info.title, info.outlet, info.published,
                                    info.language) for info in store.list_sources()}
     records: list[dict[str, Any]] = []
     left: list[LeftOut] = []
-    seen: set[str] = set()  # a fact shown on several tracks is exported once, on the first
-    for name in dict.fromkeys(names):
-        facts = [f for f in resolve(store.read_track(name)) if f.event_id not in seen]
-        seen.update(f.event_id for f in facts)
-        part = plover_records(facts, track=name, sources=sources,
+    for stream in sorted(by_stream):
+        part = plover_records(by_stream[stream], track=stream, sources=sources,
                               registry=registry, dyadic=dyadic, uncoded=uncoded,
                               coder=f"eventstore {__version__}")
         records.extend(part.records)
         left.extend(part.left_out)
     return PloverExport(tuple(records), tuple(left))
+
+
+def _shows(stream: str, track: str) -> bool:
+    """Whether a fact of ``stream`` is on ``track``: its own, or a stream of several
+    countries among which are both of the track's."""
+    return stream == track or set(track.split("-")) <= set(stream.split("-"))
