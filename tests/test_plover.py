@@ -136,7 +136,7 @@ def test_every_record_of_both_worked_examples_conforms(examples: EventStore) -> 
     for dyadic in (False, True):
         for uncoded in ("omit", "include"):
             result = plover_export(examples, dyadic=dyadic, uncoded=uncoded)  # type: ignore[arg-type]
-            assert {r["track"] for r in result.records} == {"JPN-KOR", "RUS-USA"}
+            assert {r["track"] for r in result.records} >= {"JPN-KOR", "RUS-USA"}
             ids = [r["id"] for r in result.records]
             assert len(ids) == len(set(ids)), "ids are not unique"
             for record in result.records:
