@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         StatementMade,
         TopicsDiscussed,
     )
+    from .plover import LeftOut, PloverExport, plover_export
     from .projection import ActorRegistry, Step, TrackState
     from .report import track_report
     from .sources import Citation, CitationRequest, resolve_citation
@@ -128,6 +129,7 @@ _LAZY = {
                 "SourceInfo"),
     "tracks": ("parse_track",),
     "report": ("track_report",),
+    "plover": ("LeftOut", "PloverExport", "plover_export"),
     # what the store's methods return or take (tests/test_public_api.py)
     "audit.checker": ("CheckedCheckpoint", "Problem", "Report", "SeenErasure"),
     "audit.verifier": ("Checkpoint", "SignerKey", "VerifierKey", "generate_key",
@@ -169,5 +171,5 @@ __all__ = [
     "InclusionProof", "Problem", "Replay", "Report", "SeenErasure", "SignerKey", "Step",
     "StoredCheckpoint", "TrackState", "TrackSummary", "TreeHead", "VerifierKey",
     "generate_key", "parse_signer_key", "parse_verifier_key",
-    "track_report",
+    "track_report", "plover_export", "PloverExport", "LeftOut",
 ]

@@ -302,7 +302,7 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
         out.append(f'<h3 id="h-{kind}">{_TITLES[kind]} <span class="count">'
                    f"({len(items)})</span></h3>")
         if not items:
-            out.append('<p class="none">None.</p>')
+            out.append('<p class="none">Nothing recorded.</p>')
         else:
             out.append('<ol class="items">')
             for item in items:

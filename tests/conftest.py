@@ -110,6 +110,17 @@ def example(db_url: str) -> Iterator[EventStore]:
 
 
 @pytest.fixture
+def examples(db_url: str) -> Iterator[EventStore]:
+    """A store holding both worked examples (US–Russia and Japan–South Korea), as
+    ``examples/build.sh`` writes them."""
+    from tests.test_example import import_example, import_jpn_kor
+    with EventStore.open(db_url, create=True, actor="analyst") as store:
+        import_example(store)
+        import_jpn_kor(store)
+        yield store
+
+
+@pytest.fixture
 def geneva_text() -> bytes:
     return ARTICLE_GENEVA.read_bytes()
 

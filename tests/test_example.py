@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from eventstore import AppendResult, CitationError, EventStore, Party, TrackState, fact_from_dict
-from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW, ROOT
+from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW, CORPUS, ROOT
 
 FACTS = ROOT / "examples" / "facts.jsonl"
 TRACK = "RUS-USA"
@@ -80,6 +80,34 @@ def register_sources(store: EventStore) -> None:
     store.add_source(ARTICLE_MOSCOW.read_bytes(), language="fr", outlet="Baonghean.vn",
                      title="Le président Poutine : la Russie ne cherche pas la confrontation "
                            "avec les États-Unis", name=ARTICLE_MOSCOW.name)
+
+
+#: The second worked example: Japan–South Korea, three articles (examples/corpus/1xx_…).
+FACTS_JPN_KOR = ROOT / "examples" / "facts-jpn-kor.jsonl"
+JPN_KOR_SOURCES = (
+    ("100_kbs_fr_88458.txt", {"language": "fr", "published": "2024-11",
+                              "outlet": "KBS World (édition française)",
+                              "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
+                                     "Seq_Code=88458"}),
+    ("101_koreaherald_20241115050233.txt", {
+        "language": "en", "published": "2024-11-15", "outlet": "The Korea Herald",
+        "url": "https://koreaherald.com/mobile/khpad_view.php?ud=20241115050233"}),
+    ("102_kbs_fr_89078.txt", {"language": "fr", "published": "2025-01-13",
+                              "outlet": "KBS World (édition française)",
+                              "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
+                                     "Seq_Code=89078"}),
+)
+
+
+def import_jpn_kor(store: EventStore) -> AppendResult:
+    """What ``examples/build.sh`` does for the Japan–South Korea track: its three sources
+    as it registers them, then its facts file."""
+    for name, meta in JPN_KOR_SOURCES:
+        store.add_source((CORPUS / name).read_bytes(), name=name, **meta)
+    facts = [json.loads(line) for line in FACTS_JPN_KOR.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    labels = [f"{FACTS_JPN_KOR.name}: line {n}" for n in range(1, len(facts) + 1)]
+    return store.append_many(facts, labels=labels)
 
 
 def by_key(items: tuple[Any, ...]) -> dict[str, Any]:
@@ -352,3 +380,35 @@ def test_history_tells_the_lifecycles_in_order(example: EventStore) -> None:
     assert sum(step.type == "citation.added" for step in recorded) == 3
     assert [s.position for s in recorded] == sorted(s.position for s in recorded)
 
+
+
+# -- the second worked example: Japan–South Korea, 2024–2025 ---------------------------------
+
+def test_the_jpn_kor_example_tells_the_lima_meeting_and_the_seoul_visit(
+        examples: EventStore) -> None:
+    """Lima, Thursday 14 November 2024: one meeting, told by The Korea Herald in English
+    and by KBS World in French, the two ministers matched by identity; then the Seoul
+    visit of 13–14 January 2025 as KBS announced it that morning."""
+    state = examples.project("JPN-KOR")
+    meetings = by_key(state.meetings)
+    lima = meetings["lima-2024-11-14"]
+    assert (lima.status, lima.kind, lima.place, lima.date.edtf) == (
+        "held", "talks", "Lima", "2024-11-14")
+    assert {p.id for p in lima.participants} == {"cho-tae-yul", "takeshi-iwaya"}
+    outlets = {examples.get_source(c.source).info.outlet for c in lima.citations}
+    assert outlets == {"The Korea Herald", "KBS World (édition française)"}
+    assert "déploiement de soldats nord-coréens en Russie" in lima.topics
+    seoul = meetings["seoul-2025-01-13"]
+    assert (seoul.status, seoul.scheduled) == ("planned", "2025-01-13")
+    choi = meetings["seoul-iwaya-choi-2025-01-14"]
+    assert {p.id for p in choi.participants} == {"takeshi-iwaya", "choi-sang-mok"}
+    assert ("meeting", "seoul-2025-01-13") in open_items(state)
+    # what was known before the January article: only the Lima meeting and what it said
+    before = examples.project("JPN-KOR", as_of=dt.date(2024, 12, 31))
+    assert [m.key for m in before.meetings] == ["lima-2024-11-14"]
+    # every quote is the source's exact words, in whichever of the three articles
+    for item in (*state.meetings, *state.statements, *state.actions):
+        for cited in item.citations:
+            text = examples.get_source(cited.source).text
+            assert text[cited.start:cited.end] == cited.exact
+    assert examples.project("RUS-USA").facts == 23  # the first example is untouched

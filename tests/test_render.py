@@ -104,3 +104,31 @@ def test_a_date_given_again_in_other_words_says_so() -> None:
         "meeting 'geneva': date words read against 2018-08-24 → 2018-08-25 (same date)",)
     assert diff(state(french), state(parse_valid_time("2018-08-22"))) == (
         "meeting 'geneva': date 2018-08-23 → 2018-08-22",)
+
+
+def test_both_worked_examples_in_every_format_show_no_raw_value(examples: Any) -> None:
+    """Every item kind of both worked examples (US–Russia, Japan–South Korea), rendered
+    in every format people read: project and history as table, markdown and JSON, the
+    HTML page, and the PLOVER export."""
+    from eventstore import plover_export, track_report
+
+    texts: dict[str, str] = {}
+    for track in ("RUS-USA", "JPN-KOR"):
+        state = examples.project(track)
+        kinds = [name for name in ("meetings", "declarations", "invitations", "statements",
+                                   "topics", "actions", "open_items") if getattr(state, name)]
+        assert len(kinds) >= 4, (track, kinds)
+        texts[f"{track} table"] = render.state_text(state)
+        texts[f"{track} markdown"] = render.state_text(state, markdown=True)
+        texts[f"{track} json"] = json.dumps(state.to_dict(), ensure_ascii=False)
+        for by in ("valid", "recorded"):
+            steps = examples.history(track, by=by)
+            texts[f"{track} history {by}"] = render.history_text(steps)
+            texts[f"{track} history {by} markdown"] = render.history_text(steps, markdown=True)
+            texts[f"{track} history {by} json"] = json.dumps(
+                [step.to_dict() for step in steps], ensure_ascii=False)
+        texts[f"{track} page"] = track_report(examples, track)
+    texts["plover"] = "\n".join(plover_export(examples, uncoded="include").lines())
+    for name, text in texts.items():
+        found = RAW.search(text.replace('"None"', ""))
+        assert found is None, f"{found.group(0)!r} in {name}"

@@ -9,11 +9,13 @@ Without a browser that test skips, saying why; under ``CI=true`` that is a failu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -201,6 +203,23 @@ def _browser_or_skip() -> Any:
     return sync_playwright
 
 
+@contextlib.contextmanager
+def _browser_page(tmp_path: Path, requests: list[str]) -> Iterator[Any]:
+    """A page of headless Chromium (a profile of its own under ``tmp_path``) that notes in
+    ``requests`` every URL it asks for; skips the test when there is no browser."""
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            args=BROWSER_ARGS, viewport={"width": 1366, "height": 800})
+        try:
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            yield page
+        finally:
+            context.close()
+
+
 def _in_view(page: Any, selector: str) -> bool:
     return bool(page.evaluate(
         """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
@@ -215,7 +234,6 @@ def _span_words(page: Any, mark_id: str) -> str:
 
 @pytest.mark.parametrize("engine_kind", ["sqlite"])
 def test_the_page_in_a_browser(example: EventStore, db_url: str, tmp_path: Path) -> None:
-    sync_playwright = _browser_or_skip()
     whole = tmp_path / "track.html"
     report(db_url, whole)
     before = tmp_path / "track-2018-08-22.html"
@@ -225,70 +243,62 @@ def test_the_page_in_a_browser(example: EventStore, db_url: str, tmp_path: Path)
     screenshot = tmp_path / "track.png"
     requests: list[str] = []
 
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=BROWSER_ARGS, viewport={"width": 1366, "height": 800})
-        try:
-            page = context.new_page()
-            page.on("request", lambda request: requests.append(request.url))
-            for path, doc in docs.items():
-                page.goto(path.as_uri())
-                for kind in LISTS:  # every item of `project --format json`, once
-                    assert page.locator(f'#state [data-list="{kind}"]').count() == \
-                        len(doc[kind]), (path.name, kind)
+    with _browser_page(tmp_path, requests) as page:
+        for path, doc in docs.items():
+            page.goto(path.as_uri())
+            for kind in LISTS:  # every item of `project --format json`, once
+                assert page.locator(f'#state [data-list="{kind}"]').count() == \
+                    len(doc[kind]), (path.name, kind)
 
-            # -- the "on or before" plan is drawn open to the left, from the lane's edge
-            declaration = page.locator('.tl-row[data-row="declarations"] .iv')
-            assert declaration.count() == 1
-            assert declaration.get_attribute("data-shape") == "open-start"
-            assert declaration.get_attribute("data-lower") == ""
-            assert declaration.get_attribute("data-upper") == "2018-08-23"
-            lane = page.locator('.tl-row[data-row="declarations"] .tl-lane').bounding_box()
-            bar = declaration.bounding_box()
-            assert lane and bar and abs(bar["x"] - lane["x"]) < 2 and bar["width"] > 100
-            page.locator("#timeline").screenshot(path=str(tmp_path / "timeline.png"))
-            words = page.locator('table.tl-words tr[data-row="declarations"]')
-            assert "on or before 23 Aug 2018" in words.inner_text()
-            assert words.get_attribute("data-shape") == "open-start"
+        # -- the "on or before" plan is drawn open to the left, from the lane's edge
+        declaration = page.locator('.tl-row[data-row="declarations"] .iv')
+        assert declaration.count() == 1
+        assert declaration.get_attribute("data-shape") == "open-start"
+        assert declaration.get_attribute("data-lower") == ""
+        assert declaration.get_attribute("data-upper") == "2018-08-23"
+        lane = page.locator('.tl-row[data-row="declarations"] .tl-lane').bounding_box()
+        bar = declaration.bounding_box()
+        assert lane and bar and abs(bar["x"] - lane["x"]) < 2 and bar["width"] > 100
+        page.locator("#timeline").screenshot(path=str(tmp_path / "timeline.png"))
+        words = page.locator('table.tl-words tr[data-row="declarations"]')
+        assert "on or before 23 Aug 2018" in words.inner_text()
+        assert words.get_attribute("data-shape") == "open-start"
 
-            # -- a citation, reached with Tab and opened with Enter: its words, marked
-            expected = doc["declarations"][0]["citations"][0]
-            first_cite = page.locator("#state a.cite").first
-            for _ in range(20):
-                page.keyboard.press("Tab")
-                if page.evaluate("document.activeElement.matches('#state a.cite')"):
-                    break
-            else:
-                raise AssertionError("no citation link is reachable with Tab")
-            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
-            assert outline != "none", "the focused link shows no focus"
-            target = str(first_cite.get_attribute("href"))[1:]
-            page.keyboard.press("Enter")
-            page.wait_for_function(f"location.hash === '#{target}'")
-            assert page.evaluate("document.querySelector(':target').tagName") == "MARK"
-            first = doc["meetings"][0]["citations"][0]
-            assert _span_words(page, target) == first["exact"]
-            assert _in_view(page, f'[id="{target}"]')
+        # -- a citation, reached with Tab and opened with Enter: its words, marked
+        expected = doc["declarations"][0]["citations"][0]
+        first_cite = page.locator("#state a.cite").first
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.matches('#state a.cite')"):
+                break
+        else:
+            raise AssertionError("no citation link is reachable with Tab")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "the focused link shows no focus"
+        target = str(first_cite.get_attribute("href"))[1:]
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"location.hash === '#{target}'")
+        assert page.evaluate("document.querySelector(':target').tagName") == "MARK"
+        first = doc["meetings"][0]["citations"][0]
+        assert _span_words(page, target) == first["exact"]
+        assert _in_view(page, f'[id="{target}"]')
 
-            # -- and with the mouse: the declaration's quote, in the other article
-            link = page.locator('#list-declarations a.cite').first
-            link.click()
-            target = str(link.get_attribute("href"))[1:]
-            page.wait_for_function(f"location.hash === '#{target}'")
-            assert target.endswith(f"-{expected['start']}-{expected['end']}")
-            assert _span_words(page, target) == expected["exact"]
-            assert _in_view(page, f'[id="{target}"]')
-            assert page.locator(f'[id="{target}"]').evaluate(
-                "m => m.classList.contains('current')")
-            page.screenshot(path=str(screenshot))
+        # -- and with the mouse: the declaration's quote, in the other article
+        link = page.locator('#list-declarations a.cite').first
+        link.click()
+        target = str(link.get_attribute("href"))[1:]
+        page.wait_for_function(f"location.hash === '#{target}'")
+        assert target.endswith(f"-{expected['start']}-{expected['end']}")
+        assert _span_words(page, target) == expected["exact"]
+        assert _in_view(page, f'[id="{target}"]')
+        assert page.locator(f'[id="{target}"]').evaluate(
+            "m => m.classList.contains('current')")
+        page.screenshot(path=str(screenshot))
 
-            # -- it prints: without the contents, the timeline still drawn
-            page.emulate_media(media="print")
-            assert page.locator("nav").evaluate("n => getComputedStyle(n).display") == "none"
-            assert page.locator(".tl .iv").first.is_visible()
-        finally:
-            context.close()
+        # -- it prints: without the contents, the timeline still drawn
+        page.emulate_media(media="print")
+        assert page.locator("nav").evaluate("n => getComputedStyle(n).display") == "none"
+        assert page.locator(".tl .iv").first.is_visible()
 
     assert all(url.startswith(("file:", "data:", "about:")) for url in requests), requests
     print(f"screenshot: {screenshot} (and the timeline: {tmp_path / 'timeline.png'})")
@@ -357,3 +367,39 @@ def test_a_lifecycle_is_one_line_in_every_display(example: EventStore, db_url: s
     assert joint["stages"][0]["date"]["words"] == "on or before 23 Aug 2018"
     (invitation,) = doc["invitations"]
     assert invitation["lifecycle"] == "extended 23 Aug 2018"
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_the_second_worked_example_s_page_in_a_browser(examples: EventStore, db_url: str,
+                                                      tmp_path: Path) -> None:
+    """The Japan–South Korea page (``examples/build.sh`` writes it as track-jpn-kor.html):
+    every item of ``project --format json``, a citation of each of its outlets marked in
+    its article, no raw Python value, and nothing fetched."""
+    out = tmp_path / "track-jpn-kor.html"
+    done = run(db_url, "report", "--track", "JPN-KOR", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    listed = run(db_url, "project", "--track", "JPN-KOR", "--format", "json")
+    doc = json.loads(listed.stdout)
+    lima = doc["meetings"][0]
+    assert lima["key"] == "lima-2024-11-14"
+    requests: list[str] = []
+    with _browser_page(tmp_path, requests) as page:
+        page.goto(out.as_uri())
+        for kind in LISTS:
+            assert page.locator(f'#state [data-list="{kind}"]').count() == \
+                len(doc[kind]), kind
+        text = page.locator("body").inner_text()
+        assert not re.search(r"\b(None|True|False)\b|object at 0x", text)
+        links = page.locator("#list-meetings a.cite")
+        outlets = set()
+        for n in range(links.count()):
+            link = links.nth(n)
+            target = str(link.get_attribute("href"))[1:]
+            link.click()
+            page.wait_for_function(f"location.hash === '#{target}'")
+            words = _span_words(page, target)
+            assert words in {c["exact"] for m in doc["meetings"] for c in m["citations"]}
+            outlets.add(target.split("-")[1] if "-" in target else target)
+        assert len(outlets) >= 2  # both outlets' articles are on the page, marked
+        page.screenshot(path=str(tmp_path / "jpn-kor.png"))
+    assert all(url.startswith(("file:", "data:", "about:")) for url in requests), requests

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -391,26 +391,65 @@ def replay(to: str, track: str | None, checkpoint_file: str | None, key_file: st
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl",
-              show_default=True, help="The export format (docs/auditing.md).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "plover"]), default="jsonl",
+              show_default=True,
+              help="jsonl: the whole log, for an auditor or an import (docs/auditing.md). "
+                   "plover: one PLOVER event record a line for each fact PLOVER codes, as "
+                   "the store folds it now (docs/plover.md).")
 @click.option("--out", metavar="FILE", help="Write here (default stdout).")
+@click.option("--track", "tracks", multiple=True, metavar="TRACK",
+              help="plover: only this track (repeatable; default every track).")
+@click.option("--dyadic", is_flag=True,
+              help="plover: CAMEO's dyadic form, one directed record per pair of countries, "
+                   "instead of PLOVER's actor lists.")
+@click.option("--uncoded", type=click.Choice(["omit", "include"]), default=None,
+              help="plover: leave out the facts PLOVER does not code (omit, the default), or "
+                   "write them with has_event false and the reason in not_coded (include). "
+                   "Either way the facts not coded are listed on stderr.")
 @db_option
-def export(fmt: str, out: str | None, db: str | None) -> None:
-    """Write the whole log (events, payloads, citations, sources, checkpoints)."""
+def export(fmt: str, out: str | None, tracks: Sequence[str], dyadic: bool,
+           uncoded: str | None, db: str | None) -> None:
+    """Write the whole log (events, payloads, citations, sources, checkpoints), or the
+    facts as PLOVER event records (--format plover)."""
+    if fmt != "plover":
+        given = [name for name, value in (("--track", tracks), ("--dyadic", dyadic),
+                                          ("--uncoded", uncoded)) if value]
+        if given:
+            raise ValidationError(f"{given[0]} applies to --format plover only (the jsonl "
+                                  "export is the whole log)", where="export")
     with open_store(db) as store:
-        if out is None:
-            for line in store.export():
-                click.echo(line)
-            return
-        temporary = f"{out}.partial"
-        try:
-            with open(temporary, "w", encoding="utf-8") as handle:  # noqa: PTH123
-                for line in store.export():
-                    handle.write(line + "\n")
-            os.replace(temporary, out)
-        except OSError as err:
-            raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
-    click.echo(f"exported to {out}", err=True)
+        if fmt == "plover":
+            from ..plover import plover_export
+
+            result = plover_export(store, tracks, dyadic=dyadic,
+                                   uncoded="include" if uncoded == "include" else "omit")
+            lines: Iterable[str] = result.lines()
+            note = result.summary()
+        else:
+            lines = store.export()
+            note = None
+        _write_lines(lines, out)
+    if note is not None:
+        click.echo(note, err=True)
+    if out is not None:
+        click.echo(f"exported to {out}", err=True)
+
+
+def _write_lines(lines: Iterable[str], out: str | None) -> None:
+    """Each line to stdout, or to ``out`` whole (a partial file renamed when complete)."""
+    if out is None:
+        for line in lines:
+            click.echo(line)
+        return
+    temporary = f"{out}.partial"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:  # noqa: PTH123
+            for line in lines:
+                handle.write(line + "\n")
+        os.replace(temporary, out)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise AuditError(f"{out}: cannot write ({err.strerror or err})") from None
 
 
 @click.command("import")
