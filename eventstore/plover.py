@@ -164,6 +164,10 @@ class SourceMeta:
     outlet: str | None = None
     published: str | None = None
     language: str | None = None
+    #: The news agency whose wire copy the outlet republished (AFP, Yonhap).
+    agency: str | None = None
+    #: How the publication date is known: stated, url, dateline or inferred.
+    published_basis: str | None = None
 
 
 @attrs.frozen
@@ -357,6 +361,7 @@ def _citation(item: Evidence, sources: Mapping[str, SourceMeta]) -> dict[str, An
     cited: dict[str, Any] = {
         "citation": item.source, "url": meta.url, "title": meta.title,
         "publication": meta.outlet, "published": meta.published, "language": meta.language,
+        "agency": meta.agency, "published_basis": meta.published_basis,
         "start": item.start, "end": item.end,
     }
     if item.erased:
@@ -527,7 +532,8 @@ def plover_export(store: EventStore, tracks: Sequence[str] = (), *, dyadic: bool
             by_stream.setdefault(stream, []).append(fact)
     registry = store.registry()
     sources = {info.id: SourceMeta(info.id, info.url, info.title, info.outlet, info.published,
-                                   info.language) for info in store.list_sources()}
+                                   info.language, info.agency, info.published_basis)
+               for info in store.list_sources()}
     records: list[dict[str, Any]] = []
     left: list[LeftOut] = []
     for stream in sorted(by_stream):

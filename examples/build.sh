@@ -33,13 +33,15 @@ es="${EVENTSTORE:-$here/../.venv/bin/eventstore}"
 # The same Lima meeting reported by KBS World in French and by The Korea Herald (Yonhap)
 # in English; then the Seoul visit of January 2025 as announced by KBS World.
 "$es" source add "$here/corpus/100_kbs_fr_88458.txt" --language fr --published 2024-11 \
-  --outlet "KBS World (édition française)" \
+  --published-basis inferred --outlet "KBS World (édition française)" \
+  --note "The page prints no date; the stored copy is dated to the month." \
   --url "http://world.kbs.co.kr/service/news_view.htm?lang=f&Seq_Code=88458"
 "$es" source add "$here/corpus/101_koreaherald_20241115050233.txt" --language en \
-  --published 2024-11-15 --outlet "The Korea Herald" \
+  --published 2024-11-15 --published-basis url --outlet "The Korea Herald" --agency Yonhap \
   --url "https://koreaherald.com/mobile/khpad_view.php?ud=20241115050233"
 "$es" source add "$here/corpus/102_kbs_fr_89078.txt" --language fr --published 2025-01-13 \
-  --outlet "KBS World (édition française)" \
+  --published-basis inferred --outlet "KBS World (édition française)" \
+  --note "Dated from what it reports: Iwaya's two-day visit to Seoul begun that morning." \
   --url "http://world.kbs.co.kr/service/news_view.htm?lang=f&Seq_Code=89078"
 "$es" append --file "$here/facts-jpn-kor.jsonl"
 "$es" project --track JPN-KOR

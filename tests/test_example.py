@@ -86,13 +86,20 @@ def register_sources(store: EventStore) -> None:
 FACTS_JPN_KOR = ROOT / "examples" / "facts-jpn-kor.jsonl"
 JPN_KOR_SOURCES = (
     ("100_kbs_fr_88458.txt", {"language": "fr", "published": "2024-11",
+                              "published_basis": "inferred",
+                              "note": "The page prints no date; the stored copy is dated "
+                                      "to the month.",
                               "outlet": "KBS World (édition française)",
                               "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
                                      "Seq_Code=88458"}),
     ("101_koreaherald_20241115050233.txt", {
-        "language": "en", "published": "2024-11-15", "outlet": "The Korea Herald",
+        "language": "en", "published": "2024-11-15", "published_basis": "url",
+        "outlet": "The Korea Herald", "agency": "Yonhap",
         "url": "https://koreaherald.com/mobile/khpad_view.php?ud=20241115050233"}),
     ("102_kbs_fr_89078.txt", {"language": "fr", "published": "2025-01-13",
+                              "published_basis": "inferred",
+                              "note": "Dated from what it reports: Iwaya's two-day visit to "
+                                      "Seoul begun that morning.",
                               "outlet": "KBS World (édition française)",
                               "url": "http://world.kbs.co.kr/service/news_view.htm?lang=f&"
                                      "Seq_Code=89078"}),

@@ -35,7 +35,7 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 LOCATION_FIELDS = {"geonameid", "name", "asciiname", "latitude", "longitude", "cc3"}
 #: The fields of one citation in ``citations`` (our extension): cite_info's and
 #: text_info's own names, plus ours.
-CITATION_OWN = {"quote", "published", "erased"}
+CITATION_OWN = {"quote", "published", "erased", "agency", "published_basis"}
 
 
 def cue_category(cameo: str) -> str | None:
@@ -231,6 +231,8 @@ def test_the_japan_korea_lima_meeting_cites_two_outlets_in_two_languages(
     assert {a["code"] for a in record["source"]} == {"JPN", "KOR"}
     assert {(c["publication"], c["language"]) for c in record["citations"]} == {
         ("The Korea Herald", "en"), ("KBS World (édition française)", "fr")}
+    herald = next(c for c in record["citations"] if c["publication"] == "The Korea Herald")
+    assert (herald["agency"], herald["published_basis"]) == ("Yonhap", "url")
     assert all(c["url"].startswith("http") for c in record["citations"])
 
 
@@ -371,3 +373,13 @@ def test_records_carry_no_raw_python_value(examples: EventStore) -> None:
     text = "\n".join(plover_export(examples, uncoded="include", dyadic=True).lines())
     assert not re.search(r"\bNone\b|\bTrue\b|\bFalse\b|object at 0x|UUID\(|datetime\.", text)
     assert "null" not in text  # absent, not null: a field a record lacks is left out
+
+
+def test_a_party_known_by_role_alone_is_its_country_and_office(examples: EventStore) -> None:
+    summit = next(r for r in plover_export(examples).records
+                  if r.get("key") == "chn-jpn-kor-summit-2025")
+    assert summit["event"] == ["AGREE"]
+    assert sorted((a["code"], a["office"]) for a in summit["source"]) == [
+        ("CHN", "dirigeant chinois"), ("JPN", "dirigeant japonais"),
+        ("KOR", "dirigeant sud-coréen")]
+    assert not any("actor_text" in a for a in summit["source"])
