@@ -28,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json")
 
 _SINGULAR = {"participants": "participant", "signatories": "signatory", "parties": "party",
-             "topics": "topic", "aliases": "alias", "roles": "role"}
+             "topics": "topic", "aliases": "alias", "roles": "role", "actors": "actor"}
 #: Option names the envelope and every command use; payload fields get --data-NAME instead.
 _RESERVED = {"actor", "db", "format", "track", "date", "date_text", "date_anchor", "cite",
              "event_id", "correlation_id", "causation_id", "expected_version", "file", "help"}
@@ -198,7 +198,9 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"] = "json", "JSON"
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
-        kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")
+        said = field.metadata.get("help")  # what the catalogue says of the field, if anything
+        kwargs["help"] = (f"data.{field.name}" + (f": {said}" if said else "")
+                          + (" (repeatable)" if kwargs.get("multiple") and not said else ""))
         spec = FieldOption(field=field.name, flag=flag, kind=kind, required=required)
         result.append((spec, click.Option([flag, f"field_{field.name}"], **kwargs)))
     return result

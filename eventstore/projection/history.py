@@ -119,7 +119,7 @@ def _history_recorded(track: str, events: Sequence[RecordedEvent],
 
 _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "invitation",
           "statements": "statement", "topics": "topic", "actions": "action",
-          "redacted": "redacted fact"}
+          "redacted": "redacted fact", "incidents": "incident"}
 #: Fields that :func:`diff` says something about in its own words, or not at all.
 _NOT_LISTED = ("key", "status", "citations", "date", "outcome_only")
 
@@ -143,7 +143,14 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
 
 def _new(kind: str, name: str, item: Any) -> str:
     if kind == "statements":
-        return f"statement by {item.speaker.name} ({item.stance}): {_short(item.content)}"
+        return (f"statement by {item.speaker.name} ({_status(item.stance)}): "
+                f"{_short(item.content)}"
+                + (f" (condition: {_short(item.condition)})" if item.condition else ""))
+    if kind == "incidents":
+        coded = f"PLOVER {item.plover}, " if item.plover else ""
+        return (f"{name}: {_status(item.kind)} ({coded}CAMEO {item.cameo}) by "
+                f"{_show(item.actors)}" + (f" against {item.target.name}" if item.target else "")
+                + f": {_short(item.what)} (new)")
     if kind == "redacted":
         return (f"{item.type} (redacted: its data was erased on {item.erased_at} "
                 f"by {item.erased_by}: {_short(item.reason)})")

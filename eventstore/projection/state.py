@@ -29,6 +29,7 @@ from ..events import _utc_text
 __all__ = [
     "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
     "Action", "RedactedFact", "OpenItem", "Item", "KINDS", "TrackState", "evolve",
+    "Incident",
     "UTC_MOMENT",
 ]
 
@@ -59,7 +60,7 @@ class PartyRef:
 @attrs.frozen
 class Meeting:
     key: str
-    status: str  # planned, held, cancelled
+    status: str  # planned, postponed, held, cancelled
     kind: str | None
     date: ValidTime | None
     place: str | None
@@ -72,6 +73,12 @@ class Meeting:
     purpose: str | None = None
     note: str | None = None
     fulfils: str | None = None
+    # issue 12
+    condition: str | None = None
+    #: Who cancelled or postponed it, when the source says.
+    by: PartyRef | None = None
+    #: The dates it was scheduled for before each postponement, oldest first.
+    rescheduled: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -85,6 +92,7 @@ class Declaration:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    condition: str | None = None  # issue 12
 
 
 @attrs.frozen
@@ -105,7 +113,7 @@ class Invitation:
 @attrs.frozen
 class Statement:
     key: str  # the event id of the statement
-    status: str  # made
+    status: str  # made, withdrawn
     speaker: PartyRef
     stance: str
     content: str
@@ -113,6 +121,12 @@ class Statement:
     attribution: str | None
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    # issue 12
+    condition: str | None = None
+    #: When it was withdrawn (``statement.withdrawn``), by whom and why.
+    withdrawn: ValidTime | None = None
+    withdrawn_by: PartyRef | None = None
+    withdrawn_reason: str | None = None
 
 
 @attrs.frozen
@@ -129,12 +143,37 @@ class Topic:
 @attrs.frozen
 class Action:
     key: str
-    status: str  # announced, done
-    actor: PartyRef | None
+    status: str  # announced, done, abandoned, called_off
+    actors: tuple[PartyRef, ...]
     action: str | None
     expected: str | None
     date: ValidTime | None
     outcome_only: bool
+    citations: tuple[Evidence, ...]
+    # issue 12
+    target: PartyRef | None = None
+    condition: str | None = None
+    #: Who gave it up or called it off, and why, when the source says.
+    by: PartyRef | None = None
+    reason: str | None = None
+
+
+@attrs.frozen
+class Incident:
+    """Something that happened that is not a meeting or a statement (``incident.occurred``),
+    with its PLOVER event type and mode and its CAMEO code (``eventstore.vocabulary``)."""
+
+    key: str
+    status: str  # occurred
+    kind: str
+    actors: tuple[PartyRef, ...]
+    target: PartyRef | None
+    what: str
+    place: str | None
+    plover: str | None
+    mode: str | None
+    cameo: str
+    date: ValidTime | None
     citations: tuple[Evidence, ...]
 
 
@@ -172,9 +211,9 @@ class OpenItem:
     overdue: str | None = None
 
 
-Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact
+Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact | Incident
 KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions",
-         "redacted")
+         "incidents", "redacted")
 
 
 @attrs.frozen
@@ -195,6 +234,8 @@ class TrackState:
     actions: tuple[Action, ...] = ()
     #: Facts whose data was erased (``fact erase``): they count, but show no content.
     redacted: tuple[RedactedFact, ...] = ()
+    #: Incidents (``incident.occurred``): clashes, seizures, expulsions … (issue 12).
+    incidents: tuple[Incident, ...] = ()
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -210,9 +251,10 @@ class TrackState:
     def open_items_on(self, day: dt.date | None) -> tuple[OpenItem, ...]:
         """The open items, a plan marked overdue when its scheduled date (its latest
         possible day) lies before ``day`` and there has been no report of it since: a
-        planned meeting (its ``scheduled`` date), a planned declaration (its date: when
-        it was to be signed), an announced action (its ``expected`` date). An invitation
-        has no scheduled date. The command line passes the ``--as-of`` day, or today."""
+        planned or postponed meeting (its ``scheduled`` date, the new one once postponed),
+        a planned declaration (its date: when it was to be signed), an announced action
+        (its ``expected`` date). An invitation has no scheduled date. The command line
+        passes the ``--as-of`` day, or today."""
         items: list[OpenItem] = []
         for inv in self.invitations:
             if inv.status in ("extended", "accepted"):
@@ -222,12 +264,14 @@ class TrackState:
                                                                 if inv.place else ""),
                                       inv.date, inv.citations))
         for meeting in self.meetings:
-            if meeting.status == "planned":
+            if meeting.status in ("planned", "postponed"):
                 items.append(OpenItem("meeting", meeting.key, meeting.status,
-                                      f"{meeting.kind or 'meeting'} planned, not yet held",
+                                      f"{meeting.kind or 'meeting'} {meeting.status}, not yet "
+                                      "held",
                                       meeting.date, meeting.citations,
                                       _overdue(_scheduled(meeting.scheduled), day,
-                                               "planned")))
+                                               "planned" if meeting.status == "planned"
+                                               else "rescheduled")))
         for decl in self.declarations:
             if decl.status == "planned":
                 items.append(OpenItem("declaration", decl.key, decl.status,

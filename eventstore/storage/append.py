@@ -241,8 +241,9 @@ class Appender:
         deleted, so what is checked here before the write lock still holds under it.
         """
         in_batch = {str(f.event_id): (f.track, f.type) for f in facts if f.event_id}
-        wanted = {ref for f in facts if isinstance(f.data, MetaFact)
-                  for ref in _references(f.data)} - set(in_batch)
+        wanted = ({ref for f in facts if isinstance(f.data, MetaFact)
+                   for ref in _references(f.data)}
+                  | {_referred(f.data) for f in facts if _refers(f.data)}) - set(in_batch)
         stored: dict[str, tuple[str, str]] = {}
         if wanted:
             with self._db.read() as conn:
@@ -254,6 +255,8 @@ class Appender:
         for fact, label in zip(facts, labels, strict=True):
             if isinstance(fact.data, MetaFact):
                 _check_targets(fact, known, label)
+            elif _refers(fact.data):
+                _check_referred(fact, known, label)
 
     def _prepare(self, fact: Fact, label: str, refs: dict[str, str]) -> _Prepared:
         citations = []
@@ -467,6 +470,38 @@ def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str)
             structure_data(types[0], data.data, path="data.data")
         except ValidationError as err:
             raise err.at(label) from None
+
+
+def _refers(data: FactData) -> tuple[str, str] | None:
+    """``(field, type)`` for a plain fact that names another event (``statement.withdrawn``
+    names its ``statement.made``), else None."""
+    refers: tuple[str, str] | None = getattr(data, "refers", None)
+    return refers
+
+
+def _referred(data: FactData) -> str:
+    refers = _refers(data)
+    assert refers is not None
+    return str(uuid.UUID(getattr(data, refers[0])))
+
+
+def _check_referred(fact: Fact, known: Mapping[str, tuple[str, str]], label: str) -> None:
+    """The event a plain fact names is stored or earlier in the batch, on its track, and
+    of the type it must be."""
+    refers = _refers(fact.data)
+    assert refers is not None
+    field, wanted_type = refers
+    ref = _referred(fact.data)
+    where = f"{label}: data.{field}"
+    if ref not in known:
+        raise EventNotFound(f"{where}: no event has the id {ref} (a {fact.type} names a "
+                            f"{wanted_type} already in the log, or earlier in the same batch)")
+    track, type_name = known[ref]
+    if track != fact.track:
+        raise ValidationError(f"event {ref} is on track {track}, not {fact.track}", where=where)
+    if type_name != wanted_type:
+        raise ValidationError(f"event {ref} is a {type_name}; a {fact.type} names a "
+                              f"{wanted_type}", where=where)
 
 
 def _payload_body(fact: Fact, label: str) -> str:
