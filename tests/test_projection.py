@@ -276,11 +276,14 @@ def test_order_is_deterministic() -> None:
 
 # -- properties -------------------------------------------------------------------------
 
-STATUSES = {"meeting": ["planned", "held", "cancelled"],
+STATUSES = {"meeting": ["planned", "postponed", "held", "cancelled"],
             "declaration": ["planned", "signed", "not_signed"],
-            "invitation": ["extended", "accepted", "declined"]}
-RANK = {"planned": 0, "held": 1, "cancelled": 1, "signed": 1, "not_signed": 1,
-        "extended": 0, "accepted": 1, "declined": 2}
+            "invitation": ["extended", "accepted", "declined"],
+            "action": ["announced", "done", "abandoned", "called_off"],
+            "statement": ["made", "withdrawn"]}
+RANK = {"planned": 0, "postponed": 0, "held": 1, "cancelled": 1, "signed": 1,
+        "not_signed": 1, "extended": 0, "accepted": 1, "declined": 2, "announced": 0,
+        "done": 1, "abandoned": 1, "called_off": 1, "made": 0, "withdrawn": 1}
 DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "2018",
          "2018-08-20/2018-08-25", "2018-09-01"]
 
@@ -298,6 +301,20 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                       "date": draw(st.sampled_from(DATES)), "id": str(uuid.uuid4()),
                       "retract": draw(st.booleans()) and draw(st.booleans()),
                       "redate": draw(st.sampled_from([None, None, None, *DATES]))})
+    return _link_withdrawals(facts)
+
+
+def _link_withdrawals(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A withdrawal names the first statement made before it with its key, on its track;
+    with none before it, it is a statement made."""
+    for index, item in enumerate(facts):
+        if item["kind"] == "statement" and item["status"] == "withdrawn":
+            made = next((f for f in facts[:index] if f["kind"] == "statement"
+                         and f["status"] == "made" and f["key"] == item["key"]), None)
+            if made is None:
+                item["status"] = "made"
+            else:
+                item["withdraws"], item["track"] = made["id"], made["track"]
     return facts
 
 
@@ -312,6 +329,13 @@ def _payload(item: dict[str, Any]) -> dict[str, Any]:
         data |= {"title": "déclaration", "parties": ["RUS", "USA"]}
     if kind == "invitation" and status == "extended":
         data |= {"inviter": PATRUSHEV, "invitee": BOLTON}
+    if kind == "meeting" and status == "postponed":
+        data["scheduled"] = "2018-10"
+    if kind == "action" and status == "announced":
+        data |= {"actors": [BOLTON, PATRUSHEV], "action": "conférence de presse"}
+    if kind == "statement":
+        data = ({"speaker": BOLTON, "stance": "intent_to_meet", "content": "rencontrer"}
+                if status == "made" else {"statement": item["withdraws"]})
     return data
 
 
@@ -334,10 +358,15 @@ def _oracle(facts: list[dict[str, Any]], known: int, as_of: D | None) -> dict[st
     status: dict[str, str] = {}
     for _, item in sorted(live, key=lambda pair: pair[0]):
         name = f"{item['kind']}:{item['key']}"
+        if item["kind"] == "statement":  # a statement's key is its event id
+            name = f"statement:{item.get('withdraws') or item['id']}"
         old = status.get(name)
         if old is None or RANK[item["status"]] >= RANK[old]:
             status[name] = item["status"]
-    return status
+    made = {f"statement:{item['id']}" for _, item in live if item["kind"] == "statement"
+            and item["status"] == "made"}  # a withdrawal of no statement counting: nothing
+    return {name: value for name, value in status.items()
+            if not name.startswith("statement:") or name in made}
 
 
 def _expand(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -368,7 +397,7 @@ def _as_fact(item: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _statuses(state: Any) -> dict[str, str]:
     return {f"{kind[:-1]}:{item.key}": item.status
-            for kind in ("meetings", "declarations", "invitations")
+            for kind in ("meetings", "declarations", "invitations", "actions", "statements")
             for item in state.items(kind)}
 
 
@@ -494,7 +523,7 @@ def test_the_fold_ignores_how_other_tracks_interleave(store: EventStore,
 
 def _renamed(item: dict[str, Any], ids: dict[str, str], track: str) -> dict[str, Any]:
     copy = dict(item, track=track, id=ids[item["id"]])
-    for key in ("retracts", "redates"):
+    for key in ("retracts", "redates", "withdraws"):
         if key in copy:
             copy[key] = ids[copy[key]]
     return copy
