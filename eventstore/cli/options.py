@@ -174,6 +174,8 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
     result = []
     for field in attrs.fields(typing.cast(Any, cls)):
         hint = hints[field.name]
+        if hint == Party | None:  # an optional party (``by``, ``target``) is given like one
+            hint = Party
         required = field.default is attrs.NOTHING
         args = typing.get_args(hint)
         item = args[0] if typing.get_origin(hint) is tuple else None

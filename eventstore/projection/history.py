@@ -134,6 +134,7 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
             was = old.get(key)
             if was is None:
                 lines.append(_new(kind, f"{_LABEL[kind]} '{key}'", item))
+                lines += _details(kind, f"{_LABEL[kind]} '{key}'", item)
             elif was is not item:  # a fold keeps an item it did not change as it was
                 lines += _changed(kind, f"{_LABEL[kind]} '{key}'", was, item)
         for key in old.keys() - new.keys():
@@ -155,6 +156,18 @@ def _new(kind: str, name: str, item: Any) -> str:
         return (f"{item.type} (redacted: its data was erased on {item.erased_at} "
                 f"by {item.erased_by}: {_short(item.reason)})")
     return f"{name}: {_status(item.status)} (new)"
+
+
+#: What a new item's step says beyond its status, when the fact gave it (issue 12): who
+#: acts, against whom, on what condition.
+_DETAILS = {"meetings": ("condition", "by"), "declarations": ("condition",),
+            "actions": ("actors", "target", "condition", "by", "reason"),
+            "incidents": ("place",)}
+
+
+def _details(kind: str, name: str, item: Any) -> list[str]:
+    return [f"{name}: {field}: {_show(getattr(item, field))}"
+            for field in _DETAILS.get(kind, ()) if getattr(item, field)]
 
 
 def _changed(kind: str, name: str, was: Any, item: Any) -> list[str]:
