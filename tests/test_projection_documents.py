@@ -52,7 +52,8 @@ def test_a_state_document_has_the_published_shape() -> None:
     meeting = {"key": "geneva", "status": "planned", "kind": "talks", "date": DATE,
                "place": "Genève", "participants": [PARTY], "topics": ["Syrie"],
                "scheduled": None, "reason": None, "outcome_only": False,
-               "citations": [CITATION], "purpose": None, "note": None, "fulfils": None}
+               "citations": [CITATION], "purpose": None, "note": None, "fulfils": None,
+               "condition": None, "by": None, "rescheduled": []}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
                   "date": None, "outcome_only": False, "citations": []}
@@ -69,7 +70,7 @@ def test_a_state_document_has_the_published_shape() -> None:
         "track": "RUS-USA", "as_of": "2018-08-24", "known_at": "2026-11-23T12:33:00.000000Z",
         "possible": False, "position": 12, "facts": 3, "meetings": [meeting],
         "declarations": [], "invitations": [invitation], "statements": [], "topics": [topic],
-        "actions": [], "redacted": [], "open_items": open_items})
+        "actions": [], "redacted": [], "incidents": [], "open_items": open_items})
 
 
 def test_a_state_without_cuts_has_null_cuts() -> None:
