@@ -657,8 +657,23 @@ class IncidentOccurred(FactData):
     place: str | None = attrs.field(default=None, validator=short_text)
 
 
-FACT_TYPES.update({cls.type_name: cls for cls in (
-    MeetingPostponed, ActionAbandoned, ActionCalledOff, StatementWithdrawn, IncidentOccurred)})
+def _insert_after(types: dict[str, type[FactData]],
+                  placed: list[tuple[str, type[FactData]]]) -> None:
+    """Add each ``(after, cls)`` to ``types`` right after the type named ``after``, so that
+    lists of the catalogue keep a lifecycle's types together."""
+    for after, cls in placed:
+        items = list(types.items())
+        index = [name for name, _ in items].index(after) + 1
+        items.insert(index, (cls.type_name, cls))
+        types.clear()
+        types.update(items)
+
+
+_insert_after(FACT_TYPES, [("meeting.planned", MeetingPostponed),
+                           ("statement.made", StatementWithdrawn),
+                           ("action.done", ActionAbandoned),
+                           ("action.abandoned", ActionCalledOff),
+                           ("action.called_off", IncidentOccurred)])
 
 
 def _statement_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
