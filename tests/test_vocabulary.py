@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from eventstore import (
+    DuplicateEventError,
     EventStore,
     ValidationError,
     canonical_json,
@@ -214,3 +215,24 @@ def test_payloads_round_trip_with_the_new_fields() -> None:
     assert unstructure_data(data)["condition"] == "si"
     assert "condition" not in unstructure_data(structure_data(
         "statement.made", {"speaker": BOLTON, "stance": "hope", "content": "x"}))
+
+
+def test_a_fact_stored_in_an_older_shape_is_re_sent_idempotently(store: EventStore) -> None:
+    """After a type changed shape, the same fact re-sent in the new shape (same event id)
+    is the stored one; a different one is still refused."""
+    moscow = store.add_source(ARTICLE_MOSCOW.read_bytes()).id
+    quote = "M. Bolton devrait donner une conférence de presse"
+    stored = _write_stored(store, "action.announced", 1,
+                           {"key": "press", "actor": BOLTON, "action": "conférence"},
+                           moscow, quote)
+    again = {"type": "action.announced", "track": "RUS-USA", "date": "2018-06-27",
+             "event_id": str(stored), "data": {"key": "press", "actors": [BOLTON],
+                                               "action": "conférence"},
+             "citations": [{"source": moscow, "quote": quote}]}
+    head = store.head()
+    result = store.append_many([again])
+    assert result.written == 0 and not result.events[0].new and store.head() == head
+    again["data"]["actors"] = [BOLTON, BOLTON | {"name": "Sergueï Lavrov", "country": "RUS"}]
+    with pytest.raises(DuplicateEventError, match="already stored .* with different content"):
+        store.append_many([again])
+    assert store.head() == head

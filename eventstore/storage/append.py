@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from ..codec import (
     GENESIS_HASH,
     canonical_json,
     citations_json,
+    decode_stored,
     envelope_json,
     sha256_hex,
     structure_data,
@@ -336,7 +338,7 @@ class Appender:
             if row is None:
                 fresh.append(index)
                 continue
-            if _content(row) != _content_of(item):
+            if _content(row) != _content_of(item) and not _same_upcast(conn, row, item):
                 raise DuplicateEventError(
                     f"{item.label}: event id {item.event_id} is already stored (position "
                     f"{row.position}) with different content; an event is never changed: "
@@ -534,6 +536,31 @@ def _check_built(fact: Fact) -> None:
         raise ValidationError(f"{fact.type}: {err}", where="data") from None
     if structure_data(fact.type, plain) != fact.data:
         raise ValidationError(f"{fact.type}: a field has a value of the wrong type", where="data")
+
+
+def _same_upcast(conn: sa.Connection, row: Any, item: _Prepared) -> bool:
+    """Whether a stored event of an older schema version is the fact re-sent in the current
+    shape: all else equal, its payload upcast is the new payload. A file of facts appended
+    before a type changed shape (``action.announced``'s ``actor`` became ``actors``) is
+    then still re-sent idempotently, once rewritten in the new shape; the stored row stays
+    as it was."""
+    if row.schema_version >= item.schema_version or \
+            _but_shape(_content(row)) != _but_shape(_content_of(item)):
+        return False
+    body = conn.execute(sa.select(t.payloads.c.body)
+                        .where(t.payloads.c.position == row.position)).scalar()
+    if body is None:  # erased: nothing to compare
+        return False
+    try:
+        upcast = decode_stored(row.type, row.schema_version, json.loads(body))
+    except (ValidationError, KeyError, TypeError, ValueError):
+        return False
+    return canonical_json(unstructure_data(upcast)).decode("utf-8") == item.payload_body
+
+
+def _but_shape(content: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An event's content (:func:`_content`) without its schema version and payload hash."""
+    return content[:2] + content[3:6] + content[7:]
 
 
 def _content(row: Any) -> tuple[Any, ...]:
