@@ -8,7 +8,7 @@ the field's two standards:
   (``"036"``, not ``36``; ``"0841"``, not ``841``): the first two digits are the root
   (``"03"`` EXPRESS INTENT TO COOPERATE), and a zero-padded code is another code.
 * **PLOVER** (Political Language Ontology for Verifiable Event Records, Open Event Data
-  Alliance): the event type (``AGREE``, ``REQUEST``, ``ACCUSE``, ``REJECT``,
+  Alliance): the event type (``AGREE``, ``DEMAND``, ``ACCUSE``, ``REJECT``,
   ``THREATEN``, ``SUPPORT``, ``SANCTION``, ``COERCE``, ``ASSAULT`` …) and, where the
   crosswalk gives one, the mode (``"disapprove"``, ``"confiscate"`` …).
 
@@ -18,12 +18,12 @@ each CAMEO code; the PLOVER manual (draft 0.7) gives the modes of each type, whi
 decide the mode where the crosswalk gives none for what a kind names. Two choices the
 standards leave open, made here and said in ``docs/facts.md``:
 
-* PLOVER does not code CAMEO 01 (MAKE PUBLIC STATEMENT: comments, hopes, denials): those
-  stances have ``plover`` ``None``. A PLOVER export leaves them out (or says so), as
-  PLOVER itself does; it does not invent a type for them.
-* PLOVER's verbal-conflict type for demands and appeals is named ``REQUEST`` (the name
-  the PLOVER data sets use; the 0.7 draft of the manual called it ``DEMAND``). CAMEO 02
-  (APPEAL) and 10 (DEMAND) both map to it.
+* PLOVER does not code CAMEO 01 (MAKE PUBLIC STATEMENT: comments, hopes, denials) nor
+  02 (APPEAL: requests, proposals, appeals): those stances have ``plover`` ``None``. A
+  PLOVER export leaves them out (or says so), as PLOVER itself does; it does not invent
+  a type for them.
+* PLOVER's verbal-conflict type for demands is ``DEMAND``, as the manual names it (some
+  PLOVER data sets call it ``REQUEST``).
 
 Several stances may share a code where CAMEO draws no line between them (an offer and
 an assurance are both CAMEO 030): the stance is the finer word, the code the standard.
@@ -59,7 +59,7 @@ __all__ = ["Coding", "STANCES", "INCIDENTS", "PLOVER_TYPES", "coding", "markdown
 #: PLOVER's sixteen event types, in the manual's order (verbal cooperation, material
 #: cooperation, verbal conflict, material conflict).
 PLOVER_TYPES = ("AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT",
-                "REQUEST", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION",
+                "DEMAND", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION",
                 "MOBILIZE", "COERCE", "ASSAULT")
 
 _CAMEO = re.compile(r"^(0[1-9]|1[0-9]|20)[0-9]{1,2}$")
@@ -96,18 +96,19 @@ STANCES: Mapping[Stance, Coding] = types.MappingProxyType({
     Stance.WARNING: Coding("130", "THREATEN", None, "Threaten, not specified below"),
     Stance.ASSURANCE: Coding("030", "AGREE", None, "Express intent to cooperate"),
     Stance.REJECTION: Coding("120", "REJECT", None, "Reject, not specified below"),
-    Stance.PROPOSAL: Coding("030", "AGREE", None, "Express intent to cooperate"),
+    Stance.PROPOSAL: Coding("020", None, None, "Make an appeal or request, not specified "
+                            "below"),
     Stance.CONGRATULATION: Coding("051", "SUPPORT", None, "Praise or endorse"),
     Stance.HOPE: Coding("013", None, None, "Make optimistic comment"),
     Stance.OFFER: Coding("030", "AGREE", None, "Express intent to cooperate"),
-    Stance.DEMAND: Coding("100", "REQUEST", None, "Demand, not specified below"),
+    Stance.DEMAND: Coding("100", "DEMAND", None, "Demand, not specified below"),
     Stance.ASSESSMENT: Coding("010", None, None, "Make statement, not specified below"),
     # issue 12
     Stance.ACCUSATION: Coding("112", "ACCUSE", "disapprove", "Accuse, not specified below"),
     Stance.CRITICISM: Coding("111", "ACCUSE", "disapprove", "Criticize or denounce"),
     Stance.DENIAL: Coding("016", None, None, "Deny responsibility"),
     Stance.THREAT: Coding("130", "THREATEN", None, "Threaten, not specified below"),
-    Stance.APPEAL: Coding("020", "REQUEST", None, "Make an appeal or request, not specified "
+    Stance.APPEAL: Coding("020", None, None, "Make an appeal or request, not specified "
                           "below"),
     Stance.PRAISE: Coding("051", "SUPPORT", None, "Praise or endorse"),
     Stance.INTENT_TO_MEET: Coding("036", "AGREE", None, "Express intent to meet or negotiate"),
@@ -163,6 +164,6 @@ def markdown_table(table: Mapping[Stance, Coding] | Mapping[IncidentKind, Coding
              "|---|---|---|---|---|"]
     for member, code in table.items():
         lines.append(f"| `{member.value}` | `{code.cameo}` | {code.label} | "
-                     f"{code.plover or '— (PLOVER does not code CAMEO 01)'} | "
+                     f"{code.plover or f'— (PLOVER does not code CAMEO {code.cameo_root})'} | "
                      f"{code.mode or '—'} |")
     return "\n".join(lines)

@@ -2,9 +2,8 @@
 the page shows the code's tables, and facts of the old shapes still read.
 
 The crosswalk below is a naive oracle: the PLOVER type of each CAMEO code the vocabulary
-uses, copied from the PLOVER project's ``CAMEO2PLOVER-2021.txt`` (openeventdata/PLOVER),
-with its ``DEMAND`` read as ``REQUEST`` (the later name of the type). The vocabulary
-departs from it only where docs/facts.md says so.
+uses, copied from the PLOVER project's ``CAMEO2PLOVER-2021.txt`` (openeventdata/PLOVER).
+The vocabulary departs from it only where docs/facts.md says so.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 #: CAMEO code → PLOVER type, as the crosswalk gives it (CAMEO 01 and 02 are not in it).
 CROSSWALK = {"030": "AGREE", "036": "AGREE", "051": "SUPPORT", "070": "AID",
-             "0841": "RETREAT", "100": "REQUEST", "111": "ACCUSE", "112": "ACCUSE",
+             "0841": "RETREAT", "100": "DEMAND", "111": "ACCUSE", "112": "ACCUSE",
              "120": "REJECT", "130": "THREATEN", "154": "MOBILIZE", "161": "SANCTION",
              "163": "COERCE", "171": "COERCE", "173": "COERCE", "174": "COERCE",
              "190": "ASSAULT", "191": "COERCE"}
@@ -75,15 +74,15 @@ def test_every_stance_and_incident_kind_has_one_coding() -> None:
         assert isinstance(code, Coding) and isinstance(code.cameo, str)
         assert re.fullmatch(r"(0[1-9]|1[0-9]|20)[0-9]{1,2}", code.cameo)
         assert code.plover is None or code.plover in PLOVER_TYPES
-        # PLOVER codes no public statements (CAMEO 01), and codes everything else
-        assert (code.plover is None) == (code.cameo_root == "01"), code
+        # PLOVER codes no public statements (CAMEO 01) or appeals (02), and everything else
+        assert (code.plover is None) == (code.cameo_root in ("01", "02")), code
         assert code.label and code.label == code.label.strip()
 
 
 def test_every_code_agrees_with_the_crosswalk() -> None:
     for code in [*STANCES.values(), *INCIDENTS.values()]:
-        if code.cameo_root in ("01", "02"):  # not coded by PLOVER, or coded as REQUEST
-            assert code.plover in (None, "REQUEST")
+        if code.cameo_root in ("01", "02"):  # not coded by PLOVER
+            assert code.plover is None
             continue
         wanted = DEPARTURES.get(code.cameo, CROSSWALK[code.cameo])
         assert code.plover == wanted, f"CAMEO {code.cameo}: {code.plover} is not {wanted}"
@@ -103,7 +102,7 @@ def test_the_issue_stances_are_there() -> None:
     """Accusing, criticising, denying, demanding, threatening, appealing, praising,
     intending to meet or cooperate, agreeing, refusing."""
     wanted = {"accusation": "ACCUSE", "criticism": "ACCUSE", "denial": None,
-              "demand": "REQUEST", "threat": "THREATEN", "appeal": "REQUEST",
+              "demand": "DEMAND", "threat": "THREATEN", "appeal": None,
               "praise": "SUPPORT", "intent_to_meet": "AGREE", "intent_to_cooperate": "AGREE",
               "agreement": "AGREE", "refusal": "REJECT"}
     assert {name: coding(name).plover for name in wanted} == wanted

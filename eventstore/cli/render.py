@@ -147,6 +147,9 @@ def _summary(event: RecordedEvent, redacted: type[Redacted]) -> str:
         value = getattr(data, name, None)
         if value:
             return str(value)[:40]
+    withdrawn = getattr(data, "statement", None)  # statement.withdrawn names its statement
+    if withdrawn is not None:
+        return f"withdraws {withdrawn}"
     return ""
 
 
