@@ -309,11 +309,15 @@ class DeclarationSigned(FactData):
 
 @attrs.frozen
 class DeclarationNotSigned(FactData):
-    """A planned declaration was not signed; ``reason`` as the source gives it."""
+    """A planned declaration was not signed; ``reason`` as the source gives it, ``by`` the
+    side that would not sign, if the source says."""
 
     type_name: ClassVar[str] = "declaration.not_signed"
+    #: Version 2 added ``by`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     reason: str | None = attrs.field(default=None, validator=long_text)
+    by: Party | None = _by("would not sign it")
 
 
 @attrs.frozen
@@ -339,11 +343,15 @@ class InvitationAccepted(FactData):
 
 @attrs.frozen
 class InvitationDeclined(FactData):
-    """An invitation was declined."""
+    """An invitation was declined; ``by`` is who declined it, if the source says (the
+    invitee, or someone for them)."""
 
     type_name: ClassVar[str] = "invitation.declined"
+    #: Version 2 added ``by`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     reason: str | None = attrs.field(default=None, validator=long_text)
+    by: Party | None = _by("declined it")
 
 
 @attrs.frozen
@@ -709,6 +717,8 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("meeting.planned", 1): _add_nulls("condition"),
     ("declaration.planned", 1): _add_nulls("condition"),
     ("meeting.cancelled", 1): _add_nulls("by"),
+    ("declaration.not_signed", 1): _add_nulls("by"),
+    ("invitation.declined", 1): _add_nulls("by"),
     ("action.announced", 1): _action_v1_to_v2,
 }
 

@@ -251,6 +251,7 @@ def _describe(kind: str, item: Any) -> str:
                 + (f" — parties {', '.join(item.parties)}" if item.parties else "")
                 + (f"; signed by {_names(item.signatories)}" if item.signatories else "")
                 + (f"; condition: {item.condition}" if item.condition else "")
+                + (f"; not signed by {item.by.name}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "invitations":
         return (f"{item.inviter.name if item.inviter else '?'} invited "
@@ -258,6 +259,7 @@ def _describe(kind: str, item: Any) -> str:
                 + (f" to {item.place}" if item.place else "")
                 + (f" for {item.purpose}" if item.purpose else "")
                 + (f"; fulfilled by {item.fulfilled_by}" if item.fulfilled_by else "")
+                + (f"; declined by {item.by.name}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "actions":
         return ((f"{_names(item.actors)}: " if item.actors else "")

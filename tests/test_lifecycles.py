@@ -116,6 +116,32 @@ def test_a_meeting_cancelled_by_one_side(store: EventStore, moscow: str) -> None
     assert "    meeting 'summit': by: Vladimir Poutine" in shown["history"].splitlines()
 
 
+def test_a_declaration_not_signed_and_an_invitation_declined_by_one_side(
+        store: EventStore, moscow: str) -> None:
+    store.append("RUS-USA", [
+        fact("declaration.planned", "2018-06-27", {"key": "accord", "title": "accord",
+                                                   "parties": ["RUS", "USA"]}, moscow, SUMMIT),
+        fact("declaration.not_signed", "2018-06-28", {"key": "accord", "by": LAVROV},
+             moscow, SUMMIT),
+        fact("invitation.extended", "2018-06-27", {"key": "visit", "inviter": PUTIN,
+                                                   "invitee": BOLTON}, moscow, OFFER),
+        fact("invitation.declined", "2018-06-29", {"key": "visit", "by": BOLTON,
+                                                   "reason": "agenda"}, moscow, OFFER),
+    ])
+    state = store.project("RUS-USA")
+    assert state.declarations[0].by is not None and state.declarations[0].by.name == \
+        "Sergueï Lavrov"
+    assert state.invitations[0].status == "declined"
+    assert state.invitations[0].by is not None and state.invitations[0].by.name == \
+        "John Bolton"
+    shown = _displays(store)
+    _everywhere(shown, "Sergueï Lavrov", "by: John Bolton", but=(
+        "table", "markdown", "json", "report", "history-json"))
+    _everywhere(shown, "by Sergueï Lavrov", but=("json", "history", "history-json", "report"))
+    assert "not signed by Sergueï Lavrov" in shown["report"]
+    assert "declined by John Bolton" in shown["report"]
+
+
 def test_a_meeting_postponed_keeps_its_old_date_in_the_history(store: EventStore,
                                                                moscow: str) -> None:
     store.append("RUS-USA", [

@@ -56,7 +56,7 @@ def test_a_state_document_has_the_published_shape() -> None:
                "condition": None, "by": None, "rescheduled": []}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
-                  "date": None, "outcome_only": False, "citations": []}
+                  "date": None, "outcome_only": False, "citations": [], "by": None}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
              "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION]}
     open_items = [

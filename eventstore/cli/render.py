@@ -237,11 +237,13 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
         + (f" if {d.condition}" if d.condition else "")
+        + (f" by {d.by.name}" if d.by else "")
         + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
         f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
-        + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
+        + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
+        + (f" by {i.by.name}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
         f"{_when(s.date)}  {s.speaker.name} ({s.stance.replace('_', ' ')}): {s.content}"
         + (f" [condition: {s.condition}]" if s.condition else "")

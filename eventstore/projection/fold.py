@@ -252,7 +252,8 @@ class Builder:
     def _put_declaration(self, fact: Effective, key: str, status: str, *,
                          title: str | None = None, parties: tuple[str, ...] | None = None,
                          reason: str | None = None, condition: str | None = None,
-                         signatories: Sequence[PartyRef] = ()) -> None:
+                         signatories: Sequence[PartyRef] = (),
+                         by: PartyRef | None = None) -> None:
         old = self.declarations.get(key)
         if old is None:
             old = Declaration(key=key, status=status, title=None, parties=(), signatories=(),
@@ -267,7 +268,8 @@ class Builder:
             reason=old.reason if reason is None else reason, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("declaration", key, old.citations, fact.citations),
-            condition=old.condition if condition is None else condition)
+            condition=old.condition if condition is None else condition,
+            by=old.by if by is None else by)
 
     def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
         self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties,
@@ -278,13 +280,13 @@ class Builder:
                               signatories=[self.registry.ref(p) for p in d.signatories])
 
     def _declaration_not_signed(self, fact: Effective, d: DeclarationNotSigned) -> None:
-        self._put_declaration(fact, d.key, "not_signed", reason=d.reason)
+        self._put_declaration(fact, d.key, "not_signed", reason=d.reason, by=self._ref(d.by))
 
     # invitations
     def _put_invitation(self, fact: Effective, key: str, status: str, *,
                         inviter: PartyRef | None = None, invitee: PartyRef | None = None,
                         place: str | None = None, purpose: str | None = None,
-                        reason: str | None = None) -> None:
+                        reason: str | None = None, by: PartyRef | None = None) -> None:
         old = self.invitations.get(key)
         if old is None:
             old = Invitation(key=key, status=status, inviter=None, invitee=None, place=None,
@@ -298,7 +300,8 @@ class Builder:
             purpose=old.purpose if purpose is None else purpose,
             reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
             date=fact.valid, outcome_only=old.outcome_only,
-            citations=self._cite("invitation", key, old.citations, fact.citations))
+            citations=self._cite("invitation", key, old.citations, fact.citations),
+            by=old.by if by is None else by)
 
     def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
         self._put_invitation(fact, d.key, "extended", inviter=self.registry.ref(d.inviter),
@@ -309,7 +312,7 @@ class Builder:
         self._put_invitation(fact, d.key, "accepted")
 
     def _invitation_declined(self, fact: Effective, d: InvitationDeclined) -> None:
-        self._put_invitation(fact, d.key, "declined", reason=d.reason)
+        self._put_invitation(fact, d.key, "declined", reason=d.reason, by=self._ref(d.by))
 
     # statements and actions
     def _statement_made(self, fact: Effective, d: StatementMade) -> None:

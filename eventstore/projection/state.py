@@ -93,6 +93,7 @@ class Declaration:
     outcome_only: bool
     citations: tuple[Evidence, ...]
     condition: str | None = None  # issue 12
+    by: PartyRef | None = None  # who would not sign it (issue 12)
 
 
 @attrs.frozen
@@ -108,6 +109,7 @@ class Invitation:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    by: PartyRef | None = None  # who declined it (issue 12)
 
 
 @attrs.frozen
