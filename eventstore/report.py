@@ -435,7 +435,8 @@ def _rows(state: TrackState, steps: Sequence[Step]) -> list[_Row]:
                     pass
             if kind == "invitations" and item.fulfilled_by:
                 stages.append(_Stage("fulfilled", meeting_dates.get(item.fulfilled_by)))
-            label = (f"{item.speaker.name} ({item.stance})" if kind == "statements"
+            label = (f"{item.speaker.name} ({item.stance.replace('_', ' ')})"
+                     if kind == "statements"
                      else item.key)
             rows.append(_Row(kind, item.key, label, item.status, tuple(stages)))
     rows.sort(key=lambda r: chronology_key(next(

@@ -229,14 +229,14 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status in ("planned",
                                                                            "postponed") else "")
         + (f" (before: {', '.join(m.rescheduled)})" if m.rescheduled else "")
-        + (f" if {m.condition}" if m.condition else "")
+        + (f" (condition: {m.condition})" if m.condition else "")
         + (f" at {m.place}" if m.place else "")
         + (f" — {', '.join(p.name for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
-        + (f" if {d.condition}" if d.condition else "")
+        + (f" (condition: {d.condition})" if d.condition else "")
         + (f" by {d.by.name}" if d.by else "")
         + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
@@ -257,7 +257,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f"{', '.join(p.name for p in a.actors)}: " if a.actors else "")
         + (a.action or 'action (not described)')
         + (f" (against {a.target.name})" if a.target else "")
-        + (f" if {a.condition}" if a.condition else "")
+        + (f" (condition: {a.condition})" if a.condition else "")
         + f" — {a.status.replace('_', ' ')}" + (f" by {a.by.name}" if a.by else "")
         + (f": {a.reason}" if a.reason else "")))
     section("Incidents", state.incidents, lambda i: (
