@@ -280,10 +280,10 @@ STATUSES = {"meeting": ["planned", "postponed", "held", "cancelled"],
             "declaration": ["planned", "signed", "not_signed"],
             "invitation": ["extended", "accepted", "declined"],
             "action": ["announced", "done", "abandoned", "called_off"],
-            "statement": ["made", "withdrawn"]}
+            "statement": ["made", "withdrawn"], "incident": ["occurred"]}
 RANK = {"planned": 0, "postponed": 0, "held": 1, "cancelled": 1, "signed": 1,
         "not_signed": 1, "extended": 0, "accepted": 1, "declined": 2, "announced": 0,
-        "done": 1, "abandoned": 1, "called_off": 1, "made": 0, "withdrawn": 1}
+        "done": 1, "abandoned": 1, "called_off": 1, "made": 0, "withdrawn": 1, "occurred": 0}
 DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "2018",
          "2018-08-20/2018-08-25", "2018-09-01"]
 
@@ -333,6 +333,8 @@ def _payload(item: dict[str, Any]) -> dict[str, Any]:
         data["scheduled"] = "2018-10"
     if kind == "action" and status == "announced":
         data |= {"actors": [BOLTON, PATRUSHEV], "action": "conférence de presse"}
+    if kind == "incident":
+        data |= {"kind": "seizure", "actors": [PATRUSHEV], "what": "navire saisi"}
     if kind == "statement":
         data = ({"speaker": BOLTON, "stance": "intent_to_meet", "content": "rencontrer"}
                 if status == "made" else {"statement": item["withdraws"]})
@@ -397,7 +399,8 @@ def _as_fact(item: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _statuses(state: Any) -> dict[str, str]:
     return {f"{kind[:-1]}:{item.key}": item.status
-            for kind in ("meetings", "declarations", "invitations", "actions", "statements")
+            for kind in ("meetings", "declarations", "invitations", "actions", "statements",
+                         "incidents")
             for item in state.items(kind)}
 
 
