@@ -202,7 +202,8 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"] = "text", "TEXT"
         said = field.metadata.get("help")  # what the catalogue says of the field, if anything
         kwargs["help"] = (f"data.{field.name}" + (f": {said}" if said else "")
-                          + (" (repeatable)" if kwargs.get("multiple") and not said else ""))
+                          + (" (repeatable)" if kwargs.get("multiple")
+                             and "repeatable" not in (said or "") else ""))
         spec = FieldOption(field=field.name, flag=flag, kind=kind, required=required)
         result.append((spec, click.Option([flag, f"field_{field.name}"], **kwargs)))
     return result

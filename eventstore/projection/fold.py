@@ -31,7 +31,7 @@ from typing import Any
 
 from ..collector import gc_paused
 from ..events import RecordedEvent
-from ..facts import (  # issue 12
+from ..facts import (
     FACT_TYPES,
     ActionAbandoned,
     ActionAnnounced,
