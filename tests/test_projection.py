@@ -519,7 +519,11 @@ def test_the_fold_ignores_how_other_tracks_interleave(store: EventStore,
             merged = ordered + extra
         _append_in_batches(store, [_as_fact(i, sources[0]) for i in merged], [len(merged)])
         state = store.project(track)
-        states.append(_comparable(state.to_dict(), {v: k for k, v in ids.items()}))
+        doc = _comparable(state.to_dict(), {v: k for k, v in ids.items()})
+        # a speaker's statements of one date come in the order of their event ids, which
+        # differ between the two copies by construction: compare them by their first ids
+        doc["statements"].sort(key=lambda statement: statement["key"])
+        states.append(doc)
     assert states[0] == states[1]
     assert others or all(i["track"] == "RUS-USA" for i in items)
 
