@@ -322,8 +322,9 @@ def _envelope_options(cls: type[FactData]) -> list[click.Option]:
     track = ([] if cls.stream else
              [click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA.")])
     dates = [
-        click.Option(["--date"], required=True, metavar="EDTF",
-                     help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b."),
+        click.Option(["--date"], metavar="EDTF",
+                     help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b. Without "
+                          "it, the store resolves --date-text against --date-anchor."),
         click.Option(["--date-text"], metavar="TEXT", help="The source's words, e.g. jeudi."),
         click.Option(["--date-anchor"], metavar="EDTF",
                      help="The date the words were resolved against (publication date)."),

@@ -201,8 +201,15 @@ ERASED_QUOTE = "[quote erased with its source]"
 
 
 def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = None) -> str:
-    """A track's state for people: one section per kind of item, each with its citations."""
-    from ..projection.state import KINDS
+    """A track's state for people: one section per kind of item, each with its citations;
+    an item that went through several statuses says them in one line (``planned 27 Jun →
+    held 16 Jul 2018``), one still in its first its status (the line starts with its date)."""
+    from ..projection.state import KINDS, lifecycle_words
+
+    def life(item: Any) -> str:
+        if len(item.stages) > 1:
+            return lifecycle_words(item.stages)
+        return str(item.status).replace("_", " ")
 
     head = "# " if markdown else ""
     sub = "## " if markdown else ""
@@ -224,7 +231,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
             lines.extend(_cites(item.citations, "      "))
 
     section("Meetings", state.meetings, lambda m: (
-        f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
+        f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {life(m)}"
         + (f" by {m.by.name}" if m.by else "")
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status in ("planned",
                                                                            "postponed") else "")
@@ -235,14 +242,14 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
-        f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
+        f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {life(d)}"
         + (f" (condition: {d.condition})" if d.condition else "")
         + (f" by {d.by.name}" if d.by else "")
         + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
         f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
-        + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
+        + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
         + (f" by {i.by.name}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
         f"{_when(s.date)}  {s.speaker.name} ({s.stance.replace('_', ' ')}): {s.content}"
@@ -258,7 +265,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (a.action or 'action (not described)')
         + (f" (against {a.target.name})" if a.target else "")
         + (f" (condition: {a.condition})" if a.condition else "")
-        + f" — {a.status.replace('_', ' ')}" + (f" by {a.by.name}" if a.by else "")
+        + f" — {life(a)}" + (f" by {a.by.name}" if a.by else "")
         + (f": {a.reason}" if a.reason else "")))
     section("Incidents", state.incidents, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.kind.replace('_', ' ')} "

@@ -32,6 +32,8 @@ events = sa.Table(
     sa.Column("valid_upper", sa.Date, nullable=True),
     sa.Column("valid_text", sa.Text, nullable=True),
     sa.Column("valid_anchor", sa.Text, nullable=True),
+    # true when the store resolved the date from valid_text and valid_anchor (0007)
+    sa.Column("valid_resolved", sa.Boolean, nullable=True),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("correlation_id", UUID_TEXT, nullable=True),
