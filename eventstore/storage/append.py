@@ -540,12 +540,15 @@ def _check_built(fact: Fact) -> None:
 
 def _same_upcast(conn: sa.Connection, row: Any, item: _Prepared) -> bool:
     """Whether a stored event of an older schema version is the fact re-sent in the current
-    shape: all else equal, its payload upcast is the new payload. A file of facts appended
-    before a type changed shape (``action.announced``'s ``actor`` became ``actors``) is
-    then still re-sent idempotently, once rewritten in the new shape; the stored row stays
-    as it was."""
-    if row.schema_version >= item.schema_version or \
-            _but_shape(_content(row)) != _but_shape(_content_of(item)):
+    shape: its payload upcast is the new payload, and the rest of its content is the
+    item's. A file of facts appended before a type changed shape (``action.announced``'s
+    ``actor`` became ``actors``) is then still re-sent idempotently, once rewritten in the
+    new shape; the stored row stays as it was."""
+    if row.schema_version >= item.schema_version:
+        return False
+    as_stored = attrs.evolve(item, schema_version=row.schema_version,
+                             payload_hash=row.payload_hash)
+    if _content(row) != _content_of(as_stored):
         return False
     body = conn.execute(sa.select(t.payloads.c.body)
                         .where(t.payloads.c.position == row.position)).scalar()
@@ -556,11 +559,6 @@ def _same_upcast(conn: sa.Connection, row: Any, item: _Prepared) -> bool:
     except (ValidationError, KeyError, TypeError, ValueError):
         return False
     return canonical_json(unstructure_data(upcast)).decode("utf-8") == item.payload_body
-
-
-def _but_shape(content: tuple[Any, ...]) -> tuple[Any, ...]:
-    """An event's content (:func:`_content`) without its schema version and payload hash."""
-    return content[:2] + content[3:6] + content[7:]
 
 
 def _content(row: Any) -> tuple[Any, ...]:
