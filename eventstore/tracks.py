@@ -29,9 +29,15 @@ FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM, ERASURES_STREAM)
 _TRACK_RE = re.compile(r"^\s*([A-Za-z]{3})\s*[-–_/ ]\s*([A-Za-z]{3})\s*$")
 
 
+@functools.cache
+def _alpha_3() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-3 code pycountry knows (read from its database once)."""
+    return frozenset(country.alpha_3 for country in pycountry.countries)
+
+
 def is_country(code: str) -> bool:
     """True when ``code`` is an ISO 3166-1 alpha-3 code (upper case)."""
-    return len(code) == 3 and code.isupper() and pycountry.countries.get(alpha_3=code) is not None
+    return code in _alpha_3()
 
 
 @functools.lru_cache(maxsize=4096)

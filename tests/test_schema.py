@@ -120,8 +120,8 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0007_resolved_dates, but this "
-                                          "eventstore needs 0099; run `eventstore init`"):
+    with pytest.raises(SchemaError, match="has schema 0008_lean, but this eventstore needs 0099; "
+                                          "run `eventstore init`"):
         EventStore(store.engine)
 
 
@@ -167,8 +167,8 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs "
-                                          "0007_resolved_dates; run `eventstore init`"):
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0008_lean; "
+                                          "run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0007_resolved_dates")
+    assert upgrade(engine) == ("0001", "0008_lean")
     EventStore(engine).close()

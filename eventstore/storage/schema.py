@@ -19,9 +19,16 @@ metadata = sa.MetaData()
 HASH = sa.String(64)
 UUID_TEXT = sa.String(36)
 
+#: An event's position: SQLite's rowid (``INTEGER PRIMARY KEY``, no second index on it),
+#: PostgreSQL's ``bigint``.
+POSITION = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+#: The chained envelopes. No index on ``hash`` and none on the valid-time bounds: no
+#: query reads through them, and each was a random-key index entry written per event
+#: (schema 0008_lean, docs/integrity.md#the-stored-format).
 events = sa.Table(
     "events", metadata,
-    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("position", POSITION, primary_key=True, autoincrement=False),
     sa.Column("event_id", UUID_TEXT, nullable=False),
     sa.Column("track", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -44,8 +51,6 @@ events = sa.Table(
     sa.Column("hash", HASH, nullable=False),
     sa.UniqueConstraint("event_id", name="uq_events_event_id"),
     sa.UniqueConstraint("track", "version", name="uq_events_track_version"),
-    sa.UniqueConstraint("hash", name="uq_events_hash"),
-    sa.Index("ix_events_track_valid", "track", "valid_lower", "valid_upper"),
     sa.Index("ix_events_type", "type"),
     sa.Index("ix_events_recorded_position", "recorded_at", "position"),  # known-at cuts
 )
