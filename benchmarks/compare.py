@@ -135,6 +135,12 @@ def projection_figures(side: str, data: dict[str, Any], out: Figures) -> None:
         if counted and counted.get("calls"):
             out.add(side, f"{e}: project(track), statements per call",
                     counted["statements"] / counted["calls"], LOWER, "", count=True)
+        catch_up = r.get("catch-up")
+        if catch_up:
+            out.add(side, f"{e}: catch_up(), facts/s", catch_up["rate"], HIGHER, "/s")
+            out.add(side, f"{e}: catch_up(), CPU seconds", catch_up["cpu_s"], LOWER, "s")
+            out.add(side, f"{e}: catch_up(), statements", catch_up["counted"]["statements"],
+                    LOWER, "", count=True)
         cuts = r.get("cuts")
         if cuts:
             out.add(side, f"{e}: project(as_of, known_at), median", cuts["cuts"]["median_ms"],

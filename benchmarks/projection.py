@@ -33,6 +33,9 @@ Then, each step in a forked child process (so its peak RSS is its own):
     catch-up check), for random tracks and for the big track.
 ``cuts``
     ``store.project("RUS-USA", as_of=…, known_at=…)`` at random points: a fold from the log.
+``catch-up``
+    a tenth more facts appended (new ones, on the same tracks), then ``store.catch_up()``:
+    the projector folding them into the stored states, batch by batch (last: it writes).
 
 The baseline, in the same run: the same facts as ``eventsourcing`` events (one
 ``Aggregate`` per track, each fact one ``FactRecorded`` event whose state is the fact's
@@ -609,6 +612,27 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
             **clock.profile_result()}
 
 
+def step_catch_up(job: Job, place: Place) -> dict[str, Any]:
+    """A tenth more facts appended after the rebuild (another seed: new facts on the same
+    tracks), then ``store.catch_up()``: the projector folding them into the stored states
+    (incrementally where that is valid), in rounds of its default 20,000 events."""
+    count = max(1, job.facts // 10)
+    stream = FactStream(count, count // 10, job.tracks)
+    stream.rng = random.Random(SEED + 4)
+    store = EventStore.open(place.url, actor=ACTOR)
+    try:
+        for batch in stream.batches(BATCH):
+            store.append_many(batch)
+        with counting_statements(store.engine) as counted, \
+                timed(job.profile, job.profile_top) as clock:
+            folded = store.catch_up()
+    finally:
+        store.close()
+    return {"facts": count, "folded": folded, "seconds": clock.seconds,
+            "cpu_s": clock.cpu_seconds, "rate": folded / clock.seconds,
+            "counted": counted.as_dict(), **clock.profile_result()}
+
+
 def _es_app(place: Place) -> TracksApplication:
     os.environ.update(place.es_environment())  # a forked child: nothing leaks
     return TracksApplication()
@@ -761,6 +785,7 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
             ("rebuild", step_rebuild, (store,)),
             ("current", step_current, (store,)),
             ("cuts", step_cuts, (store,)),
+            ("catch-up", step_catch_up, (store,)),  # last: it appends
         ]
         for name, step, rest in steps:
             result = do(name, step, *rest)

@@ -8,6 +8,11 @@ and notes the moment each ``append`` call returned (the commit is just before it
 process follows the log with ``store.subscribe`` and notes the moment each event is
 handed over. Both clocks are the machine's monotonic clock. The database is created when
 missing; the facts go to the track ``RUS-USA``, citing the Geneva sample article.
+
+First, what a subscriber costs while it waits: one subscription, caught up, left alone
+for ``--idle`` seconds; the statements it sent through the store's engine per second
+(SQLite's ``PRAGMA data_version``, on a connection of its own, is one per poll and not
+among them) and the CPU its process used per second.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ import argparse
 import multiprocessing as mp
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from eventstore import EventStore
 
@@ -36,6 +44,31 @@ def write(url: str, source: str, count: int, pace: float, returned: Any) -> None
             (position,) = store.append("RUS-USA", [fact]).positions
             returned.put((position, time.monotonic()))
             time.sleep(pace)
+
+
+def idle_cost(url: str, seconds: float) -> dict[str, float]:
+    """Statements and CPU per second of a caught-up subscription left waiting."""
+    with EventStore.open(url, create=True, actor="latency") as store:
+        statements = [0]
+
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        sa.event.listen(store.engine, "before_cursor_execute", count)
+        subscription = store.subscribe(store.head()[0])
+        reader = threading.Thread(target=lambda: list(subscription))
+        reader.start()
+        subscription.caught_up.wait(30)
+        time.sleep(1.0)  # settled
+        statements[0], cpu, started = 0, time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - started
+        result = {"statements_per_s": statements[0] / elapsed,
+                  "cpu_ms_per_s": (time.process_time() - cpu) * 1000 / elapsed}
+        subscription.stop()
+        reader.join()
+        subscription.close()
+    return result
 
 
 def measure(url: str, count: int, pace: float) -> dict[str, float]:
@@ -66,8 +99,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pace", type=float, default=0.01,
                         help="seconds between two appends [default: 0.01]")
+    parser.add_argument("--idle", type=float, default=10.0,
+                        help="seconds a caught-up subscriber is watched waiting [default: 10]")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/latency.db"
+    if args.idle > 0:
+        cost = idle_cost(url, args.idle)
+        print(f"{url.split(':')[0]}: a waiting subscriber, over {args.idle:.0f} s: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in cost.items()))
     result = measure(url, args.count, args.pace)
     print(f"{url.split(':')[0]}: {args.count} appends, commit to delivery: "
           + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))

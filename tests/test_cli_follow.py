@@ -82,6 +82,8 @@ def test_follow_refuses_bad_input_and_writes_nothing(run: Cli) -> None:
     assert "--create goes with --consumer" in run.refused("follow", "--create")
     assert "only with --create" in run.refused("follow", "--consumer", "x", "--from", "0")
     assert "not a consumer name" in run.refused("follow", "--consumer", "a b", "--create")
+    assert "the store's own catch-up projector" in run.refused(
+        "follow", "--consumer", "$projections", "--create")
     assert consumers(run.url) == {}
 
 

@@ -23,7 +23,7 @@ from eventstore import (
     UnknownFactType,
     ValidationError,
 )
-from tests.conftest import ARTICLE_GENEVA
+from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 QUOTE = "ont eu jeudi une rencontre à Genève"
 
@@ -156,6 +156,12 @@ def test_bad_input_is_refused_with_a_clear_error(store: EventStore, source: str)
         store.consumer("bad name", create=True)
     with pytest.raises(ValidationError, match="from 0 to the log's head"):
         store.consumer("alerts", create=True, start=3)
+    with pytest.raises(UnknownFactType, match="meeting.canceled"):
+        store.consumer("alerts", create=True, types=["meeting.canceled"])
+    with pytest.raises(TrackError, match="tracks"):
+        store.consumer("alerts", create=True, tracks=["RUSSIA-USA"])
+    with pytest.raises(ValidationError, match="the store's own catch-up projector"):
+        store.consumer("$projections")
     with store.engine.connect() as conn:  # nothing was written
         assert conn.execute(sa.text("SELECT count(*) FROM consumers")).scalar() == 0
 
@@ -293,6 +299,74 @@ def test_a_killed_listening_connection_is_reconnected_and_nothing_is_missed(
         assert [e.position for e in events] == [2, 3, 4, 5]
         writer.append("RUS-USA", [cancelled(source, "later")])
         assert [e.position for e in collector.wait_for(5, timeout=5)] == [2, 3, 4, 5, 6]
+        collector.stop()
+
+
+def test_a_reading_connection_killed_mid_poll_is_retried_and_nothing_is_missed(
+        db_url: str, engine_kind: str, collect: Any) -> None:
+    """The connection a subscription reads with dies between reading the head and reading
+    the page (``pg_terminate_backend``): the poll is retried on a new connection, from the
+    same cursor."""
+    if engine_kind != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    with EventStore.open(db_url, create=True) as store, EventStore.open(db_url) as writer:
+        source = writer.add_source(ARTICLE_GENEVA.read_bytes()).id
+        armed, killed = threading.Event(), []
+
+        def kill_the_reader(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            if armed.is_set() and "LIMIT" in statement and "payloads" in statement:
+                armed.clear()
+                pid = cursor.connection.info.backend_pid
+                with writer.engine.connect() as admin:
+                    admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                    while admin.execute(sa.text(  # gone before the page is asked for
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                            {"pid": pid}).scalar():
+                        time.sleep(0.01)
+                killed.append(pid)
+
+        sa.event.listen(store.engine, "before_cursor_execute", kill_the_reader)
+        subscription = store.subscribe(1)
+        collector = collect(subscription)
+        assert subscription.caught_up.wait(10)
+        armed.set()
+        writer.append("RUS-USA", [cancelled(source, "a"), cancelled(source, "b")])
+        events = collector.wait_for(2, timeout=15)
+        assert len(killed) == 1
+        writer.append("RUS-USA", [cancelled(source, "c")])
+        events = collector.wait_for(3, timeout=15)
+        time.sleep(0.2)  # nothing more comes
+        assert [e.position for e in collector.events] == [2, 3, 4]
+        assert [e.data.key for e in events] == ["a", "b", "c"]  # type: ignore[union-attr]
+        collector.stop()
+
+
+def test_every_writing_path_wakes_a_follower(
+        db_url: str, engine_kind: str, collect: Any, tmp_path: Any) -> None:
+    """An import, a source registration, an append and an erasure each send the
+    notification: a subscription that polls only every 30 s is handed each at once."""
+    if engine_kind != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's")
+    with EventStore.open(f"sqlite:///{tmp_path / 'origin.db'}", create=True) as origin:
+        geneva = origin.add_source(ARTICLE_GENEVA.read_bytes()).id
+        origin.append("RUS-USA", [cancelled(geneva, "a")])
+        exported = list(origin.export())
+    with EventStore.open(db_url, create=True) as store:
+        subscription = store.subscribe(0, poll_interval=30.0)  # only notifications wake it
+        collector = collect(subscription)
+        assert subscription.caught_up.wait(10)
+        store.import_export(lambda: iter(exported))
+        assert [e.type for e in collector.wait_for(2, timeout=10)] == [
+            "source.registered", "meeting.cancelled"]
+        store.add_source(ARTICLE_MOSCOW.read_bytes())
+        assert collector.wait_for(3, timeout=10)[-1].type == "source.registered"
+        result = store.append("RUS-USA", [cancelled(geneva, "b")])
+        assert collector.wait_for(4, timeout=10)[-1].type == "meeting.cancelled"
+        store.erase_payload(result.events[0].event_id, reason="a court order")
+        assert collector.wait_for(5, timeout=10)[-1].type == "payload.erased"
+        store.erase_source(geneva, reason="a court order")
+        assert collector.wait_for(6, timeout=10)[-1].type == "source.erased"
+        assert [e.position for e in collector.events] == [1, 2, 3, 4, 5, 6]
         collector.stop()
 
 

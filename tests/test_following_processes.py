@@ -1,7 +1,16 @@
-"""Followers in processes of their own, on each engine: 4 writer processes × 200 appends
-while 3 consumers follow the log and write their results in the same database; one of
-them is killed with SIGKILL mid-run and restarted from its stored position. Each must
-have handled every event exactly once, in order (docs/following.md).
+"""Followers in processes of their own, on each engine: 4 writer processes × 1,000 appends
+(the issue's scale; 250 in CI, see below), each writer alternating between a track all
+four share and a track of its own, while 3 consumers follow the log and write their
+results in the same database; one of them is killed with SIGKILL mid-run and restarted
+from its stored position. Each must have handled every event exactly once, in order
+(docs/following.md); the counts of what each saw, missed and saw twice are printed
+(``pytest -s`` shows them).
+
+``EVENTSTORE_FOLLOW_APPENDS`` sets the appends per writer: by default 250 (4 × 250 =
+1,000 events, the scale CI runs: 51.7 s on PostgreSQL under load, against 134 s
+for the full scale, which would take the suite past its 15 minutes on a busy machine);
+``EVENTSTORE_FOLLOW_APPENDS=1000`` runs the issue's full scale (docs/following.md has its
+figures).
 """
 
 from __future__ import annotations
@@ -20,17 +29,21 @@ from eventstore import ConsumerBusy, EventStore
 from tests.test_concurrency import CTX, fact, initialise
 
 WRITERS = 4
-APPENDS = 200
+APPENDS = int(os.environ.get("EVENTSTORE_FOLLOW_APPENDS", "250"))
+SHARED_TRACK = "RUS-USA"
+OWN_TRACKS = ("CHN-USA", "FRA-USA", "DEU-USA", "GBR-USA")  # one per writer
 CONSUMERS = ("c0", "c1", "c2")
 VICTIM = "c2"
 #: Seconds the whole run may take before the test fails.
-DEADLINE = 300.0
+DEADLINE = 600.0
 
 
-def writer(url: str, actor: str, source: str, track: str, count: int, errors: Any) -> None:
+def writer(url: str, actor: str, source: str, own: str, count: int, errors: Any) -> None:
+    """Append ``count`` facts one per call, to the shared track and to its own in turn."""
     try:
         with EventStore.open(url, actor=actor) as store:
             for number in range(count):
+                track = SHARED_TRACK if number % 2 == 0 else own
                 store.append(track, [fact(source, track, f"{actor}-{number}", uuid.uuid4())])
     except BaseException:  # noqa: B036 - reported to the parent
         errors.put(f"{actor}: {traceback.format_exc()}")
@@ -39,7 +52,8 @@ def writer(url: str, actor: str, source: str, track: str, count: int, errors: An
 
 def consumer(url: str, name: str, until: int, errors: Any) -> None:
     """Handle events in batches, writing one row per event and the position together;
-    check that each event is the one after the last, from the stored position on."""
+    each row says which position this process handled before it (``previous``), from the
+    stored position on, so the parent can count what came out of order."""
     try:
         with EventStore.open(url, actor=name) as store:
             deadline = time.monotonic() + 30
@@ -52,28 +66,26 @@ def consumer(url: str, name: str, until: int, errors: Any) -> None:
                         raise
                     time.sleep(0.1)
             with opened:
-                expected = opened.position + 1
-                insert = sa.text("INSERT INTO handled (consumer, position, event_id, pid) "
-                                 "VALUES (:c, :p, :e, :pid)")
+                insert = sa.text("INSERT INTO handled (consumer, position, event_id, pid, "
+                                 "previous) VALUES (:c, :p, :e, :pid, :previous)")
                 while opened.position < until:
+                    last = opened.position
                     with opened.batch(limit=50, timeout=1.0) as (events, conn):
                         for event in events:
-                            if event.position != expected:
-                                raise AssertionError(f"{name}: got {event.position}, "
-                                                     f"expected {expected}")
-                            expected += 1
                             conn.execute(insert, {"c": name, "p": event.position,
                                                   "e": str(event.event_id),
-                                                  "pid": os.getpid()})
+                                                  "pid": os.getpid(), "previous": last})
+                            last = event.position
     except BaseException:  # noqa: B036 - reported to the parent
         errors.put(f"{name}: {traceback.format_exc()}")
         raise
 
 
-def handled_by(url: str, name: str) -> list[tuple[int, str, int]]:
+def handled_by(url: str, name: str) -> list[tuple[int, str, int, int]]:
+    """``(position, event_id, pid, previous)`` of each row ``name`` wrote, by position."""
     with EventStore.open(url) as store, store.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(sa.text(  # type: ignore[misc]
-            "SELECT position, event_id, pid FROM handled WHERE consumer = :c "
+            "SELECT position, event_id, pid, previous FROM handled WHERE consumer = :c "
             "ORDER BY position"), {"c": name})]
 
 
@@ -87,14 +99,14 @@ def test_consumers_see_every_event_once_even_when_one_is_killed(
         with store.engine.begin() as conn:
             conn.execute(sa.text("CREATE TABLE handled (consumer VARCHAR(8) NOT NULL, "
                                  "position BIGINT NOT NULL, event_id VARCHAR(36) NOT NULL, "
-                                 "pid INTEGER NOT NULL)"))
+                                 "pid INTEGER NOT NULL, previous BIGINT NOT NULL)"))
         for name in CONSUMERS:
             store.consumer(name, create=True, start=head).close()
     errors = CTX.Queue()
     consumers = {name: CTX.Process(target=consumer, args=(db_url, name, until, errors),
                                    daemon=True) for name in CONSUMERS}
-    writers = [CTX.Process(target=writer, args=(db_url, f"w{i}", source,
-                                                ("RUS-USA", "CHN-USA")[i % 2], APPENDS, errors),
+    writers = [CTX.Process(target=writer, args=(db_url, f"w{i}", source, OWN_TRACKS[i],
+                                                APPENDS, errors),
                            daemon=True) for i in range(WRITERS)]
     started = time.monotonic()
     processes = [*consumers.values(), *writers]
@@ -127,19 +139,40 @@ def test_consumers_see_every_event_once_even_when_one_is_killed(
     elapsed = time.monotonic() - started
 
     with EventStore.open(db_url) as store:
-        ids = [str(e.event_id) for e in store.read_all(head + 1)]
+        events = list(store.read_all(head + 1))
+    ids = [str(e.event_id) for e in events]
     assert len(ids) == total
-    counts = {}
-    for name in CONSUMERS:
-        rows = handled_by(db_url, name)
-        assert [p for p, _, _ in rows] == list(range(head + 1, until + 1)), \
-            f"{name} missed or repeated events"
-        assert [i for _, i, _ in rows] == ids
-        counts[name] = len(rows)
-    victim_rows = handled_by(db_url, VICTIM)
-    pids = [pid for _, _, pid in victim_rows]
+    tracks = {track: sum(e.track == track for e in events)
+              for track in (SHARED_TRACK, *OWN_TRACKS)}
+    assert tracks == {SHARED_TRACK: WRITERS * ((APPENDS + 1) // 2),
+                      **dict.fromkeys(OWN_TRACKS, APPENDS // 2)}
+    handled = {name: handled_by(db_url, name) for name in CONSUMERS}
+    counts = {name: delivery(rows, ids, head) for name, rows in handled.items()}
+    pids = [pid for _, _, pid, _ in handled[VICTIM]]
     first_pid_rows = pids.count(pids[0])
+    print(f"\n{db_url.split(':')[0]}: {WRITERS} writers × {APPENDS} appends = {total} events "
+          f"({tracks[SHARED_TRACK]} on the shared track {SHARED_TRACK}, "
+          f"{APPENDS // 2} on each writer's own); killed {VICTIM} after {before_kill} "
+          f"(writers still writing: {writing}), its successor handled "
+          f"{len(pids) - first_pid_rows}; killed at {killed_at:.1f} s of {elapsed:.1f} s")
+    for name, count in counts.items():
+        print(f"  {name}: " + ", ".join(f"{key} {value}" for key, value in count.items()))
+    for name, count in counts.items():
+        assert count == {"seen": total, "missed": 0, "repeated": 0, "out of order": 0,
+                         "wrong event": 0}, name
     assert 0 < first_pid_rows < total and first_pid_rows == before_kill
-    print(f"\n{db_url.split(':')[0]}: {total} events, handled {counts}; {VICTIM} killed "
-          f"after {before_kill} (writers still writing: {writing}), its successor handled "
-          f"{total - before_kill}; killed at {killed_at:.1f} s of {elapsed:.1f} s")
+
+
+def delivery(rows: list[tuple[int, str, int, int]], ids: list[str],
+             head: int) -> dict[str, int]:
+    """What one consumer handled against the log after ``head`` (event ids in order):
+    events seen, missed, seen more than once, handled other than right after the one
+    before, and rows whose event is not the one at their position."""
+    positions = [p for p, _, _, _ in rows]
+    wanted = set(range(head + 1, head + len(ids) + 1))
+    return {"seen": len(set(positions) & wanted),
+            "missed": len(wanted - set(positions)),
+            "repeated": len(positions) - len(set(positions)),
+            "out of order": sum(1 for p, _, _, previous in rows if previous != p - 1),
+            "wrong event": sum(1 for p, i, _, _ in rows
+                               if p in wanted and ids[p - head - 1] != i)}

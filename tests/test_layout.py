@@ -28,7 +28,7 @@ SIDEWAYS = {
     "append": {"sources", "reads"},
     "erasure": set(),
     "reads": {"erasure"},
-    "read_models": {"reads"},
+    "read_models": {"reads", "consumers"},
     "auditing": {"reads", "read_models", "verify", "transfer"},
     "subscriptions": {"reads"},
     "consumers": {"reads", "subscriptions"},

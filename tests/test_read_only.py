@@ -65,7 +65,7 @@ def make_read_only(url: str, how: str) -> str:
 def read_models(url: str) -> tuple[Any, ...]:
     """The projector's checkpoint and every stored track state, as they stand."""
     with EventStore.open(url) as store, store.engine.connect() as conn:
-        return (tuple(conn.execute(sa.text("SELECT * FROM projections")).all()),
+        return (tuple(conn.execute(sa.text("SELECT * FROM consumers")).all()),
                 tuple(conn.execute(sa.text("SELECT * FROM track_states ORDER BY track")).all()),
                 store.head())
 

@@ -223,6 +223,8 @@ class Auditing:
             root = tree.root_at(conn, report.events)
             if root != report.root:
                 raise IntegrityError(f"{name}: the imported tree's root is not the export's")
+            if report.events:  # followers wake for an import as for an append
+                self._db.announce(conn, report.events)
         return report
 
     def replay(self, to: dt.datetime, *, track: str | None = None,

@@ -14,8 +14,15 @@ consumer is open, and released by the server if the process dies). On both engin
 every commit checks, with the consumer's row locked (``SELECT … FOR UPDATE``; on SQLite
 the database's write lock), that the stored position is still the one this process
 started its batch from; if another process moved it, nothing is committed
-(:class:`ConsumerBusy`). Imports: ``db``, ``errors``, ``reads``, ``subscriptions`` and
-the pure core.
+(:class:`ConsumerBusy`).
+
+The store's own catch-up projector (``read_models.py``) is a consumer too, named
+``$projections`` (a name no user may give): its read-model writes and its position
+commit in one transaction, through :meth:`Consumer.batch` and :meth:`Consumer.moving_to`,
+under the same row lock and the same position checks. It differs in one way: every
+process's store runs it, so it holds no lock between batches; a process whose batch
+finds the position moved by another (:class:`ConsumerBusy`) takes up from there.
+Imports: ``db``, ``errors``, ``reads``, ``subscriptions`` and the pure core.
 """
 
 from __future__ import annotations
@@ -36,7 +43,10 @@ from .errors import translated
 from .reads import Reads
 from .subscriptions import PAGE, Filters, Follower, Subscription, filters_of
 
-__all__ = ["Consumer", "Consumers"]
+__all__ = ["Consumer", "Consumers", "PROJECTOR"]
+
+#: The consumer name of the store's catch-up projector (``read_models.py``).
+PROJECTOR = "$projections"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 
@@ -46,6 +56,9 @@ _CONSUMER_LOCK = 0x65766373
 
 
 def check_name(name: str) -> str:
+    if name == PROJECTOR:
+        raise ValidationError(f"{PROJECTOR!r} is the store's own catch-up projector, not a "
+                              "consumer to open (see docs/projections.md)", where="consumer")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValidationError(f"{name!r} is not a consumer name (1 to 64 letters, digits, "
                               "'.', '_', ':' or '-', starting with a letter or digit)",
@@ -81,6 +94,21 @@ class Consumers:
             position = self._create(name, start)
         lock = self._lock(name)
         return Consumer(self._db, self._reads, name, int(position), filters, lock)
+
+    def projector(self, page: int, position: int | None = None) -> Consumer:
+        """The catch-up projector as a consumer reading ``page`` events a batch, at
+        ``position`` (just read by the caller) or at the position its row holds (created
+        at 0 the first time). It holds no lock: each process's store runs it in turn
+        (see above)."""
+        if position is None:
+            c = t.consumers.c
+            with self._db.read() as conn:
+                position = conn.execute(sa.select(c.position)
+                                        .where(c.name == PROJECTOR)).scalar()
+            if position is None:
+                position = self._create(PROJECTOR, 0)
+        return Consumer(self._db, self._reads, PROJECTOR, int(position), (None, None), None,
+                        page=page, listen=False)
 
     def _create(self, name: str, start: int) -> int:
         values = {"name": name, "position": start, "created_at": self._db.now(),
@@ -123,13 +151,16 @@ class Consumer:
     """
 
     def __init__(self, db: Database, reads: Reads, name: str, position: int,
-                 filters: Filters, lock: sa.Connection | None) -> None:
+                 filters: Filters, lock: sa.Connection | None, *, page: int = PAGE,
+                 listen: bool = True) -> None:
         self._db = db
         self._reads = reads
         self.name = name
         self.position = position
         self._filters = filters
         self._lock = lock
+        self._page = page  # the most events a batch holds
+        self._listen = listen  # wake on appends (False: the projector, which never waits)
         self._follower: Follower | None = None
 
     def subscribe(self, *, poll_interval: float | None = None,
@@ -145,16 +176,10 @@ class Consumer:
         Refused, committing nothing, when it would move the position back or past the
         log's head, or when another process moved it meanwhile (:class:`ConsumerBusy`).
         """
-        if isinstance(position, bool) or not isinstance(position, int):
-            raise ValidationError(f"a position is a whole number, not {position!r}")
-        if position < self.position:
-            raise ConsumerError(f"consumer {self.name!r} is at position {self.position}: "
-                                f"it cannot move back to {position}")
         if position == self.position:
             return
-        with translated(self._db.url, writing=True), self._db.writer() as conn, conn.begin():
-            self._advance(conn, position)
-        self.position = position
+        with self.moving_to(position):
+            pass
 
     @contextmanager
     def batch(self, limit: int = 100, timeout: float | None = None
@@ -172,17 +197,29 @@ class Consumer:
             raise ValidationError(f"a batch holds at least one event, not {limit}",
                                   where="limit")
         follower = self._following()
-        events = self._gather(follower, min(limit, PAGE), timeout)
-        end = follower.cursor
+        events = self._gather(follower, min(limit, self._page), timeout)
         try:
-            with translated(self._db.url, writing=True), self._db.writer() as conn, \
-                    conn.begin():
-                self._advance(conn, end)
+            with self.moving_to(follower.cursor) as conn:
                 yield events, conn
         except BaseException:
             follower.rewind(self.position)
             raise
-        self.position = end
+
+    @contextmanager
+    def moving_to(self, position: int) -> Iterator[sa.Connection]:
+        """A transaction on this database in which what the block writes and the consumer's
+        new ``position`` commit together, or neither (what :meth:`batch` commits in; for a
+        caller that read the events itself). The consumer's row is locked first, and the
+        transaction refused, before the block runs, when the position would move back or
+        past the log's head, or another process moved it (:class:`ConsumerBusy`)."""
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise ValidationError(f"a position is a whole number, not {position!r}")
+        with translated(self._db.url, writing=True), self._db.writer() as conn, conn.begin():
+            self._advance(conn, position)
+            yield conn
+        self.position = position
+        if self._follower is not None and self._follower.cursor < position:
+            self._follower.rewind(position)
 
     def stop(self) -> None:
         """Make a :meth:`batch` waiting for events return an empty one at once (any thread)."""
@@ -209,7 +246,8 @@ class Consumer:
         if self._follower is None or self._follower.stopped:
             if self._follower is not None:
                 self._follower.close()
-            self._follower = Follower(self._db, self._reads, self.position, self._filters)
+            self._follower = Follower(self._db, self._reads, self.position, self._filters,
+                                      listen=self._listen)
         return self._follower
 
     @staticmethod
@@ -226,6 +264,9 @@ class Consumer:
 
     def _advance(self, conn: sa.Connection, position: int) -> None:
         """Move the stored position from ``self.position`` to ``position``, row locked."""
+        if position < self.position:
+            raise ConsumerError(f"consumer {self.name!r} is at position {self.position}: "
+                                f"it cannot move back to {position}")
         c = t.consumers.c
         stored = conn.execute(sa.select(c.position).where(c.name == self.name)
                               .with_for_update()).scalar()
@@ -242,3 +283,10 @@ class Consumer:
         if position != stored:
             conn.execute(sa.update(t.consumers).where(c.name == self.name)
                          .values(position=position, updated_at=self._db.now()))
+        else:  # still a write, so that a database that takes none refuses it here, at once
+            conn.execute(_WRITABLE)
+
+
+#: A write that changes nothing: a database that takes no writes refuses it at once.
+_WRITABLE = (sa.update(t.consumers).where(sa.false())
+             .values(position=t.consumers.c.position))

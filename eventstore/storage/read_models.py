@@ -1,11 +1,16 @@
 """The read models: each track's folded state, stored beside the log, and the answers
 built from them.
 
-The catch-up projector folds what was appended since its checkpoint into the stored
-states (one projector at a time; a new projection code or actor registry rebuilds
-every track); ``project`` serves a stored state when it is current, folds in memory on a
-database that takes no writes, and folds from the log for cuts. Imports: ``db``,
-``reads``, ``states`` and the pure projection.
+The catch-up projector folds what was appended since its position into the stored
+states (a new projection code or actor registry rebuilds every track); ``project``
+serves a stored state when it is current, folds in memory on a database that takes no
+writes, and folds from the log for cuts.
+
+The projector follows the log the way every service does (docs/following.md): it is the
+named consumer ``$projections``, whose events come from a consumer's batch and whose
+read-model writes commit with its new position in the batch's transaction, under the
+consumer's row lock and position checks (one projector at a time). Imports: ``db``,
+``reads``, ``consumers``, ``states`` and the pure projection.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from ..errors import (
+    ConsumerBusy,
     EventStoreError,
     ReadOnlyDatabase,
 )
@@ -37,6 +43,7 @@ from ..projection import (
 )
 from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
 from . import schema as t
+from .consumers import PROJECTOR, Consumer, Consumers
 from .db import Database, chunks
 from .errors import translated
 from .reads import Reads, track_versions
@@ -49,34 +56,46 @@ class ReadModels:
     (``project``, ``history``, ``registry``). Decoded states are kept in a bounded,
     thread-safe cache under the identity of the row they came from."""
 
-    def __init__(self, db: Database, reads: Reads) -> None:
+    def __init__(self, db: Database, reads: Reads, consumers: Consumers) -> None:
         self._db = db
         self._reads = reads
+        self._consumers = consumers
         self._states = StateCache()
 
-    def catch_up(self, *, limit: int = 20_000) -> int:
-        """Fold the events appended since the projector's checkpoint into the read models.
-        See :meth:`EventStore.catch_up`."""
-        if self._caught_up():
-            return 0
+    def catch_up(self, *, limit: int = 20_000, probe: Any = None) -> int:
+        """Fold the events appended since the projector's position into the read models.
+        See :meth:`EventStore.catch_up`. ``probe``: a :func:`_probe` row just read."""
         folded = 0
         while True:
-            with translated(self._db.url), self._projector() as conn:
-                row = self._checkpoint(conn)
-                registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-                if (row is None or row.code_version != PROJECTION_VERSION
-                        or row.registry_version != registry_version):
-                    count = self._rebuild_in(conn, registry_version, row is not None)
-                    conn.commit()
-                    return folded + count
-                new = self._reads.read_range(conn, row.position + 1, limit)
-                if not new:
-                    conn.commit()
-                    return folded
-                self._fold_into(conn, new, registry_version)
-                self._save_checkpoint(conn, new[-1].position, registry_version, exists=True)
-                conn.commit()
-                folded += len(new)
+            if probe is None:
+                with self._db.read() as conn:
+                    probe = conn.execute(_probe()).first()
+            if _is_caught_up(probe):
+                return folded
+            try:
+                if _rebuild_due(probe):
+                    return folded + self._rebuild(limit, probe)[0]
+                count = self._fold_batch(limit, probe)
+                folded += count
+                if count < limit:
+                    return folded  # up to the head its batch read
+            except (ConsumerBusy, _RebuildDue):
+                pass  # another projector moved on meanwhile: take up from there
+            probe = None
+
+    def _fold_batch(self, limit: int, probe: Any) -> int:
+        """One batch of the projector: the next ``limit`` events folded into their tracks'
+        states, written with the new position in one transaction. ``probe`` says where
+        the projector was; what it says is checked again under the projector's lock."""
+        projector = self._consumers.projector(limit, probe.position)
+        with projector, translated(self._db.url), \
+                projector.batch(limit, timeout=0) as (new, conn):
+            locked = conn.execute(_probe()).one()
+            if _rebuild_due(locked):
+                raise _RebuildDue  # since the probe: rolled back, and rebuilt
+            if new:
+                self._fold_into(conn, new, locked.registry_version)
+            return len(new)
 
     def _caught_up(self) -> bool:
         """True when the read models are current (checked without taking any lock)."""
@@ -85,49 +104,38 @@ class ReadModels:
 
     def rebuild(self) -> int:
         """Refold every track's read model from the log; returns how many tracks."""
-        with translated(self._db.url), self._projector() as conn:
-            row = self._checkpoint(conn)
-            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
-            self._rebuild_in(conn, registry_version, row is not None)
-            tracks = len(self.track_names(conn))
-            conn.commit()
-            return tracks
+        while True:
+            with self._db.read() as conn:
+                probe = conn.execute(_probe()).first()
+            try:
+                return self._rebuild(20_000, probe)[1]
+            except ConsumerBusy:
+                continue  # another projector moved on meanwhile: rebuild from there
 
-    def _projector(self) -> sa.Connection:
-        """A transaction that owns the read models: one projector at a time.
-
-        On SQLite the transaction starts with BEGIN IMMEDIATE (the writer's lock); on
-        PostgreSQL an advisory transaction lock keeps projectors apart without blocking
-        appends (positions are commit-ordered, so reading the log needs no lock). A
-        database that takes no writes raises :class:`ReadOnlyDatabase` here, before any
-        folding is done.
-        """
-        conn = self._db.writer()
-        try:
-            conn.begin()
-            if not self._db.sqlite:
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROJECTOR_LOCK)))
-            with translated(self._db.url, writing=True):
-                conn.execute(_WRITABLE)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _checkpoint(conn: sa.Connection) -> Any:
-        return conn.execute(sa.select(t.projections).where(
-            t.projections.c.name == _PROJECTOR)).first()
-
-    def _save_checkpoint(self, conn: sa.Connection, position: int, registry_version: int,
-                         *, exists: bool) -> None:
-        values = {"position": position, "registry_version": registry_version,
-                  "code_version": PROJECTION_VERSION, "updated_at": self._db.now()}
-        if exists:
-            conn.execute(t.projections.update().where(t.projections.c.name == _PROJECTOR)
-                         .values(**values))
+    def _rebuild(self, page: int, probe: Any) -> tuple[int, int]:
+        """Every track folded again up to the head ``probe`` read, written with the
+        projector's new position (that head) in one transaction; the events and tracks
+        folded. ``probe`` is ``None`` before the projector's first catch-up."""
+        if probe is None:
+            projector = self._projector(page)
+            with self._db.read() as conn:
+                head = Database.head_position(conn)
         else:
-            conn.execute(t.projections.insert().values(name=_PROJECTOR, **values))
+            projector, head = self._consumers.projector(page, probe.position), probe.head or 0
+        with projector, translated(self._db.url), projector.moving_to(head) as conn:
+            registry_version = track_versions(conn, {ACTORS_STREAM}).get(ACTORS_STREAM, 0)
+            count = self._rebuild_in(conn, registry_version, head)
+            return count, len(self.track_names(conn))
+
+    def _projector(self, page: int) -> Consumer:
+        """The projector, read from its row (created, at position 0, if it has none)."""
+        with translated(self._db.url, writing=True):
+            return self._consumers.projector(page)
+
+    def _save_versions(self, conn: sa.Connection, registry_version: int) -> None:
+        conn.execute(sa.update(t.consumers).where(t.consumers.c.name == PROJECTOR).values(
+            registry_version=registry_version, code_version=PROJECTION_VERSION,
+            updated_at=self._db.now()))
 
     @staticmethod
     def track_names(conn: sa.Connection) -> list[str]:
@@ -135,9 +143,9 @@ class ReadModels:
         return list(conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
                                  .group_by(e.track).order_by(e.track)).scalars())
 
-    def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
-        """Refold every track, one at a time (memory: the largest track's events)."""
-        head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
+    def _rebuild_in(self, conn: sa.Connection, registry_version: int, head: int) -> int:
+        """Refold every track up to ``head``, one at a time (memory: the largest track's
+        events); the projector's versions become the current ones."""
         registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
         count = 0
         for track in self.track_names(conn):
@@ -148,7 +156,7 @@ class ReadModels:
             self._save_read_model(conn, track, fold_all(track, events, registry),
                                   registry_version, events[-1].version)
             count += len(events)
-        self._save_checkpoint(conn, head, registry_version, exists=exists)
+        self._save_versions(conn, registry_version)
         return count
 
     def _fold_into(self, conn: sa.Connection, new: list[RecordedEvent],
@@ -203,7 +211,7 @@ class ReadModels:
             if _is_caught_up(probe):
                 return self._stored_state(conn, track, probe)
         try:
-            self.catch_up()
+            self.catch_up(probe=probe)
         except ReadOnlyDatabase:
             return self._folded_in_memory(track)
         with self._db.read() as conn:
@@ -251,7 +259,8 @@ class ReadModels:
     @staticmethod
     def forget_checkpoint(conn: sa.Connection) -> None:
         """Make the next catch-up rebuild every track (the actor registry changed)."""
-        conn.execute(sa.delete(t.projections).where(t.projections.c.name == _PROJECTOR))
+        conn.execute(sa.update(t.consumers).where(t.consumers.c.name == PROJECTOR)
+                     .values(code_version=None))
 
     def refold(self, tracks: Sequence[str]) -> None:
         """Store the read models of ``tracks`` again, folded up to the projector's checkpoint.
@@ -266,18 +275,27 @@ class ReadModels:
             pass
 
     def _refold_now(self, tracks: Sequence[str]) -> None:
-        self.catch_up()
-        with translated(self._db.url), self._projector() as conn:
-            row = self._checkpoint(conn)
-            if row is not None and row.code_version == PROJECTION_VERSION:
-                registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
-                for track in tracks:
-                    events = [e for e in self._reads.read_conn(conn, track)
-                              if e.position <= row.position]
-                    if events:
-                        self._save_read_model(conn, track, fold_all(track, events, registry),
-                                              row.registry_version, events[-1].version)
-            conn.commit()
+        while True:
+            self.catch_up()
+            projector = self._projector(1)
+            try:
+                # the projector's turn, staying where it is: no other writes read models
+                with projector, translated(self._db.url), \
+                        projector.moving_to(projector.position) as conn:
+                    locked = conn.execute(_probe()).one()
+                    if locked.code_version != PROJECTION_VERSION:
+                        return  # a rebuild is due: it folds these tracks too
+                    registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
+                    for track in tracks:
+                        events = [e for e in self._reads.read_conn(conn, track)
+                                  if e.position <= projector.position]
+                        if events:
+                            self._save_read_model(conn, track,
+                                                  fold_all(track, events, registry),
+                                                  locked.registry_version, events[-1].version)
+                return
+            except ConsumerBusy:
+                continue  # another projector moved on meanwhile: catch up, then refold
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
@@ -307,16 +325,8 @@ class ReadModels:
                        registry=registry_of(self._reads.track_events(ACTORS_STREAM, cut)))
 
 
-_PROJECTOR = "tracks"
-
-
-#: A write that changes nothing: a database that takes no writes refuses it at once.
-_WRITABLE = (sa.update(t.projections).where(sa.false())
-             .values(position=t.projections.c.position))
-
-
-#: The PostgreSQL advisory lock key that lets one projector run at a time.
-_PROJECTOR_LOCK = 0x65767374  # "evst"
+class _RebuildDue(Exception):
+    """The projector's versions changed between its probe and its batch's lock."""
 
 
 #: What identifies a stored read model row: any rewrite of the row changes it.
@@ -330,27 +340,32 @@ _STATE_IDENTITY = (
 
 
 def _probe(track: str | None = None) -> sa.Select[Any]:
-    """The projector's checkpoint, the log's head and the registry's version, in one row
-    (none before the first catch-up); with a track, its read model row's identity too
-    (``NULL`` when it has none). Each part is a primary-key or index seek."""
-    p, e = t.projections.c, t.events.c
+    """The projector's position and versions, the log's head and the registry's version,
+    in one row (none before the first catch-up); with a track, its read model row's
+    identity too (``NULL`` when it has none). Each part is a primary-key or index seek."""
+    p, e = t.consumers.c, t.events.c
     head = sa.select(sa.func.max(e.position)).scalar_subquery()
     registry = (sa.select(sa.func.max(e.version)).where(e.track == ACTORS_STREAM)
                 .scalar_subquery())
     query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
                       registry.label("registry"))
     if track is None:
-        return query.where(p.name == _PROJECTOR)
-    joined = t.projections.outerjoin(t.track_states, t.track_states.c.track == track)
+        return query.where(p.name == PROJECTOR)
+    joined = t.consumers.outerjoin(t.track_states, t.track_states.c.track == track)
     return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
-        p.name == _PROJECTOR)
+        p.name == PROJECTOR)
 
 
 def _is_caught_up(probe: Any) -> bool:
     """Whether a :func:`_probe` row says the read models are current."""
-    return bool(probe is not None and probe.code_version == PROJECTION_VERSION
-                and probe.position == (probe.head or 0)
-                and probe.registry_version == (probe.registry or 0))
+    return not _rebuild_due(probe) and probe.position == (probe.head or 0)
+
+
+def _rebuild_due(probe: Any) -> bool:
+    """Whether a :func:`_probe` row says every track must be folded again: no read models
+    yet, or folded by another projection code or with another actor registry."""
+    return bool(probe is None or probe.code_version != PROJECTION_VERSION
+                or probe.registry_version != (probe.registry or 0))
 
 
 def _identity(row: Any) -> tuple[Any, ...]:

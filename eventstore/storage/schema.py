@@ -115,23 +115,19 @@ track_states = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-projections = sa.Table(
-    "projections", metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("position", sa.BigInteger, nullable=False),  # the checkpoint: last folded
-    sa.Column("registry_version", sa.Integer, nullable=False),
-    sa.Column("code_version", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-#: Each named consumer's position: the last position it has handled (bookkeeping, like
-#: ``projections``: updated as the consumer moves on, never by the append-only triggers).
+#: Each named consumer's position: the last position it has handled (bookkeeping:
+#: updated as the consumer moves on, never by the append-only triggers). The store's own
+#: catch-up projector is the consumer ``$projections``; ``registry_version`` and
+#: ``code_version`` are its alone (what it folded with: either changing means a rebuild),
+#: empty for every other consumer.
 consumers = sa.Table(
     "consumers", metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registry_version", sa.Integer, nullable=True),  # of the $actors stream
+    sa.Column("code_version", sa.Integer, nullable=True),  # PROJECTION_VERSION
 )
 
 #: The Merkle tree: for each position, the hashes of the RFC 9162 nodes completed when

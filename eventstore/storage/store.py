@@ -98,11 +98,11 @@ class EventStore:
         #: head signed with it (docs/auditing.md#sign-every-append).
         self._appender = Appender(db, self._sources, self.actor, signer)
         self._reads = Reads(db)
-        self._read_models = ReadModels(db, self._reads)
+        self._consumers = Consumers(db, self._reads)
+        self._read_models = ReadModels(db, self._reads, self._consumers)
         self._erasures = Erasures(db, self._appender, self._sources, self._read_models)
         self._auditing = Auditing(db, self._reads, self._read_models, self.actor)
         self._db = db
-        self._consumers = Consumers(db, self._reads)
         if check:
             check_schema(engine)
 
@@ -238,10 +238,11 @@ class EventStore:
         return self._erasures.erasures()
 
     def catch_up(self, *, limit: int = 20_000) -> int:
-        """Fold the events appended since the projector's checkpoint into the read models.
+        """Fold the events appended since the projector's position into the read models.
 
-        Each round folds at most ``limit`` events and writes the touched tracks' states
-        and the new checkpoint in one transaction. A new projection code version or a
+        The projector is the consumer ``$projections`` (docs/projections.md): each batch
+        folds at most ``limit`` events and writes the touched tracks' states and its new
+        position in one transaction. A new projection code version or a
         change to the actor registry rebuilds every track instead. Returns how many events
         were folded. ``project`` calls it before it serves a stored state.
         """

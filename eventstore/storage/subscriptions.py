@@ -76,10 +76,14 @@ def filters_of(tracks: Iterable[str] | str | None,
 class Follower:
     """A cursor over the log: :meth:`poll` gives the next events after it (filtered) and
     moves it on; :meth:`wait` sleeps until an append may have happened. Not shared
-    between threads, except :meth:`stop` and :meth:`wake`, which any thread may call."""
+    between threads, except :meth:`stop` and :meth:`wake`, which any thread may call.
+
+    Without ``listen`` it reads whenever polled and is woken only by :meth:`wake` or the
+    poll interval: no listening connection, no ``data_version`` probe (the catch-up
+    projector, which reads what is there and never waits)."""
 
     def __init__(self, db: Database, reads: Reads, after: int, filters: Filters,
-                 poll_interval: float | None = None) -> None:
+                 poll_interval: float | None = None, *, listen: bool = True) -> None:
         self._db = db
         self._reads = reads
         #: Every event up to here has been read (or did not match the filters).
@@ -98,7 +102,9 @@ class Follower:
         self._pending = True  # read before trusting data_version
         self._probe: _DataVersion | None = None
         self._listener: _Listener | None = None
-        if db.sqlite:
+        if not listen:
+            pass
+        elif db.sqlite:
             self._probe = _DataVersion(db.engine)
         else:
             self._listener = _Listener(db.engine, self._wake)
