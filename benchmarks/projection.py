@@ -433,7 +433,7 @@ class FactStream:
         if kind == "action.announced":
             key = story.key("action", track)
             _remember(story.actions, key)
-            return {"key": key, "actor": parties[0], "action": rng.choice(ACTIONS)}
+            return {"key": key, "actors": [parties[0]], "action": rng.choice(ACTIONS)}
         assert kind == "action.done", kind
         return {"key": take(story.actions, "action")}
 

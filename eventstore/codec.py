@@ -390,7 +390,16 @@ def _describe(exc: BaseException, type_: Any) -> str:
         return str(exc)
     if isinstance(exc, TypeError) and str(exc).startswith("expected"):
         return str(exc)
+    if isinstance(exc, AttributeError) and str(exc).endswith("has no attribute 'keys'"):
+        # an object (a party …) was due, and something else came
+        given = str(exc).split("'")[1]
+        return f"expected an object with fields, got {_JSON_NAMES.get(given, given)}"
     return format_exception(exc, type_)
+
+
+#: What a JSON reader calls the Python types JSON values become.
+_JSON_NAMES = {"str": "text", "int": "a number", "float": "a number", "list": "a list",
+               "bool": "true or false"}
 
 
 def structure_data(type_name: str, payload: Any, path: str = "data") -> FactData:

@@ -34,6 +34,8 @@ __all__ = [
     "FactRetracted", "FactCorrected", "CitationAdded", "SameEvent", "ActorRegistered",
     "ActorRole", "SourceErased", "PayloadErased", "Redacted",
     "TopicCite", "TopicRegistered", "PublicationBasis", "RegistryEntry",
+    "IncidentKind", "MeetingPostponed", "ActionAbandoned", "ActionCalledOff",
+    "StatementWithdrawn", "IncidentOccurred",
     "FACT_TYPES", "UPCASTERS", "fact_class", "upcast",
     "MAX_SHORT_TEXT", "MAX_LONG_TEXT",
 ]
@@ -145,6 +147,22 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+#: What a field's ``--help`` says (``append TYPE --help``), kept with the field.
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+def _condition() -> Any:
+    """The optional ``condition`` of a statement, plan or announced action (issue 12)."""
+    return attrs.field(default=None, validator=long_text, metadata=_help(
+        "The condition the source attaches, in its words ('once the ceasefire holds')."))
+
+
+def _by(what: str) -> Any:
+    """The optional ``by`` of a fact where one side acts (who cancelled, postponed …)."""
+    return attrs.field(default=None, metadata=_help(f"Who {what}, if the source says."))
+
+
 class MeetingKind(enum.StrEnum):
     """How two sides met."""
 
@@ -168,6 +186,34 @@ class Stance(enum.StrEnum):
     OFFER = "offer"
     DEMAND = "demand"
     ASSESSMENT = "assessment"
+    # issue 12: the verbal event codes of CAMEO and PLOVER (eventstore.vocabulary)
+    ACCUSATION = "accusation"
+    CRITICISM = "criticism"
+    DENIAL = "denial"
+    THREAT = "threat"
+    APPEAL = "appeal"
+    PRAISE = "praise"
+    INTENT_TO_MEET = "intent_to_meet"
+    INTENT_TO_COOPERATE = "intent_to_cooperate"
+    AGREEMENT = "agreement"
+    REFUSAL = "refusal"
+
+
+class IncidentKind(enum.StrEnum):
+    """What happened in an incident (``incident.occurred``); each maps to a PLOVER event
+    type and a CAMEO code in :mod:`eventstore.vocabulary`."""
+
+    ARMED_CLASH = "armed_clash"
+    SEIZURE = "seizure"
+    ARREST = "arrest"
+    DEPORTATION = "deportation"
+    DIPLOMATS_EXPELLED = "diplomats_expelled"
+    RELATIONS_REDUCED = "relations_reduced"
+    SANCTIONS_IMPOSED = "sanctions_imposed"
+    BLOCKADE = "blockade"
+    MOBILIZATION = "mobilization"
+    RELEASE = "release"
+    AID_PROVIDED = "aid_provided"
 
 
 @attrs.frozen
@@ -223,12 +269,15 @@ class MeetingPlanned(FactData):
     """A meeting or summit is announced or being prepared; ``scheduled`` is when (EDTF), if said."""
 
     type_name: ClassVar[str] = "meeting.planned"
+    #: Version 2 added ``condition`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     kind: MeetingKind
     participants: tuple[Party, ...] = attrs.field(converter=_tuple, factory=tuple)
     place: str | None = attrs.field(default=None, validator=short_text)
     scheduled: str | None = attrs.field(default=None, validator=_edtf)
     purpose: str | None = attrs.field(default=None, validator=long_text)
+    condition: str | None = _condition()
 
 
 @attrs.frozen
@@ -247,11 +296,14 @@ class MeetingHeld(FactData):
 
 @attrs.frozen
 class MeetingCancelled(FactData):
-    """A planned meeting will not take place."""
+    """A planned meeting will not take place; ``by`` is the side that cancelled it."""
 
     type_name: ClassVar[str] = "meeting.cancelled"
+    #: Version 2 added ``by`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     reason: str | None = attrs.field(default=None, validator=long_text)
+    by: Party | None = _by("cancelled it")
 
 
 # -- topics per citation (issue 12, point 7) --
@@ -323,9 +375,12 @@ class DeclarationPlanned(FactData):
     """The parties intend to sign a declaration or agreement."""
 
     type_name: ClassVar[str] = "declaration.planned"
+    #: Version 2 added ``condition`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     title: str = attrs.field(validator=short_text)
     parties: tuple[str, ...] = attrs.field(converter=_tuple, validator=[_non_empty, _countries])
+    condition: str | None = _condition()
 
 
 @attrs.frozen
@@ -339,11 +394,15 @@ class DeclarationSigned(FactData):
 
 @attrs.frozen
 class DeclarationNotSigned(FactData):
-    """A planned declaration was not signed; ``reason`` as the source gives it."""
+    """A planned declaration was not signed; ``reason`` as the source gives it, ``by`` the
+    side that would not sign, if the source says."""
 
     type_name: ClassVar[str] = "declaration.not_signed"
+    #: Version 2 added ``by`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     reason: str | None = attrs.field(default=None, validator=long_text)
+    by: Party | None = _by("would not sign it")
 
 
 @attrs.frozen
@@ -369,11 +428,15 @@ class InvitationAccepted(FactData):
 
 @attrs.frozen
 class InvitationDeclined(FactData):
-    """An invitation was declined."""
+    """An invitation was declined; ``by`` is who declined it, if the source says (the
+    invitee, or someone for them)."""
 
     type_name: ClassVar[str] = "invitation.declined"
+    #: Version 2 added ``by`` (see :func:`_add_nulls`).
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     reason: str | None = attrs.field(default=None, validator=long_text)
+    by: Party | None = _by("declined it")
 
 
 @attrs.frozen
@@ -381,28 +444,41 @@ class StatementMade(FactData):
     """Someone said something, with a stance.
 
     ``content`` is what was said (quoted or paraphrased); ``attribution`` is set when the
-    source reports it second-hand ("a-t-on appris de source russe"). Version 2: version 1
-    called ``content`` ``text`` and had no ``attribution`` (see :func:`_statement_v1_to_v2`).
+    source reports it second-hand ("a-t-on appris de source russe"); ``condition`` when
+    the speaker attaches one ("once the ceasefire holds"). Version 1 called ``content``
+    ``text`` and had no ``attribution`` (see :func:`_statement_v1_to_v2`); version 3 added
+    ``condition`` and the stances of issue 12 (see :mod:`eventstore.vocabulary`).
     """
 
     type_name: ClassVar[str] = "statement.made"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     speaker: Party
     stance: Stance
     content: str = attrs.field(validator=long_text)
     addressee: str | None = attrs.field(default=None, validator=short_text)
     attribution: str | None = attrs.field(default=None, validator=short_text)
+    condition: str | None = _condition()
 
 
 @attrs.frozen
 class ActionAnnounced(FactData):
-    """Someone is to do something (give a press conference, announce a place and date)."""
+    """Someone is to do something (give a press conference, announce a place and date).
+
+    ``actors`` are who is to do it (one or several), ``target`` whom it is aimed at, if
+    anyone. Version 2: version 1 had one ``actor`` and no ``target`` or ``condition`` (see
+    :func:`_action_v1_to_v2`).
+    """
 
     type_name: ClassVar[str] = "action.announced"
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
-    actor: Party
+    actors: tuple[Party, ...] = attrs.field(converter=_tuple, validator=_non_empty, metadata=_help(
+        "Who is to do it (repeatable: an action of several actors)."))
     action: str = attrs.field(validator=long_text)
     expected: str | None = attrs.field(default=None, validator=_edtf)
+    target: Party | None = attrs.field(default=None, metadata=_help(
+        "Whom or what country the action is aimed at, if anyone."))
+    condition: str | None = _condition()
 
 
 @attrs.frozen
@@ -614,6 +690,103 @@ FACT_TYPES: dict[str, type[FactData]] = {
 }
 
 
+# -- issue 12: what real reporting says ---------------------------------------------------
+#
+# Postponements, actions that did not happen, intentions withdrawn, incidents. Each is a
+# plain fact of a track (a date, citations); its codes in CAMEO and PLOVER, where it has
+# some, are in eventstore.vocabulary.
+
+@attrs.frozen
+class MeetingPostponed(FactData):
+    """A planned meeting is put off: ``scheduled`` is the new date, when the source gives
+    one; the earlier date stays in the meeting's history."""
+
+    type_name: ClassVar[str] = "meeting.postponed"
+    key: str = attrs.field(validator=_key)
+    scheduled: str | None = attrs.field(default=None, validator=_edtf, metadata=_help(
+        "The new date it is to take place (EDTF), if the source says."))
+    by: Party | None = _by("postponed it")
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class ActionAbandoned(FactData):
+    """An announced action was given up: it did not happen, and will not."""
+
+    type_name: ClassVar[str] = "action.abandoned"
+    key: str = attrs.field(validator=_key)
+    by: Party | None = _by("gave it up")
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class ActionCalledOff(FactData):
+    """An announced action was called off (cancelled, by its actor or another side): it
+    did not happen."""
+
+    type_name: ClassVar[str] = "action.called_off"
+    key: str = attrs.field(validator=_key)
+    by: Party | None = _by("called it off")
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class StatementWithdrawn(FactData):
+    """A statement (an intention, an offer, a threat …) was withdrawn: ``statement`` is the
+    event id of its ``statement.made``, on the same track. The statement stays, marked
+    withdrawn; history shows both, in order."""
+
+    type_name: ClassVar[str] = "statement.withdrawn"
+    #: The field that names another event, and the type that event must be (checked when
+    #: appending: stored or earlier in the batch, on the same track).
+    refers: ClassVar[tuple[str, str]] = ("statement", "statement.made")
+    statement: str = attrs.field(validator=_event_ref, metadata=_help(
+        "The event id of the statement.made withdrawn."))
+    by: Party | None = _by("withdrew it (the speaker, usually)")
+    reason: str | None = attrs.field(default=None, validator=long_text)
+
+
+@attrs.frozen
+class IncidentOccurred(FactData):
+    """Something happened between the two countries, or involving one of them, that is
+    not a meeting or a statement: a border clash, a ship seized, diplomats expelled.
+
+    ``kind`` gives its PLOVER event type and CAMEO code (:mod:`eventstore.vocabulary`);
+    ``actors`` did it, ``target`` is whom it was done to; ``what`` says what happened.
+    """
+
+    type_name: ClassVar[str] = "incident.occurred"
+    key: str = attrs.field(validator=_key)
+    kind: IncidentKind = attrs.field(metadata=_help(
+        "What kind of incident (its PLOVER type and CAMEO code: docs/facts.md)."))
+    actors: tuple[Party, ...] = attrs.field(converter=_tuple, validator=_non_empty, metadata=_help(
+        "Who did it (repeatable)."))
+    what: str = attrs.field(validator=long_text, metadata=_help(
+        "What happened, in the source's terms."))
+    target: Party | None = attrs.field(default=None, metadata=_help(
+        "Whom it was done to, if anyone."))
+    place: str | None = attrs.field(default=None, validator=short_text)
+
+
+def _insert_after(types: dict[str, type[FactData]],
+                  placed: list[tuple[str, type[FactData]]]) -> None:
+    """Add each ``(after, cls)`` to ``types`` right after the type named ``after``, so that
+    lists of the catalogue keep a lifecycle's types together."""
+    for after, cls in placed:
+        items = list(types.items())
+        index = [name for name, _ in items].index(after) + 1
+        items.insert(index, (cls.type_name, cls))
+        types.clear()
+        types.update(items)
+
+
+_insert_after(FACT_TYPES, [("meeting.planned", MeetingPostponed),
+                           ("statement.made", StatementWithdrawn),
+                           ("action.done", ActionAbandoned),
+                           ("action.abandoned", ActionCalledOff),
+                           ("action.called_off", IncidentOccurred)])
+
+
 def _statement_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """statement.made v1 → v2: ``text`` became ``content``; ``attribution`` is new (unknown)."""
     upgraded = {k: v for k, v in payload.items() if k != "text"}
@@ -622,9 +795,34 @@ def _statement_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+def _add_nulls(*fields: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An upcaster for a version that only added optional fields: they are unknown (null)."""
+    def upgrade(payload: dict[str, Any]) -> dict[str, Any]:
+        return {**payload, **{name: payload.get(name) for name in fields}}
+    return upgrade
+
+
+def _action_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """action.announced v1 → v2: the one ``actor`` became the list ``actors``; ``target``
+    and ``condition`` are new (unknown)."""
+    upgraded = {k: v for k, v in payload.items() if k != "actor"}
+    upgraded["actors"] = [payload["actor"]]
+    upgraded.setdefault("target", None)
+    upgraded.setdefault("condition", None)
+    return upgraded
+
+
 #: ``(type name, from version) → function`` turning a payload into the next version's shape.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("statement.made", 1): _statement_v1_to_v2,
+    # issue 12
+    ("statement.made", 2): _add_nulls("condition"),
+    ("meeting.planned", 1): _add_nulls("condition"),
+    ("declaration.planned", 1): _add_nulls("condition"),
+    ("meeting.cancelled", 1): _add_nulls("by"),
+    ("declaration.not_signed", 1): _add_nulls("by"),
+    ("invitation.declined", 1): _add_nulls("by"),
+    ("action.announced", 1): _action_v1_to_v2,
 }
 
 

@@ -11,8 +11,8 @@ from the data is escaped (``html.escape``). Each cited source's text is embedded
 with every cited span marked (``<mark id=…>``); each citation is a link to its mark.
 
 May import: the standard library, attrs, ``eventstore.dates``, ``eventstore.errors``,
-``eventstore.facts``, ``eventstore.tracks`` and ``eventstore.projection``; the store only
-for types.
+``eventstore.facts``, ``eventstore.tracks``, ``eventstore.vocabulary`` and
+``eventstore.projection``; the store only for types.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from .projection import Evidence, Step, TrackState
 from .projection.state import lifecycle_words
 from .projection.timeline import chronology_key, counts_at
 from .tracks import parse_track
+from .vocabulary import STANCES
 
 if TYPE_CHECKING:
     from . import EventStore
@@ -170,11 +171,11 @@ def _all_citations(state: TrackState, steps: Iterable[Step]) -> list[Evidence]:
 
 
 _LISTS = ("meetings", "declarations", "invitations", "actions", "statements", "topics",
-          "redacted")
+          "incidents", "redacted")
 _TITLES = {"meetings": "Meetings", "declarations": "Declarations",
            "invitations": "Invitations", "actions": "Announced actions",
            "statements": "Statements", "topics": "Topics", "redacted": "Redacted facts",
-           "open_items": "Open items"}
+           "open_items": "Open items", "incidents": "Incidents"}
 
 
 # -- header ------------------------------------------------------------------------------
@@ -261,12 +262,17 @@ def _describe(kind: str, item: Any) -> str:
                 + (f" — {_names(item.participants)}" if item.participants else "")
                 + (f"; topics: {', '.join(item.topics)}" if item.topics else "")
                 + (f"; scheduled {item.scheduled}" if item.scheduled else "")
+                + (f" (before: {', '.join(item.rescheduled)})" if item.rescheduled else "")
+                + (f"; condition: {item.condition}" if item.condition else "")
+                + (f"; {item.status.replace('_', ' ')} by {item.by.label}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else "")
                 + (" (outcome only: no plan of it is known)" if item.outcome_only else ""))
     if kind == "declarations":
         return ((item.title or "declaration")
                 + (f" — parties {', '.join(item.parties)}" if item.parties else "")
                 + (f"; signed by {_names(item.signatories)}" if item.signatories else "")
+                + (f"; condition: {item.condition}" if item.condition else "")
+                + (f"; not signed by {item.by.label}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "invitations":
         return (f"{item.inviter.label if item.inviter else '?'} invited "
@@ -274,21 +280,47 @@ def _describe(kind: str, item: Any) -> str:
                 + (f" to {item.place}" if item.place else "")
                 + (f" for {item.purpose}" if item.purpose else "")
                 + (f"; fulfilled by {item.fulfilled_by}" if item.fulfilled_by else "")
+                + (f"; declined by {item.by.label}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "actions":
-        return ((f"{item.actor.label}: " if item.actor else "")
+        return ((f"{_names(item.actors)}: " if item.actors else "")
                 + (item.action or "action (not described)")
-                + (f"; expected {item.expected}" if item.expected else ""))
+                + (f"; against {item.target.label}" if item.target else "")
+                + (f"; expected {item.expected}" if item.expected else "")
+                + (f"; condition: {item.condition}" if item.condition else "")
+                + (f"; {item.status.replace('_', ' ')} by {item.by.label}" if item.by else "")
+                + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "statements":
-        return (f"{item.speaker.label} ({item.stance}): {item.content}"
+        return (f"{item.speaker.label} ({_stance(item.stance)}): {item.content}"
                 + (f" [to {item.addressee}]" if item.addressee else "")
-                + (f" [reported: {item.attribution}]" if item.attribution else ""))
+                + (f" [condition: {item.condition}]" if item.condition else "")
+                + (f" [reported: {item.attribution}]" if item.attribution else "")
+                + (f" [withdrawn {_when(item.withdrawn)}"
+                   + (f" by {item.withdrawn_by.label}" if item.withdrawn_by else "")
+                   + (f": {item.withdrawn_reason}" if item.withdrawn_reason else "") + "]"
+                   if item.status == "withdrawn" else ""))
+    if kind == "incidents":
+        return (f"{item.kind.replace('_', ' ')} ("
+                + (f"PLOVER {item.plover}" + (f"/{item.mode}" if item.mode else "") + ", "
+                   if item.plover else "")
+                + f"CAMEO {item.cameo}) — {_names(item.actors)}"
+                + (f" against {item.target.label}" if item.target else "")
+                + (f" at {item.place}" if item.place else "") + f": {item.what}")
     if kind == "topics":
         return ((f"({item.aside}) " if item.aside else "")
                 + f"{_when(item.first, source_words=False)} … "
                 f"{_when(item.last, source_words=False)} ({', '.join(item.meetings)})")
     return (f"{item.type}: data erased on {item.erased_at} by {item.erased_by} "
             f"({item.reason})")
+
+
+def _stance(stance: str) -> str:
+    """A stance in words with its codes: ``accusation: CAMEO 112, PLOVER ACCUSE``."""
+    code = next((c for member, c in STANCES.items() if member.value == stance), None)
+    if code is None:
+        return stance.replace("_", " ")
+    return (f"{stance.replace('_', ' ')}: CAMEO {code.cameo}"
+            + (f", PLOVER {code.plover}" if code.plover else ""))
 
 
 def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> str:
@@ -384,9 +416,11 @@ class _Row:
     stages: tuple[_Stage, ...]
 
 
-_LIFECYCLE_KINDS = ("meetings", "declarations", "invitations", "actions", "statements")
+_LIFECYCLE_KINDS = ("meetings", "declarations", "invitations", "actions", "statements",
+                    "incidents")
 _STAGE_TYPES = {"planned", "held", "cancelled", "signed", "not_signed", "extended",
-                "accepted", "declined", "announced", "done", "made"}
+                "accepted", "declined", "announced", "done", "made",
+                "postponed", "abandoned", "called_off", "withdrawn", "occurred"}
 
 
 def _rows(state: TrackState, steps: Sequence[Step]) -> list[_Row]:
@@ -416,9 +450,16 @@ def _rows(state: TrackState, steps: Sequence[Step]) -> list[_Row]:
                                          parse_valid_time(planned_for), scheduled=True))
                 except DateError:  # stored before a rule was tightened: nothing to draw
                     pass
+            for earlier in getattr(item, "rescheduled", ()):  # dates a postponement left
+                try:
+                    stages.append(_Stage("was planned for", parse_valid_time(earlier),
+                                         scheduled=True))
+                except DateError:
+                    pass
             if kind == "invitations" and item.fulfilled_by:
                 stages.append(_Stage("fulfilled", meeting_dates.get(item.fulfilled_by)))
-            label = (f"{item.speaker.label} ({item.stance})" if kind == "statements"
+            label = (f"{item.speaker.label} ({item.stance.replace('_', ' ')})"
+                     if kind == "statements"
                      else item.key)
             rows.append(_Row(kind, item.key, label, item.status, tuple(stages)))
     rows.sort(key=lambda r: chronology_key(next(
@@ -504,9 +545,11 @@ def _timeline_section(state: TrackState, steps: Sequence[Step]) -> str:
 
 
 _LEGEND = ('<ul class="tl-legend" aria-label="Colours of the timeline">'
-           '<li><span class="swatch st-planned"></span>planned, extended, announced</li>'
+           '<li><span class="swatch st-planned"></span>planned, postponed, extended, '
+           'announced</li>'
            '<li><span class="swatch st-held"></span>held, signed, accepted, fulfilled, done</li>'
-           '<li><span class="swatch st-cancelled"></span>cancelled, not signed, declined</li>'
+           '<li><span class="swatch st-cancelled"></span>cancelled, not signed, declined, '
+           'abandoned, called off, withdrawn; an incident</li>'
            '<li><span class="swatch st-made"></span>statement made</li>'
            '<li><span class="swatch planned-for"></span>date planned for, expected</li>'
            + "</ul>")
@@ -747,8 +790,9 @@ li.item, li.step { margin: .5rem 0 .9rem; }
 .status { display: inline-block; padding: 0 .45em; border-radius: .8em; font-size: .8rem;
   border: 1px solid currentColor; }
 .st-held, .st-signed, .st-fulfilled, .st-done, .st-accepted { color: var(--held); }
-.st-planned, .st-extended, .st-announced { color: var(--planned); }
-.st-cancelled, .st-not_signed, .st-declined { color: var(--cancelled); }
+.st-planned, .st-extended, .st-announced, .st-postponed { color: var(--planned); }
+.st-cancelled, .st-not_signed, .st-declined, .st-abandoned, .st-called_off,
+.st-withdrawn, .st-occurred { color: var(--cancelled); }
 .st-made, .st-discussed { color: var(--made); }
 ul.cites { margin: .2rem 0 0; padding-left: 1.1rem; font-size: .9rem; }
 ul.notes { margin: .2rem 0 0; padding-left: 1.1rem; } .credit { color: #555; font-size: .85rem; }
@@ -785,9 +829,10 @@ tr.is-overdue td { background: #fff4f2; } .overdue { color: var(--cancelled); }
 .iv-open-end { border-radius: .35rem 0 0 .35rem;
   background: linear-gradient(to left, transparent, currentColor 60%); }
 .iv.planned-for { background: transparent; border: 2px dashed var(--scheduled); }
-.iv.st-planned, .iv.st-extended, .iv.st-announced { color: var(--planned); }
+.iv.st-planned, .iv.st-extended, .iv.st-announced, .iv.st-postponed { color: var(--planned); }
 .iv.st-held, .iv.st-signed, .iv.st-accepted, .iv.st-fulfilled, .iv.st-done { color: var(--held); }
-.iv.st-cancelled, .iv.st-not-signed, .iv.st-declined { color: var(--cancelled); }
+.iv.st-cancelled, .iv.st-not-signed, .iv.st-declined, .iv.st-abandoned, .iv.st-called-off,
+.iv.st-withdrawn, .iv.st-occurred { color: var(--cancelled); }
 .iv.st-made { color: var(--made); }
 td.day { white-space: nowrap; }
 .tl-legend { list-style: none; padding: 0; margin: .4rem 0; display: flex; flex-wrap: wrap;

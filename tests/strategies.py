@@ -34,9 +34,12 @@ NON_SYSTEM_TYPES: list[str] = sorted(n for n, c in F.FACT_TYPES.items() if not c
 
 def is_track_fact(type_name: str) -> bool:
     """True for a fact about a bilateral track that has a date of its own (not a fact about
-    facts, not a registry entry): the kind the store tests append at random."""
+    facts, not a registry entry) and names no other event (``statement.withdrawn`` names
+    its statement, which a random id is not): the kind the store tests append at random.
+    The projection's properties (tests/test_projection.py) append those that name others."""
     cls = F.FACT_TYPES[type_name]
-    return getattr(cls, "stream", None) is None and getattr(cls, "needs_date", True)
+    return (getattr(cls, "stream", None) is None and getattr(cls, "needs_date", True)
+            and getattr(cls, "refers", None) is None)
 
 
 #: The analyst types that live on bilateral tracks and carry a date.

@@ -249,7 +249,7 @@ def test_the_press_conference_is_announced_and_never_reported_done(
     state = example.project(TRACK)
     action = by_key(state.actions)[PRESS_CONFERENCE]
     assert action.status == "announced" and action.expected == "2018-06-27"
-    assert action.actor is not None and action.actor.id == "john-bolton"
+    assert [a.id for a in action.actors] == ["john-bolton"]
     assert "le lieu et l'heure du sommet" in (action.action or "")
     assert ("action", PRESS_CONFERENCE) in open_items(state)
     assert any("il devrait annoncer le lieu" in c.exact for c in action.citations)

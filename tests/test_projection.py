@@ -276,12 +276,15 @@ def test_order_is_deterministic() -> None:
 
 # -- properties -------------------------------------------------------------------------
 
-STATUSES = {"meeting": ["planned", "held", "cancelled"],
+STATUSES = {"meeting": ["planned", "postponed", "held", "cancelled"],
             "declaration": ["planned", "signed", "not_signed"],
             "invitation": ["extended", "accepted", "declined"],
-            "topics": ["discussed"]}
-RANK = {"planned": 0, "held": 1, "cancelled": 1, "signed": 1, "not_signed": 1,
-        "extended": 0, "accepted": 1, "declined": 2}
+            "topics": ["discussed"],
+            "action": ["announced", "done", "abandoned", "called_off"],
+            "statement": ["made", "withdrawn"], "incident": ["occurred"]}
+RANK = {"planned": 0, "postponed": 0, "held": 1, "cancelled": 1, "signed": 1,
+        "not_signed": 1, "extended": 0, "accepted": 1, "declined": 2, "announced": 0,
+        "done": 1, "abandoned": 1, "called_off": 1, "made": 0, "withdrawn": 1, "occurred": 0}
 DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "2018",
          "2018-08-20/2018-08-25", "2018-09-01"]
 
@@ -306,6 +309,20 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                           st.sampled_from(["Kashmir", "Cachemire", "Syrie"]),
                           st.sampled_from([None, [0], [1], [0, 1]])),
                           min_size=1, max_size=3, unique_by=lambda t: t[0]))})
+    return _link_withdrawals(facts)
+
+
+def _link_withdrawals(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A withdrawal names the first statement made before it with its key, on its track;
+    with none before it, it is a statement made."""
+    for index, item in enumerate(facts):
+        if item["kind"] == "statement" and item["status"] == "withdrawn":
+            made = next((f for f in facts[:index] if f["kind"] == "statement"
+                         and f["status"] == "made" and f["key"] == item["key"]), None)
+            if made is None:
+                item["status"] = "made"
+            else:
+                item["withdraws"], item["track"] = made["id"], made["track"]
     return facts
 
 
@@ -328,6 +345,15 @@ def _payload(item: dict[str, Any]) -> dict[str, Any]:
         data |= {"title": "déclaration", "parties": ["RUS", "USA"]}
     if kind == "invitation" and status == "extended":
         data |= {"inviter": PATRUSHEV, "invitee": BOLTON}
+    if kind == "meeting" and status == "postponed":
+        data["scheduled"] = "2018-10"
+    if kind == "action" and status == "announced":
+        data |= {"actors": [BOLTON, PATRUSHEV], "action": "conférence de presse"}
+    if kind == "incident":
+        data |= {"kind": "seizure", "actors": [PATRUSHEV], "what": "navire saisi"}
+    if kind == "statement":
+        data = ({"speaker": BOLTON, "stance": "intent_to_meet", "content": "rencontrer"}
+                if status == "made" else {"statement": item["withdraws"]})
     return data
 
 
@@ -353,10 +379,15 @@ def _oracle(facts: list[dict[str, Any]], known: int, as_of: D | None) -> dict[st
             status.setdefault(f"meeting:{item['key']}", "held")
             continue
         name = f"{item['kind']}:{item['key']}"
+        if item["kind"] == "statement":  # a statement's key is its event id
+            name = f"statement:{item.get('withdraws') or item['id']}"
         old = status.get(name)
         if old is None or RANK[item["status"]] >= RANK[old]:
             status[name] = item["status"]
-    return status
+    made = {f"statement:{item['id']}" for _, item in live if item["kind"] == "statement"
+            and item["status"] == "made"}  # a withdrawal of no statement counting: nothing
+    return {name: value for name, value in status.items()
+            if not name.startswith("statement:") or name in made}
 
 
 # -- issue 12: parties by role, every note, topics per citation and across languages -----
@@ -460,7 +491,8 @@ def _as_fact(item: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _statuses(state: Any) -> dict[str, str]:
     return {f"{kind[:-1]}:{item.key}": item.status
-            for kind in ("meetings", "declarations", "invitations")
+            for kind in ("meetings", "declarations", "invitations", "actions", "statements",
+                         "incidents")
             for item in state.items(kind)}
 
 
@@ -583,14 +615,18 @@ def test_the_fold_ignores_how_other_tracks_interleave(store: EventStore,
             merged = ordered + extra
         _append_in_batches(store, [_as_fact(i, sources[0]) for i in merged], [len(merged)])
         state = store.project(track)
-        states.append(_comparable(state.to_dict(), {v: k for k, v in ids.items()}))
+        doc = _comparable(state.to_dict(), {v: k for k, v in ids.items()})
+        # a speaker's statements of one date come in the order of their event ids, which
+        # differ between the two copies by construction: compare them by their first ids
+        doc["statements"].sort(key=lambda statement: statement["key"])
+        states.append(doc)
     assert states[0] == states[1]
     assert others or all(i["track"] == "RUS-USA" for i in items)
 
 
 def _renamed(item: dict[str, Any], ids: dict[str, str], track: str) -> dict[str, Any]:
     copy = dict(item, track=track, id=ids[item["id"]])
-    for key in ("retracts", "redates"):
+    for key in ("retracts", "redates", "withdraws"):
         if key in copy:
             copy[key] = ids[copy[key]]
     return copy

@@ -57,13 +57,14 @@ def test_a_state_document_has_the_published_shape() -> None:
                "place": "Genève", "participants": [PARTY], "topics": ["Syrie"],
                "scheduled": None, "reason": None, "outcome_only": False,
                "citations": [CITATION], "purpose": None, "notes": [], "fulfils": None,
+               "condition": None, "by": None, "rescheduled": [],
                "stages": [{"status": "planned", "date": JULY_DATE},
                           {"status": "held", "date": DATE}],
                "lifecycle": "planned Jul → held 23 Aug 2018"}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
-                  "date": None, "outcome_only": False, "citations": [], "notes": [], "stages": [],
-                  "lifecycle": "extended"}
+                  "date": None, "outcome_only": False, "citations": [], "notes": [], "by": None,
+                  "stages": [], "lifecycle": "extended"}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
              "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION],
              "names": [], "registered": None}
@@ -76,7 +77,7 @@ def test_a_state_document_has_the_published_shape() -> None:
         "track": "RUS-USA", "as_of": "2018-08-24", "known_at": "2026-11-23T12:33:00.000000Z",
         "possible": False, "position": 12, "facts": 3, "meetings": [meeting],
         "declarations": [], "invitations": [invitation], "statements": [], "topics": [topic],
-        "actions": [], "redacted": [], "open_items": open_items})
+        "actions": [], "redacted": [], "incidents": [], "open_items": open_items})
 
 
 def test_a_state_without_cuts_has_null_cuts() -> None:

@@ -155,4 +155,4 @@ def test_a_stored_state_names_its_classes_by_the_package() -> None:
         "eventstore.projection.Statement", "eventstore.projection.Topic",
         "eventstore.projection.Action", "eventstore.projection.RedactedFact",
         "eventstore.projection.Stage", "eventstore.projection.Note",
-        "eventstore.projection.RoleHolder"}
+        "eventstore.projection.RoleHolder", "eventstore.projection.Incident"}

@@ -31,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json")
 
 _SINGULAR = {"participants": "participant", "signatories": "signatory", "parties": "party",
-             "topics": "topic", "aliases": "alias", "roles": "role"}
+             "topics": "topic", "aliases": "alias", "roles": "role", "actors": "actor"}
 #: Option names the envelope and every command use; payload fields get --data-NAME instead.
 _RESERVED = {"actor", "db", "format", "track", "date", "date_text", "date_anchor", "cite",
              "event_id", "correlation_id", "causation_id", "expected_version", "file", "help"}
@@ -196,6 +196,8 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
     result = []
     for field in attrs.fields(typing.cast(Any, cls)):
         hint = hints[field.name]
+        if hint == Party | None:  # an optional party (``by``, ``target``) is given like one
+            hint = Party
         required = field.default is attrs.NOTHING
         args = typing.get_args(hint)
         item = args[0] if typing.get_origin(hint) is tuple else None
@@ -222,7 +224,10 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"] = "json", "JSON"
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
-        kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")
+        said = field.metadata.get("help")  # what the catalogue says of the field, if anything
+        kwargs["help"] = (f"data.{field.name}" + (f": {said}" if said else "")
+                          + (" (repeatable)" if kwargs.get("multiple")
+                             and "repeatable" not in (said or "") else ""))
         if kind == "topics":
             kwargs["help"] += ("; TEXT@0,2: the topic is supported by the fact's citations 0 "
                                "and 2 only (--cite order, from 0)")

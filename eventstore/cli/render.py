@@ -176,6 +176,9 @@ def _summary(event: RecordedEvent, redacted: type[Redacted]) -> str:
         value = getattr(data, name, None)
         if value:
             return str(value)[:40]
+    withdrawn = getattr(data, "statement", None)  # statement.withdrawn names its statement
+    if withdrawn is not None:
+        return f"withdraws {withdrawn}"
     return ""
 
 
@@ -259,27 +262,48 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
 
     section("Meetings", state.meetings, lambda m: (
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {life(m)}"
-        + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
+        + (f" by {m.by.label}" if m.by else "")
+        + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status in ("planned",
+                                                                           "postponed") else "")
+        + (f" (before: {', '.join(m.rescheduled)})" if m.rescheduled else "")
+        + (f" (condition: {m.condition})" if m.condition else "")
         + (f" at {m.place}" if m.place else "")
         + (f" — {', '.join(p.label for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {life(d)}"
+        + (f" (condition: {d.condition})" if d.condition else "")
+        + (f" by {d.by.label}" if d.by else "")
         + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.label if i.inviter else '?'} invited "
         f"{i.invitee.label if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
-        + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
+        + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
+        + (f" by {i.by.label}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
-        f"{_when(s.date)}  {s.speaker.label} ({s.stance}): {s.content}"
-        + (f" [reported: {s.attribution}]" if s.attribution else "")))
+        f"{_when(s.date)}  {s.speaker.label} ({s.stance.replace('_', ' ')}): {s.content}"
+        + (f" [condition: {s.condition}]" if s.condition else "")
+        + (f" [reported: {s.attribution}]" if s.attribution else "")
+        + (_withdrawn(s) if s.status == "withdrawn" else "")))
     section("Topics", state.topics, lambda t: (
         f"{t.key}" + (f" ({t.aside})" if t.aside else "")
         + f": {_when(t.first, source_words=False)} … "
         f"{_when(t.last, source_words=False)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
-        f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'} — {life(a)}"))
+        f"{_when(a.date)}  {a.key}: "
+        + (f"{', '.join(p.label for p in a.actors)}: " if a.actors else "")
+        + (a.action or 'action (not described)')
+        + (f" (against {a.target.label})" if a.target else "")
+        + (f" (condition: {a.condition})" if a.condition else "")
+        + f" — {life(a)}" + (f" by {a.by.label}" if a.by else "")
+        + (f": {a.reason}" if a.reason else "")))
+    section("Incidents", state.incidents, lambda i: (
+        f"{_when(i.date)}  {i.key}: {i.kind.replace('_', ' ')} "
+        f"({'PLOVER ' + i.plover + ', ' if i.plover else ''}CAMEO {i.cameo}) — "
+        f"{', '.join(p.label for p in i.actors)}"
+        + (f" against {i.target.label}" if i.target else "")
+        + (f" at {i.place}" if i.place else "") + f": {i.what}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
@@ -307,6 +331,11 @@ def note_sources(note: Any) -> str:
     """The sources and spans a note's fact cites (``a1b2c3d4 120-190``)."""
     return "; ".join(f"{c.source[:8]} {c.start}-{c.end}" for c in note.citations) \
         or "no citation"
+def _withdrawn(statement: Any) -> str:
+    """`` — withdrawn 27 Jun 2018 by X: reason`` (a statement's withdrawal, in words)."""
+    return (f" — withdrawn {_when(statement.withdrawn)}"
+            + (f" by {statement.withdrawn_by.label}" if statement.withdrawn_by else "")
+            + (f": {statement.withdrawn_reason}" if statement.withdrawn_reason else ""))
 
 
 #: Said wherever an answer shows erased content: erasure rewrites past answers too.

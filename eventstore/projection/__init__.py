@@ -32,6 +32,7 @@ from .state import (
     Action,
     Declaration,
     Evidence,
+    Incident,
     Invitation,
     Meeting,
     OpenItem,
@@ -48,5 +49,5 @@ __all__ = [
     "Action", "RedactedFact", "OpenItem", "TrackState", "Step", "ActorRegistry", "Effective",
     "project", "history", "resolve", "counts_at", "order_key", "diff", "PROJECTION_VERSION",
     "Folded", "fold_all", "fold_more", "dump_folded", "load_folded", "KINDS", "Plain",
-    "name_key", "registry_of",
+    "name_key", "registry_of", "Incident",
 ]

@@ -4,17 +4,19 @@ Owns :func:`project` (the state of a track from its events), the :class:`Builder
 :func:`project`, the read model's incremental fold (:mod:`.read_model`) and the history
 (:mod:`.history`) drive fact by fact, and :data:`PROJECTION_VERSION`.
 
-The rule every item follows: **lifecycles only move forward** — planned → held /
-cancelled, planned → signed / not signed, extended → accepted / declined → fulfilled,
-announced → done; an outcome recorded without its plan is kept and marked
-``outcome_only``. ``docs/projections.md`` says what each fact type does to the items.
+The rule every item follows: **lifecycles only move forward** — planned (→ postponed)
+→ held / cancelled, planned → signed / not signed, extended → accepted / declined →
+fulfilled, announced → done / abandoned / called off, a statement made → withdrawn; an
+outcome recorded without its plan is kept and marked ``outcome_only``.
+``docs/projections.md`` says what each fact type does to the items.
 
 This is the package's largest module (~400 lines) because the builder is one class: a
 small method per fact type over one working state (the items by key, the evidence each
 holds); cutting it by kind of item would scatter that state across modules.
 
 May import: the standard library, attrs, ``eventstore.events``, ``eventstore.facts``,
-``eventstore.collector`` (for :func:`~eventstore.collector.gc_paused`), :mod:`.state`,
+``eventstore.collector`` (for :func:`~eventstore.collector.gc_paused`),
+``eventstore.vocabulary`` (an incident's PLOVER and CAMEO codes), :mod:`.state`,
 :mod:`.identity`, :mod:`.timeline` and :mod:`.resolve`; nothing from ``storage/`` or
 ``cli/``.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,29 +33,37 @@ from ..collector import gc_paused
 from ..events import RecordedEvent
 from ..facts import (
     FACT_TYPES,
+    ActionAbandoned,
     ActionAnnounced,
+    ActionCalledOff,
     ActionDone,
     DeclarationNotSigned,
     DeclarationPlanned,
     DeclarationSigned,
+    IncidentOccurred,
     InvitationAccepted,
     InvitationDeclined,
     InvitationExtended,
     MeetingCancelled,
     MeetingHeld,
     MeetingPlanned,
+    MeetingPostponed,
+    Party,
     Redacted,
     StatementMade,
+    StatementWithdrawn,
     TopicCite,
     TopicsDiscussed,
     topic_name,
 )
+from ..vocabulary import INCIDENTS
 from .identity import ActorRegistry, name_key
 from .resolve import Effective, Plain, fold_order, resolve
 from .state import (
     Action,
     Declaration,
     Evidence,
+    Incident,
     Invitation,
     Meeting,
     Note,
@@ -66,17 +77,17 @@ from .state import (
 )
 from .timeline import chronology_key, counts_at
 
-__all__ = ["PROJECTION_VERSION", "project", "select", "Builder"]
+__all__ = ["PROJECTION_VERSION", "project", "select", "Builder", "withdrawn_key"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 5
+PROJECTION_VERSION = 6
 
 
 _FORWARD = {
-    "meeting": {"planned": 0, "held": 1, "cancelled": 1},
+    "meeting": {"planned": 0, "postponed": 0, "held": 1, "cancelled": 1},
     "declaration": {"planned": 0, "signed": 1, "not_signed": 1},
     "invitation": {"extended": 0, "accepted": 1, "declined": 2, "fulfilled": 2},
-    "action": {"announced": 0, "done": 1},
+    "action": {"announced": 0, "done": 1, "abandoned": 1, "called_off": 1},
 }
 
 
@@ -111,6 +122,9 @@ class Builder:
         self.topics: dict[str, Topic] = {}
         self.actions: dict[str, Action] = {}
         self.redacted: dict[str, RedactedFact] = {}
+        self.incidents: dict[str, Incident] = {}
+        # statement key → a withdrawal folded before its statement (kept until it comes)
+        self._withdrawals: dict[str, tuple[Effective, StatementWithdrawn]] = {}
         # (kind, key) → the evidence an item holds, to add new evidence only once without
         # comparing it with every piece held (heavily cited items hold thousands).
         self._held: dict[tuple[str, str], set[Evidence]] = {}
@@ -143,6 +157,7 @@ class Builder:
         builder.topics = {_topic_slot(t.registered, t.key): t for t in state.topics}
         builder.actions = {a.key: a for a in state.actions}
         builder.redacted = {r.key: r for r in state.redacted}
+        builder.incidents = {i.key: i for i in state.incidents}
         return builder
 
     def apply(self, fact: Effective) -> None:
@@ -162,7 +177,8 @@ class Builder:
                      place: str | None = None, scheduled: str | None = None,
                      purpose: str | None = None, note: str | None = None,
                      fulfils: str | None = None, reason: str | None = None,
-                     participants: Sequence[PartyRef] = ()) -> None:
+                     participants: Sequence[PartyRef] = (), condition: str | None = None,
+                     by: PartyRef | None = None) -> None:
         """A meeting as this fact leaves it: what the fact gives (not None) replaces what
         was known. (Built field by field: this runs for a third of all facts.)"""
         old = self.meetings.get(key)
@@ -184,11 +200,17 @@ class Builder:
             purpose=old.purpose if purpose is None else purpose,
             notes=old.notes if note is None else _noted(old.notes, fact, note),
             fulfils=old.fulfils if fulfils is None else fulfils,
+            condition=old.condition if condition is None else condition,
+            by=old.by if by is None else by,
+            rescheduled=(old.rescheduled + (old.scheduled,)
+                         if status == "postponed" and scheduled is not None
+                         and old.scheduled is not None and old.scheduled != scheduled
+                         else old.rescheduled),
             stages=staged(old.stages, before, now, date))
 
     def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
         self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
-                          scheduled=d.scheduled, purpose=d.purpose,
+                          scheduled=d.scheduled, purpose=d.purpose, condition=d.condition,
                           participants=[self.registry.ref(p, fact.valid) for p in d.participants])
 
     def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
@@ -204,7 +226,7 @@ class Builder:
                 else staged(inv.stages, inv.status, now, fact.valid))
 
     def _meeting_cancelled(self, fact: Effective, d: MeetingCancelled) -> None:
-        self._put_meeting(fact, d.key, "cancelled", reason=d.reason)
+        self._put_meeting(fact, d.key, "cancelled", reason=d.reason, by=self._ref(d.by, fact))
 
     def _topics_discussed(self, fact: Effective, d: TopicsDiscussed) -> None:
         meeting = self.meetings.get(d.meeting)
@@ -250,8 +272,9 @@ class Builder:
     # declarations
     def _put_declaration(self, fact: Effective, key: str, status: str, *,
                          title: str | None = None, parties: tuple[str, ...] | None = None,
-                         reason: str | None = None,
-                         signatories: Sequence[PartyRef] = ()) -> None:
+                         reason: str | None = None, condition: str | None = None,
+                         signatories: Sequence[PartyRef] = (),
+                         by: PartyRef | None = None) -> None:
         old = self.declarations.get(key)
         before = None if old is None else old.status
         if old is None:
@@ -268,23 +291,27 @@ class Builder:
             reason=old.reason if reason is None else reason, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("declaration", key, old.citations, fact.citations),
+            condition=old.condition if condition is None else condition,
+            by=old.by if by is None else by,
             stages=staged(old.stages, before, now, fact.valid))
 
     def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
-        self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties)
+        self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties,
+                              condition=d.condition)
 
     def _declaration_signed(self, fact: Effective, d: DeclarationSigned) -> None:
         self._put_declaration(fact, d.key, "signed",
                               signatories=[self.registry.ref(p, fact.valid) for p in d.signatories])
 
     def _declaration_not_signed(self, fact: Effective, d: DeclarationNotSigned) -> None:
-        self._put_declaration(fact, d.key, "not_signed", reason=d.reason)
+        self._put_declaration(fact, d.key, "not_signed", reason=d.reason, by=self._ref(d.by, fact))
 
     # invitations
     def _put_invitation(self, fact: Effective, key: str, status: str, *,
                         inviter: PartyRef | None = None, invitee: PartyRef | None = None,
                         place: str | None = None, purpose: str | None = None,
-                        reason: str | None = None, note: str | None = None) -> None:
+                        reason: str | None = None, note: str | None = None,
+                        by: PartyRef | None = None) -> None:
         old = self.invitations.get(key)
         before = None if old is None else old.status
         if old is None:
@@ -301,6 +328,7 @@ class Builder:
             reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
             date=fact.valid, outcome_only=old.outcome_only,
             citations=self._cite("invitation", key, old.citations, fact.citations),
+            by=old.by if by is None else by,
             stages=staged(old.stages, before, now, fact.valid),
             notes=old.notes if note is None else _noted(old.notes, fact, note))
 
@@ -314,42 +342,96 @@ class Builder:
         self._put_invitation(fact, d.key, "accepted", note=d.note)
 
     def _invitation_declined(self, fact: Effective, d: InvitationDeclined) -> None:
-        self._put_invitation(fact, d.key, "declined", reason=d.reason)
+        self._put_invitation(fact, d.key, "declined", reason=d.reason, by=self._ref(d.by, fact))
 
     # statements and actions
     def _statement_made(self, fact: Effective, d: StatementMade) -> None:
         statement = Statement(
             key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker, fact.valid),
             stance=str(d.stance), content=d.content, addressee=d.addressee,
-            attribution=d.attribution, date=fact.valid, citations=fact.citations)
+            attribution=d.attribution, date=fact.valid, citations=fact.citations,
+            condition=d.condition)
         self.statements[fact.event_id] = statement
         self._statement_order[fact.event_id] = (_statement_key(statement), statement)
+        pending = self._withdrawals.pop(fact.event_id, None)
+        if pending is not None:
+            self._statement_withdrawn(*pending)
 
     def _put_action(self, fact: Effective, key: str, status: str, *,
-                    actor: PartyRef | None = None, action: str | None = None,
-                    expected: str | None = None, note: str | None = None) -> None:
+                    actors: Sequence[PartyRef] = (), action: str | None = None,
+                    expected: str | None = None, target: PartyRef | None = None,
+                    condition: str | None = None, by: PartyRef | None = None,
+                    reason: str | None = None, note: str | None = None) -> None:
         old = self.actions.get(key)
         before = None if old is None else old.status
         if old is None:
-            old = Action(key=key, status=status, actor=None, action=None, expected=None,
+            old = Action(key=key, status=status, actors=(), action=None, expected=None,
                          date=None, outcome_only=status != "announced", citations=())
         now = _advance("action", old.status, status)
         self.actions[key] = Action(
             key=key, status=now,
-            actor=old.actor if actor is None else actor,
+            actors=_merge_refs(old.actors, actors) if actors else old.actors,
             action=old.action if action is None else action,
             expected=old.expected if expected is None else expected, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("action", key, old.citations, fact.citations),
+            target=old.target if target is None else target,
+            condition=old.condition if condition is None else condition,
+            by=old.by if by is None else by, reason=old.reason if reason is None else reason,
             stages=staged(old.stages, before, now, fact.valid),
             notes=old.notes if note is None else _noted(old.notes, fact, note))
 
     def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
-        self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor, fact.valid),
-                         action=d.action, expected=d.expected)
+        self._put_action(fact, d.key, "announced",
+                         actors=[self.registry.ref(p, fact.valid) for p in d.actors],
+                         action=d.action, expected=d.expected,
+                         target=self._ref(d.target, fact), condition=d.condition)
 
     def _action_done(self, fact: Effective, d: ActionDone) -> None:
         self._put_action(fact, d.key, "done", note=d.note)
+
+    # issue 12: postponements, actions that did not happen, withdrawals, incidents
+    def _ref(self, party: Party | None, fact: Effective) -> PartyRef | None:
+        return None if party is None else self.registry.ref(party, fact.valid)
+
+    def _meeting_postponed(self, fact: Effective, d: MeetingPostponed) -> None:
+        self._put_meeting(fact, d.key, "postponed", scheduled=d.scheduled, reason=d.reason,
+                          by=self._ref(d.by, fact))
+
+    def _action_abandoned(self, fact: Effective, d: ActionAbandoned) -> None:
+        self._put_action(fact, d.key, "abandoned", by=self._ref(d.by, fact), reason=d.reason)
+
+    def _action_called_off(self, fact: Effective, d: ActionCalledOff) -> None:
+        self._put_action(fact, d.key, "called_off", by=self._ref(d.by, fact), reason=d.reason)
+
+    def _statement_withdrawn(self, fact: Effective, d: StatementWithdrawn) -> None:
+        """The statement named is marked withdrawn (once folded: a withdrawal that comes
+        first in fold order waits for it)."""
+        key = withdrawn_key(d)
+        old = self.statements.get(key)
+        if old is None:
+            self._withdrawals[key] = (fact, d)
+            return
+        statement = evolve(old, status="withdrawn", withdrawn=fact.valid,
+                           withdrawn_by=self._ref(d.by, fact) or old.withdrawn_by,
+                           withdrawn_reason=d.reason or old.withdrawn_reason,
+                           citations=self._cite("statement", key, old.citations,
+                                                fact.citations))
+        self.statements[key] = statement
+        self._statement_order[key] = (_statement_key(statement), statement)
+
+    def _incident_occurred(self, fact: Effective, d: IncidentOccurred) -> None:
+        old = self.incidents.get(d.key)
+        code = INCIDENTS[d.kind]
+        actors = tuple(self.registry.ref(p, fact.valid) for p in d.actors)
+        self.incidents[d.key] = Incident(
+            key=d.key, status="occurred", kind=str(d.kind),
+            actors=actors if old is None else _merge_refs(old.actors, actors),
+            target=self._ref(d.target, fact) or (old.target if old else None), what=d.what,
+            place=d.place or (old.place if old else None), plover=code.plover,
+            mode=code.mode, cameo=code.cameo, date=fact.valid,
+            citations=(fact.citations if old is None else
+                       self._cite("incident", d.key, old.citations, fact.citations)))
 
     # the result
     def fulfil_invitations(self) -> None:
@@ -389,7 +471,13 @@ class Builder:
             statements=self._statements_in_order(),
             topics=tuple(sorted(self.topics.values(), key=lambda t: name_key(t.key))),
             actions=by_date(self.actions.values()),
-            redacted=by_date(self.redacted.values()))
+            redacted=by_date(self.redacted.values()),
+            incidents=by_date(self.incidents.values()))
+
+
+def withdrawn_key(d: StatementWithdrawn) -> str:
+    """The key of the statement a withdrawal names (its event id, in the form keys have)."""
+    return str(uuid.UUID(d.statement))
 
 
 def _statement_key(statement: Statement) -> tuple[Any, ...]:

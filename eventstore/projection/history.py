@@ -151,7 +151,7 @@ def _history_recorded(track: str, events: Sequence[RecordedEvent],
 
 _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "invitation",
           "statements": "statement", "topics": "topic", "actions": "action",
-          "redacted": "redacted fact"}
+          "redacted": "redacted fact", "incidents": "incident"}
 #: Fields that :func:`diff` says something about in its own words, or not at all.
 _NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "stages")
 
@@ -166,6 +166,7 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
             was = old.get(key)
             if was is None:
                 lines.append(_new(kind, f"{_LABEL[kind]} '{key}'", item))
+                lines += _details(kind, f"{_LABEL[kind]} '{key}'", item)
             elif was is not item:  # a fold keeps an item it did not change as it was
                 lines += _changed(kind, f"{_LABEL[kind]} '{key}'", was, item)
         for key in old.keys() - new.keys():
@@ -175,11 +176,30 @@ def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:
 
 def _new(kind: str, name: str, item: Any) -> str:
     if kind == "statements":
-        return f"statement by {item.speaker.label} ({item.stance}): {_short(item.content)}"
+        return (f"statement by {item.speaker.label} ({_status(item.stance)}): "
+                f"{_short(item.content)}"
+                + (f" (condition: {_short(item.condition)})" if item.condition else ""))
+    if kind == "incidents":
+        coded = f"PLOVER {item.plover}, " if item.plover else ""
+        return (f"{name}: {_status(item.kind)} ({coded}CAMEO {item.cameo}) by "
+                f"{_show(item.actors)}" + (f" against {item.target.label}" if item.target else "")
+                + f": {_short(item.what)} (new)")
     if kind == "redacted":
         return (f"{item.type} (redacted: its data was erased on {item.erased_at} "
                 f"by {item.erased_by}: {_short(item.reason)})")
     return f"{name}: {_status(item.status)} (new)"
+
+
+#: What a new item's step says beyond its status, when the fact gave it (issue 12): who
+#: acts, against whom, on what condition.
+_DETAILS = {"meetings": ("condition", "by"), "declarations": ("condition",),
+            "actions": ("actors", "target", "condition", "by", "reason"),
+            "incidents": ("place",)}
+
+
+def _details(kind: str, name: str, item: Any) -> list[str]:
+    return [f"{name}: {field}: {_show(getattr(item, field))}"
+            for field in _DETAILS.get(kind, ()) if getattr(item, field)]
 
 
 def _changed(kind: str, name: str, was: Any, item: Any) -> list[str]:

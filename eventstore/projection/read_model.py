@@ -29,9 +29,9 @@ import attrs
 from ..codec import documents
 from ..collector import gc_paused
 from ..events import RecordedEvent
-from ..facts import MetaFact
+from ..facts import MetaFact, StatementWithdrawn
 from ..packed import PackedCodec, class_key
-from .fold import Builder, project, select
+from .fold import Builder, project, select, withdrawn_key
 from .identity import ActorRegistry
 from .resolve import Plain, fold_order, resolve
 from .state import TrackState
@@ -67,6 +67,8 @@ def fold_more(folded: Folded, new: Sequence[RecordedEvent],
     """
     if any(isinstance(e.data, MetaFact) or e.data.stream is not None for e in new):
         return None
+    if _withdraws_unknown(folded.state, new):
+        return None
     effective = sorted(resolve(new), key=fold_order)
     if not effective:
         return folded
@@ -81,6 +83,14 @@ def fold_more(folded: Folded, new: Sequence[RecordedEvent],
                           position=max(old.position, max(e.position for e in new)),
                           facts=old.facts + len(effective))
     return Folded(state=state, last=effective[-1].order)
+
+
+def _withdraws_unknown(state: TrackState, new: Sequence[RecordedEvent]) -> bool:
+    """Whether a new withdrawal names a statement the state does not hold (not yet folded,
+    or retracted): only a fold from scratch knows what to do with it."""
+    held = {s.key for s in state.statements}
+    return any(isinstance(e.data, StatementWithdrawn) and withdrawn_key(e.data) not in held
+               for e in new)
 
 
 _PACKAGE = "eventstore.projection"

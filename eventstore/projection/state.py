@@ -29,7 +29,7 @@ from ..events import _utc_text
 __all__ = [
     "Stage", "lifecycle_words", "staged", "Evidence", "PartyRef", "Meeting", "Declaration",
     "Invitation", "Statement", "Topic", "Action", "RedactedFact", "OpenItem", "Item", "KINDS",
-    "TrackState", "evolve", "UTC_MOMENT", "RoleHolder", "Note",
+    "TrackState", "evolve", "UTC_MOMENT", "RoleHolder", "Note", "Incident",
 ]
 
 
@@ -85,7 +85,7 @@ class Stage:
 @attrs.frozen
 class Meeting:
     key: str
-    status: str  # planned, held, cancelled
+    status: str  # planned, postponed, held, cancelled
     kind: str | None
     date: ValidTime | None
     place: str | None
@@ -99,6 +99,12 @@ class Meeting:
     #: Every note the sources gave (``meeting.held``), each with its fact's citations.
     notes: tuple[Note, ...] = ()
     fulfils: str | None = None
+    # issue 12
+    condition: str | None = None
+    #: Who cancelled or postponed it, when the source says.
+    by: PartyRef | None = None
+    #: The dates it was scheduled for before each postponement, oldest first.
+    rescheduled: tuple[str, ...] = ()
     #: The statuses it went through, in fold order ("planned 27 Jun → held 16 Jul 2018").
     stages: tuple[Stage, ...] = ()
 
@@ -114,6 +120,8 @@ class Declaration:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    condition: str | None = None  # issue 12
+    by: PartyRef | None = None  # who would not sign it (issue 12)
     stages: tuple[Stage, ...] = ()
 
 
@@ -132,13 +140,14 @@ class Invitation:
     citations: tuple[Evidence, ...]
     #: Every note the sources gave (``invitation.accepted``), each with its citations.
     notes: tuple[Note, ...] = ()
+    by: PartyRef | None = None  # who declined it (issue 12)
     stages: tuple[Stage, ...] = ()
 
 
 @attrs.frozen
 class Statement:
     key: str  # the event id of the statement
-    status: str  # made
+    status: str  # made, withdrawn
     speaker: PartyRef
     stance: str
     content: str
@@ -146,6 +155,12 @@ class Statement:
     attribution: str | None
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    # issue 12
+    condition: str | None = None
+    #: When it was withdrawn (``statement.withdrawn``), by whom and why.
+    withdrawn: ValidTime | None = None
+    withdrawn_by: PartyRef | None = None
+    withdrawn_reason: str | None = None
 
 
 @attrs.frozen
@@ -178,8 +193,8 @@ class Topic:
 @attrs.frozen
 class Action:
     key: str
-    status: str  # announced, done
-    actor: PartyRef | None
+    status: str  # announced, done, abandoned, called_off
+    actors: tuple[PartyRef, ...]
     action: str | None
     expected: str | None
     date: ValidTime | None
@@ -187,7 +202,32 @@ class Action:
     citations: tuple[Evidence, ...]
     #: Every note the sources gave (``action.done``), each with its fact's citations.
     notes: tuple[Note, ...] = ()
+    # issue 12
+    target: PartyRef | None = None
+    condition: str | None = None
+    #: Who gave it up or called it off, and why, when the source says.
+    by: PartyRef | None = None
+    reason: str | None = None
     stages: tuple[Stage, ...] = ()
+
+
+@attrs.frozen
+class Incident:
+    """Something that happened that is not a meeting or a statement (``incident.occurred``),
+    with its PLOVER event type and mode and its CAMEO code (``eventstore.vocabulary``)."""
+
+    key: str
+    status: str  # occurred
+    kind: str
+    actors: tuple[PartyRef, ...]
+    target: PartyRef | None
+    what: str
+    place: str | None
+    plover: str | None
+    mode: str | None
+    cameo: str
+    date: ValidTime | None
+    citations: tuple[Evidence, ...]
 
 
 @attrs.frozen
@@ -224,9 +264,9 @@ class OpenItem:
     overdue: str | None = None
 
 
-Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact
+Item = Meeting | Declaration | Invitation | Statement | Topic | Action | RedactedFact | Incident
 KINDS = ("meetings", "declarations", "invitations", "statements", "topics", "actions",
-         "redacted")
+         "incidents", "redacted")
 
 
 @attrs.frozen
@@ -247,6 +287,8 @@ class TrackState:
     actions: tuple[Action, ...] = ()
     #: Facts whose data was erased (``fact erase``): they count, but show no content.
     redacted: tuple[RedactedFact, ...] = ()
+    #: Incidents (``incident.occurred``): clashes, seizures, expulsions … (issue 12).
+    incidents: tuple[Incident, ...] = ()
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -262,9 +304,10 @@ class TrackState:
     def open_items_on(self, day: dt.date | None) -> tuple[OpenItem, ...]:
         """The open items, a plan marked overdue when its scheduled date (its latest
         possible day) lies before ``day`` and there has been no report of it since: a
-        planned meeting (its ``scheduled`` date), a planned declaration (its date: when
-        it was to be signed), an announced action (its ``expected`` date). An invitation
-        has no scheduled date. The command line passes the ``--as-of`` day, or today."""
+        planned or postponed meeting (its ``scheduled`` date, the new one once postponed),
+        a planned declaration (its date: when it was to be signed), an announced action
+        (its ``expected`` date). An invitation has no scheduled date. The command line
+        passes the ``--as-of`` day, or today."""
         items: list[OpenItem] = []
         for inv in self.invitations:
             if inv.status in ("extended", "accepted"):
@@ -274,12 +317,14 @@ class TrackState:
                                                                 if inv.place else ""),
                                       inv.date, inv.citations))
         for meeting in self.meetings:
-            if meeting.status == "planned":
+            if meeting.status in ("planned", "postponed"):
                 items.append(OpenItem("meeting", meeting.key, meeting.status,
-                                      f"{meeting.kind or 'meeting'} planned, not yet held",
+                                      f"{meeting.kind or 'meeting'} {meeting.status}, not yet "
+                                      "held",
                                       meeting.date, meeting.citations,
                                       _overdue(_scheduled(meeting.scheduled), day,
-                                               "planned")))
+                                               "planned" if meeting.status == "planned"
+                                               else "rescheduled")))
         for decl in self.declarations:
             if decl.status == "planned":
                 items.append(OpenItem("declaration", decl.key, decl.status,

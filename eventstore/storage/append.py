@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import os
 import time
 import uuid
@@ -29,6 +30,7 @@ from ..codec import (
     GENESIS_HASH,
     canonical_json,
     citations_json,
+    decode_stored,
     envelope_json,
     payload_json,
     sha256_hex,
@@ -258,8 +260,9 @@ class Appender:
         deleted, so what is checked here before the write lock still holds under it.
         """
         in_batch = {str(f.event_id): (f.track, f.type) for f in facts if f.event_id}
-        wanted = {ref for f in facts if isinstance(f.data, MetaFact)
-                  for ref in _references(f.data)} - set(in_batch)
+        wanted = ({ref for f in facts if isinstance(f.data, MetaFact)
+                   for ref in _references(f.data)}
+                  | {_referred(f.data) for f in facts if _refers(f.data)}) - set(in_batch)
         stored: dict[str, tuple[str, str]] = {}
         if wanted:
             with self._db.read() as conn:
@@ -271,6 +274,8 @@ class Appender:
         for fact, label in zip(facts, labels, strict=True):
             if isinstance(fact.data, MetaFact):
                 _check_targets(fact, known, label)
+            elif _refers(fact.data):
+                _check_referred(fact, known, label)
 
     def _prepare(self, fact: Fact, label: str, refs: dict[str, str]) -> _Prepared:
         citations = []
@@ -350,7 +355,7 @@ class Appender:
             if row is None:
                 fresh.append(index)
                 continue
-            if _content(row) != _content_of(item):
+            if _content(row) != _content_of(item) and not _same_upcast(conn, row, item):
                 raise DuplicateEventError(
                     f"{item.label}: event id {item.event_id} is already stored (position "
                     f"{row.position}) with different content; an event is never changed: "
@@ -486,6 +491,38 @@ def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str)
             raise err.at(label) from None
 
 
+def _refers(data: FactData) -> tuple[str, str] | None:
+    """``(field, type)`` for a plain fact that names another event (``statement.withdrawn``
+    names its ``statement.made``), else None."""
+    refers: tuple[str, str] | None = getattr(data, "refers", None)
+    return refers
+
+
+def _referred(data: FactData) -> str:
+    refers = _refers(data)
+    assert refers is not None
+    return str(uuid.UUID(getattr(data, refers[0])))
+
+
+def _check_referred(fact: Fact, known: Mapping[str, tuple[str, str]], label: str) -> None:
+    """The event a plain fact names is stored or earlier in the batch, on its track, and
+    of the type it must be."""
+    refers = _refers(fact.data)
+    assert refers is not None
+    field, wanted_type = refers
+    ref = _referred(fact.data)
+    where = f"{label}: data.{field}"
+    if ref not in known:
+        raise EventNotFound(f"{where}: no event has the id {ref} (a {fact.type} names a "
+                            f"{wanted_type} already in the log, or earlier in the same batch)")
+    track, type_name = known[ref]
+    if track != fact.track:
+        raise ValidationError(f"event {ref} is on track {track}, not {fact.track}", where=where)
+    if type_name != wanted_type:
+        raise ValidationError(f"event {ref} is a {type_name}; a {fact.type} names a "
+                              f"{wanted_type}", where=where)
+
+
 def _payload_body(fact: Fact, label: str) -> str:
     """The fact's canonical payload; a lone surrogate in its text is refused, naming the field."""
     data = unstructure_data(fact.data)
@@ -517,6 +554,29 @@ def _check_built(fact: Fact) -> None:
         raise ValidationError(f"{fact.type}: {err}", where="data") from None
     if structure_data(fact.type, plain) != fact.data:
         raise ValidationError(f"{fact.type}: a field has a value of the wrong type", where="data")
+
+
+def _same_upcast(conn: sa.Connection, row: Any, item: _Prepared) -> bool:
+    """Whether a stored event of an older schema version is the fact re-sent in the current
+    shape: its payload upcast is the new payload, and the rest of its content is the
+    item's. A file of facts appended before a type changed shape (``action.announced``'s
+    ``actor`` became ``actors``) is then still re-sent idempotently, once rewritten in the
+    new shape; the stored row stays as it was."""
+    if row.schema_version >= item.schema_version:
+        return False
+    as_stored = attrs.evolve(item, schema_version=row.schema_version,
+                             payload_hash=row.payload_hash)
+    if _content(row) != _content_of(as_stored):
+        return False
+    body = conn.execute(sa.select(t.payloads.c.body)
+                        .where(t.payloads.c.position == row.position)).scalar()
+    if body is None:  # erased: nothing to compare
+        return False
+    try:
+        upcast = decode_stored(row.type, row.schema_version, json.loads(body))
+    except (ValidationError, KeyError, TypeError, ValueError):
+        return False
+    return canonical_json(unstructure_data(upcast)).decode("utf-8") == item.payload_body
 
 
 def _content(row: Any) -> tuple[Any, ...]:
