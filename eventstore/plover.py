@@ -21,8 +21,8 @@ and source but not its words. Every fact left out is listed, with the reason, in
 :attr:`PloverExport.left_out`.
 
 May import: the standard library, attrs, ``eventstore.dates``, ``eventstore.errors``,
-``eventstore.facts``, ``eventstore.tracks`` and ``eventstore.projection``; the store only
-for types.
+``eventstore.facts``, ``eventstore.tracks``, ``eventstore.vocabulary`` and
+``eventstore.projection``; the store only for types.
 """
 
 from __future__ import annotations
@@ -36,24 +36,30 @@ import attrs
 from .dates import ValidTime
 from .errors import TrackError, ValidationError
 from .facts import (
+    ActionAbandoned,
+    ActionCalledOff,
     DeclarationNotSigned,
     DeclarationPlanned,
     DeclarationSigned,
     FactData,
+    IncidentOccurred,
     InvitationAccepted,
     InvitationDeclined,
     InvitationExtended,
+    MeetingCancelled,
     MeetingHeld,
     MeetingKind,
     MeetingPlanned,
+    MeetingPostponed,
     Party,
     Redacted,
-    Stance,
     StatementMade,
+    StatementWithdrawn,
 )
 from .projection import ActorRegistry, Evidence
 from .projection.resolve import Effective, resolve
 from .tracks import FIXED_STREAMS, parse_track
+from .vocabulary import INCIDENTS, STANCES
 
 if TYPE_CHECKING:
     from . import EventStore
@@ -102,18 +108,27 @@ _DETAIL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "125": (("meet",), ("diplomatic",)),
 }
 
-#: Today's stances and their CAMEO codes, in this one place until the vocabulary's table
-#: (a stance's CAMEO and PLOVER coding) replaces it.
-STANCE_CAMEO: dict[Stance, str] = {
-    Stance.WARNING: "130",  # THREATEN: a coercive or forceful warning
-    Stance.ASSURANCE: "010",  # a statement: PLOVER does not code it
-    Stance.REJECTION: "120",  # REJECT
-    Stance.PROPOSAL: "020",  # an appeal or suggestion: PLOVER does not code it
-    Stance.CONGRATULATION: "051",  # praise or endorse: SUPPORT
-    Stance.HOPE: "013",  # an optimistic comment: PLOVER does not code it
-    Stance.OFFER: "030",  # express intent to cooperate: AGREE
-    Stance.DEMAND: "100",  # DEMAND
-    Stance.ASSESSMENT: "010",  # a statement: PLOVER does not code it
+#: The modes PLOVER (version 0.8) defines for each category: a mode the vocabulary gives
+#: that the manual does not list for the category is left out.
+_MODES: dict[str, frozenset[str]] = {
+    "CONSULT": frozenset({"visit", "third-party", "multilateral", "phone"}),
+    "RETREAT": frozenset({"withdraw", "release", "return", "disarm", "ceasefire", "access",
+                          "resign"}),
+    "DEMAND": frozenset({"assist", "change", "yield", "meet"}),
+    "ACCUSE": frozenset({"disapprove", "investigate", "allege"}),
+    "REJECT": frozenset({"assist", "change", "yield", "meet"}),
+    "THREATEN": frozenset({"restrict", "ban", "arrest", "relations", "expel", "territory",
+                           "violence"}),
+    "PROTEST": frozenset({"demo", "riot", "general", "strike", "hunger", "boycott",
+                          "obstruct"}),
+    "SANCTION": frozenset({"convict", "expel", "withdraw", "discontinue"}),
+    "MOBILIZE": frozenset({"troops", "weapons", "police", "militia"}),
+    "COERCE": frozenset({"confiscate", "restrict", "ban", "censor", "curfew", "martial-law",
+                         "arrest", "deport", "withhold"}),
+    "ASSAULT": frozenset({"abduct", "beat", "torture", "execute", "sexual", "assassinate",
+                          "destroy", "primitive", "firearms", "explosives", "suicide-attack",
+                          "heavy-weapons", "cleansing", "massacre", "unconventional",
+                          "sideAB"}),
 }
 
 #: How a meeting of each kind is coded (CAMEO 04x). A visit is not coded as PLOVER's
@@ -127,7 +142,8 @@ _MEETING_CAMEO: dict[MeetingKind, str] = {
 #: The fields a record may have beyond PLOVER's own (the manual invites named fields of
 #: a provider's own); ``docs/plover.md`` says what each holds.
 EXTENSION_FIELDS = ("cameo", "date_edtf", "date_precision", "date_lower", "date_upper",
-                    "date_text", "citations", "fact_type", "track", "key", "not_coded")
+                    "date_text", "citations", "fact_type", "track", "key", "condition",
+                    "not_coded")
 
 
 @attrs.frozen
@@ -141,8 +157,10 @@ class Coding:
     context: tuple[str, ...] = ()
 
 
-def coding(cameo: str) -> Coding:
-    """The PLOVER coding of a CAMEO code given as a string of digits ("040", "0871")."""
+def coding(cameo: str, mode: str | None = None) -> Coding:
+    """The PLOVER coding of a CAMEO code given as a string of digits ("040", "0871");
+    ``mode``, when given (the vocabulary's), replaces the crosswalk's if PLOVER defines it
+    for the category."""
     if not (isinstance(cameo, str) and cameo.isdigit() and 2 <= len(cameo) <= 4):
         raise ValidationError(f"{cameo!r} is not a CAMEO code: two to four digits, as text "
                               "with its leading zero (\"040\")", where="cameo")
@@ -150,8 +168,11 @@ def coding(cameo: str) -> Coding:
     if cue not in _CUE:
         raise ValidationError(f"{cameo!r} is not a CAMEO code: its cue category {cue} is not "
                               "one of 01 to 20 (080 to 087 for YIELD)", where="cameo")
-    mode, context = _DETAIL.get(cameo, ((), ()))
-    return Coding(cameo, _CUE[cue], mode, context)
+    modes, context = _DETAIL.get(cameo, ((), ()))
+    event = _CUE[cue]
+    if mode is not None and event is not None and mode in _MODES.get(event, ()):
+        modes = (mode,)
+    return Coding(cameo, event, modes, context)
 
 
 @attrs.frozen
@@ -230,6 +251,9 @@ class _Coded:
     place: str | None = None
     comment: str | None = None
     key: str | None = None
+    #: The condition the source attaches ("once the ceasefire holds"): PLOVER's
+    #: ``hypothetical`` context.
+    condition: str | None = None
 
 
 def _party(party: Party, registry: ActorRegistry) -> _Actor:
@@ -273,13 +297,17 @@ class _Lifecycles:
     def __init__(self, facts: Sequence[Effective]) -> None:
         self.invitations: dict[str, InvitationExtended] = {}
         self.declarations: dict[str, DeclarationPlanned] = {}
+        self.participants: dict[str, tuple[Party, ...]] = {}  # a meeting's, by its key
         for fact in facts:
             if fact.retracted is not None:
                 continue
-            if isinstance(fact.data, InvitationExtended):
-                self.invitations.setdefault(fact.data.key, fact.data)
-            elif isinstance(fact.data, DeclarationPlanned):
-                self.declarations.setdefault(fact.data.key, fact.data)
+            data = fact.data
+            if isinstance(data, InvitationExtended):
+                self.invitations.setdefault(data.key, data)
+            elif isinstance(data, DeclarationPlanned):
+                self.declarations.setdefault(data.key, data)
+            elif isinstance(data, (MeetingPlanned, MeetingHeld)) and data.participants:
+                self.participants.setdefault(data.key, data.participants)
 
     def invitation(self, key: str) -> InvitationExtended:
         found = self.invitations.get(key)
@@ -297,10 +325,28 @@ def _code(data: FactData, track: str, registry: ActorRegistry, items: _Lifecycle
         if not data.participants:
             raise _NotCoded("a planned meeting that names no participant")
         return _Coded(coding("036"), _parties(data.participants, registry), place=data.place,
-                      key=data.key)
+                      key=data.key, condition=data.condition)
     if isinstance(data, StatementMade):
-        return _Coded(coding(STANCE_CAMEO[data.stance]), _parties([data.speaker], registry),
-                      _addressee(data.addressee, data.speaker, track), comment=data.content)
+        code = STANCES[data.stance]
+        return _Coded(coding(code.cameo, code.mode), _parties([data.speaker], registry),
+                      _addressee(data.addressee, data.speaker, track), comment=data.content,
+                      condition=data.condition)
+    if isinstance(data, IncidentOccurred):
+        code = INCIDENTS[data.kind]
+        return _Coded(coding(code.cameo, code.mode), _parties(data.actors, registry),
+                      _parties([data.target], registry) if data.target else (),
+                      place=data.place, comment=data.what, key=data.key)
+    if isinstance(data, MeetingCancelled):
+        if data.by is None:
+            raise _NotCoded("a cancellation that does not say who cancelled")
+        others = [p for p in items.participants.get(data.key, ())
+                  if p.country != data.by.country]
+        return _Coded(coding("125"), _parties([data.by], registry), _parties(others, registry),
+                      comment=data.reason, key=data.key)
+    if isinstance(data, MeetingPostponed):
+        raise _NotCoded("a postponement: PLOVER has no category for putting a meeting off")
+    if isinstance(data, (ActionAbandoned, ActionCalledOff, StatementWithdrawn)):
+        raise _NotCoded(f"PLOVER has no category for {data.type_name} facts")
     if isinstance(data, InvitationExtended):
         return _Coded(coding("036"), _parties([data.inviter], registry),
                       _parties([data.invitee], registry), place=data.place, key=data.key)
@@ -313,7 +359,8 @@ def _code(data: FactData, track: str, registry: ActorRegistry, items: _Lifecycle
         return _Coded(coding("125"), _parties([invitation.invitee], registry),
                       _parties([invitation.inviter], registry), key=data.key)
     if isinstance(data, DeclarationPlanned):
-        return _Coded(coding("030"), _countries(data.parties), key=data.key)
+        return _Coded(coding("030"), _countries(data.parties), key=data.key,
+                      condition=data.condition)
     if isinstance(data, DeclarationSigned):
         if data.signatories:
             return _Coded(coding("057"), _parties(data.signatories, registry), key=data.key)
@@ -417,8 +464,12 @@ def _record(fact: Effective, track: str, coded: _Coded | None, reason: str | Non
     record["quad_code"] = _QUAD[event]
     if coded.coding.mode:
         record["mode"] = list(coded.coding.mode)
-    if coded.coding.context:
-        record["context"] = list(coded.coding.context)
+    context = list(coded.coding.context)
+    if coded.condition:
+        record["condition"] = coded.condition
+        context.append("hypothetical")
+    if context:
+        record["context"] = context
     return record
 
 

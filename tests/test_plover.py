@@ -383,3 +383,50 @@ def test_a_party_known_by_role_alone_is_its_country_and_office(examples: EventSt
         ("CHN", "dirigeant chinois"), ("JPN", "dirigeant japonais"),
         ("KOR", "dirigeant sud-coréen")]
     assert not any("actor_text" in a for a in summit["source"])
+
+
+def test_incidents_conditions_and_cancellations_are_coded_by_the_vocabulary(
+        example: EventStore) -> None:
+    """An incident takes its kind's CAMEO code and mode (when PLOVER defines the mode for
+    the category); a condition is PLOVER's hypothetical context; a cancellation that says
+    who cancelled is a REJECT of the meeting's other side; a postponement is not coded."""
+    geneva = example.get_source("7c3a6282").info.id
+    bolton = {"name": "John Bolton", "country": "USA"}
+    patrushev = {"name": "Nikolaï Patrouchev", "country": "RUS"}
+    cite = [{"source": geneva, "quote": "marquée par l'existence de désaccords"}]
+    example.append("RUS-USA", [
+        {"type": "incident.occurred", "date": "2018-08-23", "citations": cite,
+         "data": {"key": "diplomats-2018", "kind": "diplomats_expelled", "actors": [bolton],
+                  "target": patrushev, "what": "expulsion", "place": "Genève"}},
+        {"type": "incident.occurred", "date": "2018-08-23", "citations": cite,
+         "data": {"key": "relations-2018", "kind": "relations_reduced", "actors": [bolton],
+                  "what": "relations réduites"}},
+        {"type": "statement.made", "date": "2018-08-23", "citations": cite,
+         "data": {"speaker": patrushev, "stance": "offer", "content": "une offre",
+                  "condition": "si Washington renonce aux sanctions"}},
+        {"type": "meeting.planned", "date": "2018-08-23", "citations": cite,
+         "data": {"key": "moscow-2018-09", "kind": "talks", "participants": [bolton, patrushev]}},
+        {"type": "meeting.postponed", "date": "2018-08-24", "citations": cite,
+         "data": {"key": "moscow-2018-09", "by": patrushev}},
+        {"type": "meeting.cancelled", "date": "2018-08-25", "citations": cite,
+         "data": {"key": "moscow-2018-09", "by": bolton, "reason": "désaccords"}},
+    ])
+    result = plover_export(example, uncoded="include")
+    for record in result.records:
+        assert problems_of(record) == [], record
+    by_key = {r.get("key"): r for r in result.records if r.get("key")}
+    expelled = by_key["diplomats-2018"]
+    assert (expelled["event"], expelled["cameo"], expelled["mode"]) == (
+        ["SANCTION"], "161", ["expel"])
+    assert [a["code"] for a in expelled["recipient"]] == ["RUS"]
+    reduced = by_key["relations-2018"]  # the vocabulary's "sever" is not a 0.8 mode
+    assert reduced["event"] == ["SANCTION"] and "mode" not in reduced
+    offer = next(r for r in result.records if r.get("condition"))
+    assert offer["event"] == ["AGREE"] and "hypothetical" in offer["context"]
+    assert offer["condition"] == "si Washington renonce aux sanctions"
+    cancelled = next(r for r in result.records if r["fact_type"] == "meeting.cancelled")
+    assert (cancelled["event"], cancelled["mode"]) == (["REJECT"], ["meet"])
+    assert [a["code"] for a in cancelled["source"]] == ["USA"]
+    assert [a["code"] for a in cancelled["recipient"]] == ["RUS"]
+    postponed = next(r for r in result.records if r["fact_type"] == "meeting.postponed")
+    assert postponed["has_event"] is False and "postponement" in postponed["not_coded"]
