@@ -158,7 +158,8 @@ def _optional_absent_factory(type_: Any, conv: cattrs.Converter) -> Callable[[An
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, Mapping):
-            raise TypeError(f"expected an object, got {type(value).__name__}")
+            raise TypeError("expected an object with fields, got "
+                            f"{_JSON_NAMES.get(type(value).__name__, 'a value')}")
         if any(name not in value for name in nullable):  # copied only when one is absent
             value = {name: None for name in nullable} | dict(value)
         return base(value, type_)

@@ -324,7 +324,7 @@ def test_an_item_keeps_every_sources_note_with_its_citation(
             "key": "moscow", "note": "accepted in principle"},
          "citations": [cite(geneva, INVITED)]},
         {"type": "action.announced", "date": "2018-08-23", "data": {
-            "key": "press", "actor": BOLTON, "action": "press conference"},
+            "key": "press", "actors": [BOLTON], "action": "press conference"},
          "citations": [cite(geneva, WARNED)]},
         {"type": "action.done", "date": "2018-08-23", "data": {"key": "press",
                                                                 "note": "to the press"},
