@@ -35,7 +35,7 @@ from .dates import ValidTime, parse_valid_time
 from .errors import DateError, ValidationError
 from .facts import FactData, fact_class
 from .sources import Citation, CitationRequest
-from .tracks import parse_track
+from .tracks import parse_stream
 
 __all__ = ["Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict", "envelope",
            "envelope_dict",
@@ -298,7 +298,7 @@ def _track(value: Any) -> str:
     if value is None:
         raise ValidationError("missing: a fact needs its track, e.g. RUS-USA", where="track")
     try:
-        return parse_track(value)
+        return parse_stream(value)
     except ValidationError as err:
         raise err.at("track") from None
 

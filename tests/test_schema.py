@@ -38,6 +38,11 @@ def filled(store: EventStore) -> EventStore:
         "data": {"key": "geneva", "kind": "talks",
                  "participants": [{"name": "John Bolton", "country": "USA"}]},
         "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
+    store.append("CHN-IND-RUS", [{
+        "type": "meeting.held", "date": "2018-08-23",
+        "data": {"key": "trilateral", "kind": "talks",
+                 "participants": [{"name": "John Bolton", "country": "USA"}]},
+        "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
     store.checkpoint(generate_key("schema-test"))
     # An erased source: its row in erasures lets the guarded triggers through for it only.
     store.erase_source(store.add_source(ARTICLE_MOSCOW.read_bytes()).id, reason="test")
@@ -62,6 +67,8 @@ _CHANGES = {
     ("DELETE", "checkpoints"): "DELETE FROM checkpoints",
     ("UPDATE", "erasures"): "UPDATE erasures SET reason = 'forged'",
     ("DELETE", "erasures"): "DELETE FROM erasures",
+    ("UPDATE", "stream_members"): "UPDATE stream_members SET country = 'USA'",
+    ("DELETE", "stream_members"): "DELETE FROM stream_members",
 }
 
 
@@ -86,6 +93,7 @@ _TRUNCATE = {
     "merkle_nodes": "TRUNCATE merkle_nodes CASCADE",
     "checkpoints": "TRUNCATE checkpoints CASCADE",
     "erasures": "TRUNCATE erasures CASCADE",
+    "stream_members": "TRUNCATE stream_members CASCADE",
 }
 
 
@@ -120,7 +128,7 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0006, but this eventstore needs 0099; "
+    with pytest.raises(SchemaError, match="has schema 0007_multilateral, but this eventstore needs 0099; "
                                           "run `eventstore init`"):
         EventStore(store.engine)
 
@@ -167,8 +175,40 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.commit()
-    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs 0006; "
-                                          "run `eventstore init`"):
+    with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs "
+                                          "0007_multilateral; run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0006")
+    assert upgrade(engine) == ("0001", "0007_multilateral")
     EventStore(engine).close()
+
+
+def test_migration_0007_backfills_the_members_of_multilateral_streams(db_url: str) -> None:
+    """A log at 0006 (rows written as an older eventstore would, here by hand) gets the
+    countries of each multilateral stream it holds; bilateral and fixed streams get none."""
+    from alembic import command
+
+    from eventstore.storage.engine import _alembic_config
+    engine = make_engine(db_url)
+    config = _alembic_config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006")
+        events = sa.table("events", *(sa.column(name) for name in (
+            "position", "event_id", "track", "version", "type", "schema_version",
+            "recorded_at", "recorded_by", "payload_hash", "citations_hash", "prev_hash",
+            "hash")))
+        for position, track in enumerate(("$sources", "RUS-USA", "CHN-IND-RUS"), start=1):
+            conn.execute(events.insert().values(
+                position=position, event_id=f"00000000-0000-0000-0000-00000000000{position}",
+                track=track, version=1, type="meeting.held", schema_version=1,
+                recorded_at=sa.func.current_timestamp(), recorded_by="old",
+                payload_hash="0" * 64, citations_hash="0" * 64, prev_hash=str(position) * 64,
+                hash=str(position + 1) * 64))
+        conn.commit()
+    assert upgrade(engine) == ("0006", "0007_multilateral")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT stream, country FROM stream_members "
+                                    "ORDER BY country")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("CHN-IND-RUS", "CHN"), ("CHN-IND-RUS", "IND"),
+                                            ("CHN-IND-RUS", "RUS")]

@@ -223,29 +223,31 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     section("Meetings", state.meetings, lambda m: (
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
-        + (f" at {m.place}" if m.place else "")
-        + (f" — {', '.join(p.name for p in m.participants)}" if m.participants else "")
+        + (f" at {m.place}" if m.place else "") + _multilateral(m)
+        + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
-        + (f" — {d.reason}" if d.reason else "")))
+        + _multilateral(d) + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
         f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
+        + _multilateral(i)
         + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
     section("Statements", state.statements, lambda s: (
-        f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}"
+        f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}" + _multilateral(s)
         + (f" [reported: {s.attribution}]" if s.attribution else "")))
     section("Topics", state.topics, lambda t: (
         f"{t.key}: {_when(t.first, source_words=False)} … "
         f"{_when(t.last, source_words=False)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
-        f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'} — {a.status}"))
+        f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'}"
+        + _multilateral(a) + f" — {a.status}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
-            f"{r.erased_by} ({r.reason})"))
+            f"{r.erased_by} ({r.reason})" + _multilateral(r)))
     opened = state.open_items_on(state.as_of or today)
     lines.append("")
     lines.append(f"{sub}Open items ({len(opened)})")
@@ -258,6 +260,19 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     return "\n".join(lines)
 
 
+def _multilateral(item: Any) -> str:
+    """`` (multilateral: CHN, IND, RUS)`` for an item recorded on a multilateral stream."""
+    stream = getattr(item, "multilateral", None)
+    return f" (multilateral: {stream.replace('-', ', ')})" if stream else ""
+
+
+def _party(party: Any, item: Any) -> str:
+    """A participant: with the country too at a multilateral item (which side is whose)."""
+    if getattr(item, "multilateral", None) and party.country:
+        return f"{party.name} ({party.country})"
+    return str(party.name)
+
+
 #: Said wherever an answer shows erased content: erasure rewrites past answers too.
 ERASURE_NOTE = ("note: some content was erased for a legal reason; erasure is the only "
                 "operation that changes what past answers show (`eventstore audit verify` "
@@ -267,7 +282,8 @@ ERASURE_NOTE = ("note: some content was erased for a legal reason; erasure is th
 def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
     lines = []
     for step in steps:
-        head = f"{_when(step.valid)}  #{step.position} {step.type}"
+        head = f"{_when(step.valid)}  #{step.position} {step.type}" + (
+            f" (multilateral: {step.stream.replace('-', ', ')})" if step.stream else "")
         lines.append(f"- **{head}**" if markdown else head)
         lines.extend(f"    {change}" for change in step.changes)
         lines.extend(_cites(step.citations, "      "))
@@ -278,4 +294,6 @@ def tracks_text(docs: list[dict[str, Any]]) -> str:
     if not docs:
         return "no tracks yet"
     return "\n".join(f"{d['track']}  {d['events']} events  {d['first'] or '?'} … "
-                     f"{d['last'] or '?'}  (last position {d['position']})" for d in docs)
+                     f"{d['last'] or '?'}  (last position {d['position']})"
+                     + (f"  {d['multilateral']} of them multilateral"
+                        if d.get("multilateral") else "") for d in docs)

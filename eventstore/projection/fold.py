@@ -65,7 +65,7 @@ from .timeline import chronology_key, counts_at
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 4
+PROJECTION_VERSION = 5
 
 
 _FORWARD = {
@@ -147,7 +147,7 @@ class Builder:
             self.redacted[fact.event_id] = RedactedFact(
                 key=fact.event_id, status="redacted", type=data.erased_type, date=fact.valid,
                 reason=data.reason, erased_at=data.erased_at, erased_by=data.erased_by,
-                erasure=data.erasure, citations=fact.citations)
+                erasure=data.erasure, citations=fact.citations, multilateral=fact.stream)
             return
         handler = _HANDLERS.get(fact.type)
         if handler is not None:
@@ -178,7 +178,8 @@ class Builder:
             citations=self._cite("meeting", key, old.citations, fact.citations),
             purpose=old.purpose if purpose is None else purpose,
             note=old.note if note is None else note,
-            fulfils=old.fulfils if fulfils is None else fulfils)
+            fulfils=old.fulfils if fulfils is None else fulfils,
+            multilateral=old.multilateral or fact.stream)
 
     def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
         self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
@@ -244,7 +245,8 @@ class Builder:
                          else old.signatories),
             reason=old.reason if reason is None else reason, date=fact.valid,
             outcome_only=old.outcome_only,
-            citations=self._cite("declaration", key, old.citations, fact.citations))
+            citations=self._cite("declaration", key, old.citations, fact.citations),
+            multilateral=old.multilateral or fact.stream)
 
     def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
         self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties)
@@ -274,7 +276,8 @@ class Builder:
             purpose=old.purpose if purpose is None else purpose,
             reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
             date=fact.valid, outcome_only=old.outcome_only,
-            citations=self._cite("invitation", key, old.citations, fact.citations))
+            citations=self._cite("invitation", key, old.citations, fact.citations),
+            multilateral=old.multilateral or fact.stream)
 
     def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
         self._put_invitation(fact, d.key, "extended", inviter=self.registry.ref(d.inviter),
@@ -292,7 +295,8 @@ class Builder:
         statement = Statement(
             key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker),
             stance=str(d.stance), content=d.content, addressee=d.addressee,
-            attribution=d.attribution, date=fact.valid, citations=fact.citations)
+            attribution=d.attribution, date=fact.valid, citations=fact.citations,
+            multilateral=fact.stream)
         self.statements[fact.event_id] = statement
         self._statement_order[fact.event_id] = (_statement_key(statement), statement)
 
@@ -309,7 +313,8 @@ class Builder:
             action=old.action if action is None else action,
             expected=old.expected if expected is None else expected, date=fact.valid,
             outcome_only=old.outcome_only,
-            citations=self._cite("action", key, old.citations, fact.citations))
+            citations=self._cite("action", key, old.citations, fact.citations),
+            multilateral=old.multilateral or fact.stream)
 
     def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
         self._put_action(fact, d.key, "announced", actor=self.registry.ref(d.actor),

@@ -72,6 +72,9 @@ class Meeting:
     purpose: str | None = None
     note: str | None = None
     fulfils: str | None = None
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -85,6 +88,9 @@ class Declaration:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -100,6 +106,9 @@ class Invitation:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -113,6 +122,9 @@ class Statement:
     attribution: str | None
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -136,6 +148,9 @@ class Action:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -155,6 +170,9 @@ class RedactedFact:
     erased_by: str
     erasure: str  # the event id of the erasure
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ database that takes no writes, and folds from the log for cuts. Imports: ``db``,
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -35,7 +36,7 @@ from ..projection import (
     project,
     registry_of,
 )
-from ..tracks import ACTORS_STREAM, FIXED_STREAMS, parse_track
+from ..tracks import ACTORS_STREAM, FIXED_STREAMS, pairs, parse_track
 from . import schema as t
 from .db import Database, chunks
 from .errors import translated
@@ -131,9 +132,12 @@ class ReadModels:
 
     @staticmethod
     def track_names(conn: sa.Connection) -> list[str]:
+        """Every bilateral track with an event: of its own stream or of a multilateral
+        stream with both its countries."""
         e = t.events.c
-        return list(conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
-                                 .group_by(e.track).order_by(e.track)).scalars())
+        streams = conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
+                               .group_by(e.track)).scalars()
+        return sorted({track for stream in streams for track in pairs(stream)})
 
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
         """Refold every track, one at a time (memory: the largest track's events)."""
@@ -142,11 +146,11 @@ class ReadModels:
         count = 0
         for track in self.track_names(conn):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
-            events = [e for e in self._reads.read_conn(conn, track) if e.position <= head]
+            events = self._reads.view_conn(conn, track, head)
             if not events:
                 continue
             self._save_read_model(conn, track, fold_all(track, events, registry),
-                                  registry_version, events[-1].version)
+                                  registry_version, _own_version(track, events))
             count += len(events)
         self._save_checkpoint(conn, head, registry_version, exists=exists)
         return count
@@ -155,9 +159,10 @@ class ReadModels:
                    registry_version: int) -> None:
         """Fold new events into their tracks' states: incrementally where that is valid."""
         by_track: dict[str, list[RecordedEvent]] = {}
-        for event in new:
+        for event in new:  # a multilateral event goes to each bilateral track among its parties
             if event.track not in FIXED_STREAMS:
-                by_track.setdefault(event.track, []).append(event)
+                for track in pairs(event.track):
+                    by_track.setdefault(track, []).append(event)
         if not by_track:
             return
         registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
@@ -167,12 +172,13 @@ class ReadModels:
         for track, events in by_track.items():
             row = rows.get(track)
             folded = None
-            if row is not None and row.version == events[0].version - 1:
+            own = [e.version for e in events if e.track == track]
+            if row is not None and (not own or row.version == own[0] - 1):
                 folded = fold_more(load_folded(row.state), events, registry)
             if folded is None:
-                known = [e for e in self._reads.read_conn(conn, track) if e.position <= upto]
-                folded = fold_all(track, known, registry)
-            self._save_read_model(conn, track, folded, registry_version, events[-1].version,
+                folded = fold_all(track, self._reads.view_conn(conn, track, upto), registry)
+            version = own[-1] if own else (0 if row is None else row.version)
+            self._save_read_model(conn, track, folded, registry_version, version,
                                   exists=row is not None)
 
     def _save_read_model(self, conn: sa.Connection, track: str, folded: Folded,
@@ -217,13 +223,14 @@ class ReadModels:
         folds the whole track, which is what a rebuild would store."""
         s = t.track_states.c
         with self._db.read() as conn:
-            row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
+            row = conn.execute(sa.select(s.position, s.registry_version, s.code_version, s.state)
                                .where(s.track == track)).first()
         registry = self._reads.track_events(ACTORS_STREAM, None)
         if (row is None or row.code_version != PROJECTION_VERSION
                 or row.registry_version != len(registry)):  # actor versions are gapless
             return None
-        newer = self._reads.track_events(track, None)[row.version:]  # versions are gapless from 1
+        events = self._reads.track_events(track, None)  # the track's view, in position order
+        newer = events[bisect.bisect_right(events, row.position, key=_position_of):]
         folded = fold_more(load_folded(row.state), newer, registry_of(registry))
         return None if folded is None else folded.state
 
@@ -272,11 +279,11 @@ class ReadModels:
             if row is not None and row.code_version == PROJECTION_VERSION:
                 registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
                 for track in tracks:
-                    events = [e for e in self._reads.read_conn(conn, track)
-                              if e.position <= row.position]
+                    events = self._reads.view_conn(conn, track, row.position)
                     if events:
                         self._save_read_model(conn, track, fold_all(track, events, registry),
-                                              row.registry_version, events[-1].version)
+                                              row.registry_version,
+                                              _own_version(track, events))
             conn.commit()
 
     def registry(self, known_at: dt.datetime | None = None) -> ActorRegistry:
@@ -351,6 +358,15 @@ def _is_caught_up(probe: Any) -> bool:
     return bool(probe is not None and probe.code_version == PROJECTION_VERSION
                 and probe.position == (probe.head or 0)
                 and probe.registry_version == (probe.registry or 0))
+
+
+def _own_version(track: str, events: Sequence[RecordedEvent]) -> int:
+    """The version of the track's own stream among the events of its view (0: none)."""
+    return max((e.version for e in events if e.track == track), default=0)
+
+
+def _position_of(event: RecordedEvent) -> int:
+    return event.position
 
 
 def _identity(row: Any) -> tuple[Any, ...]:

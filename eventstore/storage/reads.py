@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +36,7 @@ from ..projection import (
 from ..sources import (
     Citation,
 )
-from ..tracks import FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, is_multilateral, pairs, parse_stream, parties
 from . import schema as t
 from .db import Database, chunks
 from .erasure import redactions
@@ -46,7 +47,7 @@ from .rows import (
     events_from,
     utc,
 )
-from .states import EventCache, KeptTrack
+from .states import Budgeted, EventCache, KeptTrack
 
 #: Rows per page when streaming the log (memory stays constant whatever the log's size).
 PAGE_SIZE = 1000
@@ -61,12 +62,26 @@ class TrackSummary:
     first: dt.date | None
     last: dt.date | None
     position: int
+    #: How many of ``events`` are on multilateral streams with both its countries.
+    multilateral: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"track": self.track, "events": self.events,
                 "first": self.first.isoformat() if self.first else None,
                 "last": self.last.isoformat() if self.last else None,
-                "position": self.position}
+                "position": self.position, "multilateral": self.multilateral}
+
+
+def _add(old: TrackSummary | None, new: TrackSummary) -> TrackSummary:
+    """Two summaries of one track's events (its stream's, a multilateral stream's) as one."""
+    if old is None:
+        return new
+    firsts = [d for d in (old.first, new.first) if d is not None]
+    lasts = [d for d in (old.last, new.last) if d is not None]
+    return TrackSummary(track=old.track, events=old.events + new.events,
+                        first=min(firsts, default=None), last=max(lasts, default=None),
+                        position=max(old.position, new.position),
+                        multilateral=old.multilateral + new.multilateral)
 
 
 
@@ -78,6 +93,9 @@ class Reads:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._event_cache = EventCache()
+        # bilateral track → (the streams' kept events it was merged from, the merge)
+        self._views: Budgeted[tuple[tuple[KeptTrack, ...], KeptTrack]] = Budgeted(
+            EVENT_VIEWS_BUDGET, lambda kept: len(kept[1].events))
 
     def head(self) -> tuple[int, str]:
         """The last position and its hash (``(0, GENESIS_HASH)`` for an empty log)."""
@@ -99,7 +117,7 @@ class Reads:
         See :meth:`EventStore.read_all`."""
         conditions = []
         if track is not None:
-            conditions.append(t.events.c.track == stream_name(track))
+            conditions.append(on_track(stream_name(track)))
         if types is not None:
             names = sorted(set(types))
             for name in names:
@@ -170,6 +188,16 @@ class Reads:
                  .order_by(t.events.c.position).limit(limit))
         return self.decode_page(conn, conn.execute(query).all())
 
+    def view_conn(self, conn: sa.Connection, track: str,
+                  upto: int | None = None) -> list[RecordedEvent]:
+        """The events of a bilateral track's view (its stream's and those of the
+        multilateral streams with both its countries) up to position ``upto``, in
+        position order."""
+        query = EVENT_ROWS.where(on_track(track))
+        if upto is not None:
+            query = query.where(t.events.c.position <= upto)
+        return self.decode_page(conn, conn.execute(query.order_by(t.events.c.position)).all())
+
     def read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
         query = (EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
@@ -196,12 +224,34 @@ class Reads:
         return self.kept_track(track, cut)[0]
 
     def kept_track(self, track: str, cut: int | None) -> tuple[list[RecordedEvent], Plain]:
-        """A track's events up to position ``cut`` (all if None), and the fold's memo."""
-        kept = self.cached_track(track)
+        """The events of a bilateral track's view up to position ``cut`` (all if None), in
+        position order, and the fold's memo: the track's own stream's events, merged with
+        those of the multilateral streams with both its countries (a fixed stream's own)."""
+        kept = self.cached_view(track)
         events = kept.events
         if cut is not None:
             events = events[:bisect.bisect_right(events, cut, key=_position_of)]
         return events, kept.plain
+
+    def cached_view(self, track: str) -> KeptTrack:
+        """All the events of a bilateral track's view, in position order (see
+        :meth:`kept_track`), from the streams' kept events; merged again only when one of
+        them changed."""
+        if track in FIXED_STREAMS:
+            return self.cached_track(track)
+        with self._db.read() as conn:
+            streams = multilateral_streams(conn, track)
+        if not streams:
+            return self.cached_track(track)
+        parts = tuple(self.cached_track(stream) for stream in (track, *streams))
+        key = tuple(id(part) for part in parts)  # the parts are held by the entry
+        kept = self._views.get(track, key)
+        if kept is not None:
+            return kept[1]
+        merged = KeptTrack(list(heapq.merge(*(part.events for part in parts),
+                                            key=_position_of)), parts[0].plain)
+        self._views.put(track, key, (parts, merged))
+        return merged
 
     def cached_track(self, track: str) -> KeptTrack:
         """All of a track's events, decoding only those this store has not decoded yet
@@ -224,15 +274,23 @@ class Reads:
         return kept
 
     def tracks(self) -> list[TrackSummary]:
-        """Every bilateral track with its number of events and the span of its dates."""
+        """Every bilateral track with its number of events and the span of its dates; the
+        events of a multilateral stream count on each bilateral track among its parties
+        (``multilateral`` says how many of a track's events are theirs)."""
         e = t.events.c
         query = (sa.select(e.track, sa.func.count(), sa.func.min(e.valid_lower),
                            sa.func.max(e.valid_upper), sa.func.max(e.position))
                  .where(e.track.not_in(FIXED_STREAMS)).group_by(e.track).order_by(e.track))
         with self._db.read() as conn:
             rows = conn.execute(query).all()
-        return [TrackSummary(track=r[0], events=r[1], first=_as_date(r[2]), last=_as_date(r[3]),
-                             position=r[4]) for r in rows]
+        summaries: dict[str, TrackSummary] = {}
+        for stream, count, lower, upper, position in rows:
+            shared = is_multilateral(stream)
+            for track in pairs(stream):
+                summaries[track] = _add(summaries.get(track), TrackSummary(
+                    track=track, events=count, first=_as_date(lower), last=_as_date(upper),
+                    position=position, multilateral=count if shared else 0))
+        return [summaries[track] for track in sorted(summaries)]
 
 
 def track_versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
@@ -281,4 +339,36 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def stream_name(track: str) -> str:
-    return track if track in FIXED_STREAMS else parse_track(track)
+    """The canonical id of a stream: a fixed one, a bilateral track or a multilateral one."""
+    return track if track in FIXED_STREAMS else parse_stream(track)
+
+
+#: Budget (events, summed) of the merged views of bilateral tracks with multilateral events.
+EVENT_VIEWS_BUDGET = 50_000
+
+
+def _members_with(first: Any, second: Any) -> sa.Select[Any]:
+    """The multilateral streams with both countries: a seek per country in the key."""
+    a, b = t.stream_members.alias("a"), t.stream_members.alias("b")
+    return (sa.select(a.c.stream).join(b, b.c.stream == a.c.stream)
+            .where(a.c.country == first, b.c.country == second))
+
+
+_STREAMS_WITH = _members_with(sa.bindparam("first"), sa.bindparam("second")).order_by("stream")
+
+
+def multilateral_streams(conn: sa.Connection, track: str) -> list[str]:
+    """The multilateral streams whose events show on the bilateral ``track``, in order."""
+    first, second = parties(track)
+    return list(conn.execute(_STREAMS_WITH, {"first": first, "second": second}).scalars())
+
+
+def on_track(stream: str) -> sa.ColumnElement[bool]:
+    """The events that belong to ``stream`` (canonical) as a reader sees it: a bilateral
+    track's own and those of the multilateral streams with both its countries (a
+    subquery, so that a stream begun later is included too); any other stream's own."""
+    e = t.events.c
+    if stream in FIXED_STREAMS or is_multilateral(stream):
+        return e.track == stream
+    first, second = parties(stream)
+    return sa.or_(e.track == stream, e.track.in_(_members_with(first, second)))
