@@ -128,8 +128,8 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0007_multilateral, but this eventstore needs 0099; "
-                                          "run `eventstore init`"):
+    with pytest.raises(SchemaError, match="has schema 0007_multilateral, but this eventstore "
+                                          "needs 0099; run `eventstore init`"):
         EventStore(store.engine)
 
 
