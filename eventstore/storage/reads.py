@@ -236,40 +236,46 @@ class Reads:
     def cached_view(self, track: str) -> KeptTrack:
         """All the events of a bilateral track's view, in position order (see
         :meth:`kept_track`), from the streams' kept events; merged again only when one of
-        them changed."""
-        if track in FIXED_STREAMS:
+        them changed. A track no multilateral stream shows on costs the one statement it
+        did before there were any: whether one does is asked in the same statement."""
+        if track in FIXED_STREAMS or is_multilateral(track):
             return self.cached_track(track)
+        first, second = parties(track)
         with self._db.read() as conn:
+            probe = conn.execute(_PROBE_VIEW, {"track": track, "first": first,
+                                               "second": second}).one()
+            own = self._brought_up(conn, track, probe[0], probe[1])
+            if not probe[2]:
+                return own
             streams = multilateral_streams(conn, track)
-        if not streams:
-            return self.cached_track(track)
-        parts = tuple(self.cached_track(stream) for stream in (track, *streams))
+        parts = (own, *(self.cached_track(stream) for stream in streams))
         key = tuple(id(part) for part in parts)  # the parts are held by the entry
         kept = self._views.get(track, key)
         if kept is not None:
             return kept[1]
         merged = KeptTrack(list(heapq.merge(*(part.events for part in parts),
-                                            key=_position_of)), parts[0].plain)
+                                            key=_position_of)), own.plain)
         self._views.put(track, key, (parts, merged))
         return merged
 
     def cached_track(self, track: str) -> KeptTrack:
-        """All of a track's events, decoding only those this store has not decoded yet
+        """All of a stream's events, decoding only those this store has not decoded yet
         (see :class:`~eventstore.storage.states.EventCache`): one small statement when
-        nothing was appended to the track since, and no erasure was made."""
-        e = t.events.c
-        probe = sa.select(
-            sa.select(sa.func.max(e.version)).where(e.track == track).scalar_subquery(),
-            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery())
+        nothing was appended to it since, and no erasure was made."""
         with self._db.read() as conn:
-            version, erasure = conn.execute(probe).one()
-            kept = self._event_cache.get(track, erasure or 0)
-            if len(kept.events) == (version or 0):  # versions are gapless from 1
-                return kept
-            if len(kept.events) > (version or 0):
-                kept = KeptTrack()
-            kept = KeptTrack(kept.events + self.read_conn(
-                conn, track, from_version=len(kept.events) + 1), kept.plain)
+            version, erasure = conn.execute(_PROBE_TRACK, {"track": track}).one()
+            return self._brought_up(conn, track, version, erasure)
+
+    def _brought_up(self, conn: sa.Connection, track: str, version: int | None,
+                    erasure: int | None) -> KeptTrack:
+        """The kept events of ``track``, read on from where they stop to ``version``."""
+        kept = self._event_cache.get(track, erasure or 0)
+        if len(kept.events) == (version or 0):  # versions are gapless from 1
+            return kept
+        if len(kept.events) > (version or 0):
+            kept = KeptTrack()
+        kept = KeptTrack(kept.events + self.read_conn(
+            conn, track, from_version=len(kept.events) + 1), kept.plain)
         self._event_cache.put(track, erasure or 0, kept)
         return kept
 
@@ -355,6 +361,20 @@ def _members_with(first: Any, second: Any) -> sa.Select[Any]:
 
 
 _STREAMS_WITH = _members_with(sa.bindparam("first"), sa.bindparam("second")).order_by("stream")
+
+
+def _probe_parts() -> list[Any]:
+    """A stream's last version and the log's last erasure (scalar subqueries)."""
+    e = t.events.c
+    return [sa.select(sa.func.max(e.version)).where(e.track == sa.bindparam("track"))
+            .scalar_subquery(),
+            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery()]
+
+
+_PROBE_TRACK = sa.select(*_probe_parts())
+#: The same, and whether a multilateral stream shows on the track (one key seek).
+_PROBE_VIEW = sa.select(*_probe_parts(), sa.exists(
+    _members_with(sa.bindparam("first"), sa.bindparam("second"))).label("shared"))
 
 
 def multilateral_streams(conn: sa.Connection, track: str) -> list[str]:
