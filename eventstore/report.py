@@ -244,6 +244,7 @@ def _describe(kind: str, item: Any) -> str:
 def _describe_item(kind: str, item: Any) -> str:
     if kind == "meetings":
         return ((f"{item.kind or 'meeting'}" + (f" at {item.place}" if item.place else ""))
+                + (f", on the sidelines of {item.at}" if item.at else "")
                 + (f" — {_names(item.participants, countries=bool(item.multilateral))}"
                    if item.participants else "")
                 + (f"; topics: {', '.join(item.topics)}" if item.topics else "")

@@ -341,3 +341,57 @@ def test_the_command_line(store: EventStore, source: str, trilateral: str) -> No
     assert "IND-RUS  2 events" in out.output and "2 of them multilateral" in out.output
     out = _cli(url, "log", "--track", "CHN-IND", "--format", "json")
     assert out.exit_code == 0, out.output
+
+
+# -- a bilateral meeting on the sidelines of a summit ---------------------------------------
+
+def test_a_bilateral_meeting_names_the_summit_it_was_held_at(
+        store: EventStore, source: str) -> None:
+    summit = held(source, "brics-2020", [WANG, JAISHANKAR, LAVROV], TRILATERAL) | {
+        "date": "2020-09-10"}
+    store.append("BRA-CHN-IND-RUS-ZAF", [summit])
+    store.append("CHN-IND", [held(source, "wang-jaishankar", [WANG, JAISHANKAR], SIDE,
+                                  at="brics-2020")])
+    meetings = {m.key: m for m in store.project("CHN-IND").meetings}
+    assert meetings["wang-jaishankar"].at == "brics-2020"
+    assert meetings["wang-jaishankar"].multilateral is None
+    assert meetings["brics-2020"].multilateral == "BRA-CHN-IND-RUS-ZAF"
+    assert store.project("CHN-IND").to_dict()["meetings"][1]["at"] == "brics-2020"
+    assert [m.key for m in store.project("BRA-RUS").meetings] == ["brics-2020"]
+    with pytest.raises(ValidationError, match=r"a meeting is not held on the sidelines of "
+                                              r"itself \('x'\).*data\.at"):
+        store.append("CHN-IND", [held(source, "x", [WANG], SIDE, at="x")])
+    with pytest.raises(ValidationError, match="data.at"):
+        store.append("CHN-IND", [held(source, "y", [WANG], SIDE, at="The Summit")])
+
+
+def test_the_sidelines_on_the_command_line(store: EventStore, source: str) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    out = _cli(url, "append", "meeting.held", "--help")
+    assert "--at TEXT" in out.output and "sidelines" in out.output
+    store.append("BRA-CHN-IND-RUS-ZAF", [held(source, "brics-2020", [WANG, LAVROV],
+                                              TRILATERAL)])
+    head = store.head()
+    args = ["append", "meeting.held", "--track", "CHN-IND", "--date", "2020-09-10",
+            "--kind", "talks", "--participant", "Wang Yi:CHN", "--cite", f"{source}:{SIDE}"]
+    out = _cli(url, *args, "--key", "brics-2020", "--at", "brics-2020")
+    assert out.exit_code != 0 and "not held on the sidelines of itself" in out.output
+    assert "data.at" in out.output and store.head() == head
+    out = _cli(url, *args, "--key", "wang-jaishankar", "--at", "brics-2020")
+    assert out.exit_code == 0, out.output
+    out = _cli(url, "project", "--track", "CHN-IND")
+    assert "wang-jaishankar: talks held, on the sidelines of brics-2020" in out.output
+    assert "brics-2020: talks held at Moscow (multilateral: BRA, CHN, IND, RUS, ZAF)" \
+        in out.output
+
+
+def test_the_report_page_says_multilateral(store: EventStore, source: str,
+                                           trilateral: str) -> None:
+    from eventstore.report import track_report
+
+    page = track_report(store, "ind-rus", today=dt.date(2020, 12, 31))
+    assert "Wang Yi (CHN), Subrahmanyam Jaishankar (IND), Sergey Lavrov (RUS)" in page
+    assert page.count("(multilateral: CHN, IND, RUS)") == 1  # the meeting, once
+    assert '<span class="multilateral">multilateral: CHN, IND, RUS</span>' in page  # its step
+    with pytest.raises(TrackError, match="is a multilateral stream"):
+        track_report(store, "CHN-IND-RUS")

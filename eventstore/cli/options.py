@@ -198,7 +198,8 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
             kind, kwargs["metavar"] = "json", "JSON"
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
-        kwargs["help"] = f"data.{field.name}" + (" (repeatable)" if kwargs.get("multiple") else "")
+        kwargs["help"] = field.metadata.get("help", f"data.{field.name}") + (
+            " (repeatable)" if kwargs.get("multiple") else "")
         spec = FieldOption(field=field.name, flag=flag, kind=kind, required=required)
         result.append((spec, click.Option([flag, f"field_{field.name}"], **kwargs)))
     return result

@@ -224,6 +224,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
+        + (f", on the sidelines of {m.at}" if m.at else "")
         + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))

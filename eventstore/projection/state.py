@@ -72,6 +72,8 @@ class Meeting:
     purpose: str | None = None
     note: str | None = None
     fulfils: str | None = None
+    #: The key of the multilateral meeting (a summit) it was held at, on its sidelines.
+    at: str | None = None
     #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
     #: it is not the track's own: it shows, once, on each bilateral track among them.
     multilateral: str | None = None
