@@ -395,3 +395,23 @@ def test_the_report_page_says_multilateral(store: EventStore, source: str,
     assert '<span class="multilateral">multilateral: CHN, IND, RUS</span>' in page  # its step
     with pytest.raises(TrackError, match="is a multilateral stream"):
         track_report(store, "CHN-IND-RUS")
+
+
+def test_a_read_only_database_carries_multilateral_events_in_memory(db_url: str) -> None:
+    """The stored state of CHN-IND is behind a trilateral meeting; a reader that cannot
+    store anything folds it in, in memory, as a writable store would."""
+    from tests.test_read_only import make_read_only
+
+    with EventStore.open(db_url, create=True, actor="analyst") as store:
+        source = store.add_source(TEXT).id
+        store.append("CHN-IND", [held(source, "a", [WANG, JAISHANKAR], SIDE,
+                                      date="2020-09-01")])
+        store.project("CHN-IND")
+        store.append("CHN-IND-RUS", [held(source, "b", [WANG, JAISHANKAR, LAVROV],
+                                          TRILATERAL)])
+    with EventStore.open(make_read_only(db_url, "uri")) as reader:
+        assert not reader._read_models._caught_up()
+        got = [reader.project(track) for track in ("CHN-IND", "IND-RUS")]
+    assert [[m.key for m in state.meetings] for state in got] == [["a", "b"], ["b"]]
+    with EventStore.open(db_url) as writer:
+        assert got == [writer.project("CHN-IND"), writer.project("IND-RUS")]
