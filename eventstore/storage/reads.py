@@ -193,10 +193,15 @@ class Reads:
         """The events of a bilateral track's view (its stream's and those of the
         multilateral streams with both its countries) up to position ``upto``, in
         position order."""
-        query = EVENT_ROWS.where(on_track(track))
+        e = t.events.c
+        streams = multilateral_streams(conn, track)
+        if streams:
+            query = EVENT_ROWS.where(e.track.in_([track, *streams])).order_by(e.position)
+        else:  # the track's own stream: its (track, version) index gives the order
+            query = EVENT_ROWS.where(e.track == track).order_by(e.version)
         if upto is not None:
-            query = query.where(t.events.c.position <= upto)
-        return self.decode_page(conn, conn.execute(query.order_by(t.events.c.position)).all())
+            query = query.where(e.position <= upto)
+        return self.decode_page(conn, conn.execute(query).all())
 
     def read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
