@@ -385,7 +385,9 @@ _PROBE_VIEW = sa.select(*_probe_parts(), sa.exists(
 def multilateral_streams(conn: sa.Connection, track: str) -> list[str]:
     """The multilateral streams whose events show on the bilateral ``track``, in order."""
     first, second = parties(track)
-    return list(conn.execute(_STREAMS_WITH, {"first": first, "second": second}).scalars())
+    found = conn.execute(_STREAMS_WITH, {"first": first, "second": second}).scalars()
+    # the rows only say what the streams' names say: a row that does not is not believed
+    return [stream for stream in found if {first, second} <= set(parties(stream))]
 
 
 def on_track(stream: str) -> sa.ColumnElement[bool]:
