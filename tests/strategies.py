@@ -163,7 +163,7 @@ def _has(validators: tuple[Any, ...], name: str) -> bool:
 
 
 def _str_strategy(validators: tuple[Any, ...], where: str) -> st.SearchStrategy[str]:
-    if _has(validators, "_key"):
+    if _has(validators, "_key") or _has(validators, "_summit"):  # _summit: a key, not its own
         return keys
     if _has(validators, "_country") or _has(validators, "_countries"):
         return countries
@@ -231,9 +231,11 @@ def payloads(cls: type) -> st.SearchStrategy[Any]:
                                   f"{cls.__name__}.{field.name}")
             for field in attrs.fields(cls)
         }
-        # a rule across fields (__attrs_post_init__): draw, then keep what it accepts
-        _PAYLOADS[cls] = (_checked(cls, fields) if "__attrs_post_init__" in vars(cls)
-                          else st.builds(cls, **fields))
+        # a rule across fields (__attrs_post_init__, or a validator that reads another
+        # field: a meeting's `at` is not its own `key`): draw, then keep what it accepts
+        across = "__attrs_post_init__" in vars(cls) or any(
+            _has(_flatten(field.validator), "_summit") for field in attrs.fields(cls))
+        _PAYLOADS[cls] = _checked(cls, fields) if across else st.builds(cls, **fields)
     return _PAYLOADS[cls]
 
 
