@@ -134,19 +134,31 @@ class ReadModels:
     def track_names(conn: sa.Connection) -> list[str]:
         """Every bilateral track with an event: of its own stream or of a multilateral
         stream with both its countries."""
+        return sorted(ReadModels._views(conn))
+
+    @staticmethod
+    def _views(conn: sa.Connection) -> dict[str, list[str]]:
+        """Every bilateral track with an event, and the multilateral streams that show on
+        it (from one pass over the streams, not one look-up per track)."""
         e = t.events.c
-        streams = conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
-                               .group_by(e.track)).scalars()
-        return sorted({track for stream in streams for track in pairs(stream)})
+        views: dict[str, list[str]] = {}
+        for stream in conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
+                                   .group_by(e.track).order_by(e.track)).scalars():
+            for track in pairs(stream):
+                shown = views.setdefault(track, [])
+                if stream != track:
+                    shown.append(stream)
+        return views
 
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, exists: bool) -> int:
         """Refold every track, one at a time (memory: the largest track's events)."""
         head = conn.execute(sa.select(sa.func.max(t.events.c.position))).scalar() or 0
         registry = registry_of(self._reads.read_conn(conn, ACTORS_STREAM))
         count = 0
-        for track in self.track_names(conn):
+        views = self._views(conn)
+        for track in sorted(views):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
-            events = self._reads.view_conn(conn, track, head)
+            events = self._reads.view_conn(conn, track, head, streams=views[track])
             if not events:
                 continue
             self._save_read_model(conn, track, fold_all(track, events, registry),

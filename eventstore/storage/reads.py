@@ -188,13 +188,14 @@ class Reads:
                  .order_by(t.events.c.position).limit(limit))
         return self.decode_page(conn, conn.execute(query).all())
 
-    def view_conn(self, conn: sa.Connection, track: str,
-                  upto: int | None = None) -> list[RecordedEvent]:
+    def view_conn(self, conn: sa.Connection, track: str, upto: int | None = None, *,
+                  streams: Sequence[str] | None = None) -> list[RecordedEvent]:
         """The events of a bilateral track's view (its stream's and those of the
         multilateral streams with both its countries) up to position ``upto``, in
-        position order."""
+        position order. ``streams``: those multilateral streams, when the caller knows."""
         e = t.events.c
-        streams = multilateral_streams(conn, track)
+        if streams is None:
+            streams = multilateral_streams(conn, track)
         if streams:
             query = EVENT_ROWS.where(e.track.in_([track, *streams])).order_by(e.position)
         else:  # the track's own stream: its (track, version) index gives the order
