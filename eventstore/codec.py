@@ -34,6 +34,7 @@ from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.v import format_exception
 
+from .dates import ValidTime, date_words
 from .errors import ValidationError
 from .facts import FactData, FieldValueError, fact_class, upcast
 
@@ -111,7 +112,18 @@ def _make_documents() -> cattrs.Converter:
     conv.register_structure_hook(dt.datetime, lambda value, _: dt.datetime.fromisoformat(value))
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_structure_hook(uuid.UUID, lambda value, _: uuid.UUID(value))
+    conv.register_unstructure_hook(ValidTime, date_document)
     return conv
+
+
+def date_document(valid: ValidTime) -> dict[str, Any]:
+    """A valid time in the store's documents (``project`` and ``history --format json``):
+    its envelope form with ``resolved`` always said, and ``words``, the date as the text
+    displays say it (``on or before 24 Aug 2018``, ``about 27 Jun 2018``, ``24 Aug
+    2018``). Read back, ``words`` is ignored."""
+    return {"edtf": valid.edtf, "lower": valid.lower.isoformat() if valid.lower else None,
+            "upper": valid.upper.isoformat() if valid.upper else None, "text": valid.text,
+            "anchor": valid.anchor, "resolved": valid.resolved, "words": date_words(valid)}
 
 
 #: The cattrs converter for the store's own types (a projection's state and items, a

@@ -50,6 +50,9 @@ class ValidTime:
     upper: dt.date | None
     text: str | None = None
     anchor: str | None = None
+    #: True when the store worked ``edtf`` out from ``text`` and ``anchor`` (the fact gave
+    #: no date of its own: ``eventstore.relative``).
+    resolved: bool = False
 
     @property
     def is_day(self) -> bool:
@@ -57,13 +60,18 @@ class ValidTime:
         return self.lower is not None and self.lower == self.upper
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The envelope's ``valid``: ``resolved`` appears only when true, so that the
+        envelope (and the hash) of a date the fact gave is what it always was."""
+        doc: dict[str, Any] = {
             "edtf": self.edtf,
             "lower": self.lower.isoformat() if self.lower else None,
             "upper": self.upper.isoformat() if self.upper else None,
             "text": self.text,
             "anchor": self.anchor,
         }
+        if self.resolved:
+            doc["resolved"] = True
+        return doc
 
 
 def _bound(value: Any, raw: str) -> dt.date | None:

@@ -34,6 +34,7 @@ from .codec import (
 from .dates import ValidTime, parse_valid_time
 from .errors import DateError, ValidationError
 from .facts import FactData, fact_class
+from .relative import check_words, resolved_valid_time
 from .sources import Citation, CitationRequest
 from .tracks import parse_stream
 
@@ -81,12 +82,17 @@ class Fact:
         else:
             object.__setattr__(self, "track", _track(self.track))
         if self.valid is None and data.needs_date:
-            raise ValidationError("missing: a fact needs the date it happened", where="date")
+            raise ValidationError("missing: a fact needs the date it happened (or the "
+                                  "source's words for it and the date they were written, "
+                                  "date_text and date_anchor, that the store can resolve)",
+                                  where="date")
         if self.valid is not None and not data.needs_date:
             raise ValidationError(f"a {data.type_name} fact has no date of its own (it is "
                                   "about another fact, or about the registry)", where="date")
         if not self.citations and data.needs_citation:
             raise ValidationError("a fact needs at least one citation", where="citations")
+        if self.valid is not None:
+            check_words(self.valid)
 
     @property
     def type(self) -> str:
@@ -102,12 +108,14 @@ class Fact:
         """Build a fact, checking the track, the date and the ids.
 
         ``track`` is omitted for types with a stream of their own (``actor.registered``);
-        ``date`` and ``cite`` for the types that do not need them (retractions …).
+        ``date`` and ``cite`` for the types that do not need them (retractions …). A fact
+        that gives ``date_text`` and ``date_anchor`` but no ``date`` gets the date the
+        words mean, marked ``resolved`` (:mod:`eventstore.relative`); a ``date`` given with
+        them must agree with them.
         """
         return cls(
             data=data, track=track,  # type: ignore[arg-type]
-            valid=None if date is None
-            else parse_valid_time(date, text=date_text, anchor=date_anchor),
+            valid=_valid_time(date, date_text, date_anchor, data.needs_date),
             citations=tuple(cite),
             event_id=None if event_id is None else parse_uuid(event_id, "event_id"),
             correlation_id=None if correlation_id is None
@@ -268,7 +276,9 @@ def fact_from_dict(obj: Any) -> Fact:
     if cls.system:
         raise ValidationError(f"{type_name} is written by the store itself and cannot be "
                               "appended", where="type")
-    needed = [key for key, needs in (("track", cls.stream is None), ("date", cls.needs_date),
+    worded = obj.get("date_text") is not None and obj.get("date_anchor") is not None
+    needed = [key for key, needs in (("track", cls.stream is None),
+                                     ("date", cls.needs_date and not worded),
                                      ("citations", cls.needs_citation))
               if needs and key not in obj]
     if needed:
@@ -281,17 +291,28 @@ def fact_from_dict(obj: Any) -> Fact:
     valid = None
     date = obj.get("date")
     if date is not None or cls.needs_date:
-        if not isinstance(date, str):
+        if not isinstance(date, str) and not (date is None and worded):
             raise ValidationError("must be an EDTF date string such as 2018-08-23", where="date")
         try:
-            valid = parse_valid_time(date, text=_optional_text(obj, "date_text"),
-                                     anchor=_optional_text(obj, "date_anchor"))
+            valid = _valid_time(date, _optional_text(obj, "date_text"),
+                                _optional_text(obj, "date_anchor"), cls.needs_date)
         except DateError as err:
             raise (err if err.where else err.at("date")) from None
     ids = {key: None if obj.get(key) is None else parse_uuid(obj[key], key)
            for key in ("event_id", "correlation_id", "causation_id")}
     track = cast(str, obj.get("track"))  # None for a stream type: Fact fills it in
     return Fact(data=data, track=track, valid=valid, citations=requests, **ids)
+
+
+def _valid_time(date: str | None, text: str | None, anchor: str | None,
+                needs_date: bool) -> ValidTime | None:
+    """The fact's valid time: ``date`` with its words, or, when only the words and their
+    anchor are given, the date they mean (marked ``resolved``)."""
+    if date is not None:
+        return parse_valid_time(date, text=text, anchor=anchor)
+    if needs_date and text is not None and anchor is not None:
+        return resolved_valid_time(text, anchor)
+    return None
 
 
 def _track(value: Any) -> str:
@@ -309,7 +330,8 @@ def fact_to_dict(fact: Fact) -> dict[str, Any]:
     if fact.data.stream is None:
         result["track"] = fact.track
     if fact.valid is not None:
-        result["date"] = fact.valid.edtf
+        if not fact.valid.resolved:  # a resolved date is the words', worked out again
+            result["date"] = fact.valid.edtf
         if fact.valid.text is not None:
             result["date_text"] = fact.valid.text
         if fact.valid.anchor is not None:

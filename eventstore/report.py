@@ -26,6 +26,7 @@ import attrs
 from .dates import ValidTime, date_words, is_plain, parse_valid_time
 from .errors import DateError, TrackError
 from .projection import Evidence, Step, TrackState
+from .projection.state import lifecycle_words
 from .projection.timeline import chronology_key, counts_at
 from .tracks import parse_track
 
@@ -228,6 +229,15 @@ def _status(status: str) -> str:
     return f'<span class="status st-{_e(status)}">{_e(status.replace("_", " "))}</span>'
 
 
+def _lifecycle(item: Any) -> str:
+    """An item that went through several statuses says them in one line, as the text
+    displays do: ``planned 27 Jun → held 16 Jul 2018``."""
+    stages = getattr(item, "stages", ())
+    if len(stages) < 2:
+        return ""
+    return f' <span class="lifecycle">{_e(lifecycle_words(stages))}</span>'
+
+
 def _names(parties: Iterable[Any], *, countries: bool = False) -> str:
     return ", ".join(f"{p.name} ({p.country})" if countries and p.country else p.name
                      for p in parties)
@@ -299,7 +309,7 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
                     f'<li class="item" data-list="{kind}" data-key="{_e(item.key)}">'
                     f'<p class="item-head">{when}'
                     + ("" if kind == "statements" else f'<span class="key">{_e(item.key)}</span> ')
-                    + f"{_status(item.status)}</p>"
+                    + f"{_status(item.status)}{_lifecycle(item)}</p>"
                     f'<p class="item-text">{_e(_describe(kind, item))}</p>'
                     f"{_citations(item.citations, marks)}</li>")
             out.append("</ol>")

@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 
 from eventstore import facts as F
 from eventstore.codec import unstructure_data
+from eventstore.dates import parse_valid_time
+from eventstore.errors import DateError
+from eventstore.relative import check_words, resolve_words
 
 #: Every ISO 3166-1 alpha-3 code pycountry knows (what ``is_country`` accepts).
 COUNTRIES: list[str] = sorted(c.alpha_3 for c in pycountry.countries)
@@ -304,11 +307,11 @@ def fact_dicts(draw: st.DrawFn, data: st.SearchStrategy[F.FactData] | None = Non
     elif draw(st.booleans()):
         kwargs["track"] = stream
     if getattr(cls, "needs_date", True):  # the others have no date of their own
-        kwargs["date"] = draw(edtf_dates())
-        date_text = draw(st.none() | short_texts(20))
+        date, date_text, anchor = agreeing(draw(edtf_dates()), draw(st.none() | short_texts(20)),
+                                           draw(st.none() | edtf_dates()))
+        kwargs["date"] = date
         if date_text is not None:
             kwargs["date_text"] = date_text
-        anchor = draw(st.none() | edtf_dates())
         if anchor is not None:
             kwargs["date_anchor"] = anchor
     for key in ("event_id", "correlation_id", "causation_id"):
@@ -316,6 +319,26 @@ def fact_dicts(draw: st.DrawFn, data: st.SearchStrategy[F.FactData] | None = Non
         if value is not None:
             kwargs[key] = draw(st.sampled_from([value, str(value)]))
     return kwargs
+
+
+def agreeing(date: str, text: str | None, anchor: str | None
+             ) -> tuple[str, str | None, str | None]:
+    """A date, words and anchor the store accepts together: when the drawn words mean
+    something against the anchor (``eventstore.relative``) and the date disagrees, the date
+    they mean; words that contradict themselves are dropped."""
+    if text is None or anchor is None:
+        return date, text, anchor
+    try:
+        meant = resolve_words(text, anchor)
+    except DateError:
+        return date, None, anchor
+    if meant is None:
+        return date, text, anchor
+    try:
+        check_words(parse_valid_time(date, text=text, anchor=anchor))
+    except DateError:
+        return meant.edtf, text, anchor
+    return date, text, anchor
 
 
 def fresh_uuid() -> uuid.UUID:

@@ -85,7 +85,7 @@ CITE = ["--cite", "7c3a6282:ont eu jeudi une rencontre à Genève"]
 
 def test_init_twice_is_harmless(run: Cli) -> None:
     out = json.loads(run("init", "--format", "json").output)
-    assert out["previous"] == out["revision"] == "0007_multilateral"
+    assert out["previous"] == out["revision"] == "0008_multilateral"
 
 
 def test_source_add_prints_the_id_first(run: Cli) -> None:
@@ -337,3 +337,24 @@ def test_a_dry_run_checks_everything_and_writes_nothing(run: Cli) -> None:
     assert single["would_write"] == 1 and run.head() == before + 2
     err = run.refused(*MEETING, *CITE, "--expected-version", "5")
     assert "expected version 5, but the track is at version" in err
+
+
+def test_a_date_that_disagrees_with_its_words_is_refused_and_words_alone_resolved(
+        run: Cli) -> None:
+    """Issue 13: the store resolves the source's words against their anchor; an append and
+    its dry run refuse a date that disagrees, naming both; words alone get their date."""
+    wrong = [*MEETING[:5], "2018-08-22", *MEETING[6:]]
+    err = run.refused(*wrong, *CITE)
+    assert err.strip() == ("Error: facts[0]: date 2018-08-22 does not match 'jeudi' before "
+                           "2018-08-24: that is 2018-08-23")
+    err = run.refused(*MEETING[:4], "--date-text", "Thursday 16 July", "--date-anchor",
+                      "2018-08-24", *MEETING[10:], *CITE)
+    assert "date_text: 'Thursday 16 July' contradicts itself: 16 Jul 2018 is a Monday" in err
+    err = run.refused(*MEETING[:4], "--date-text", "Le même jour", "--date-anchor",
+                      "2018-08-24", *MEETING[10:], *CITE)
+    assert "date: missing: the store cannot resolve 'Le même jour' against 2018-08-24" in err
+    run(*MEETING[:4], *MEETING[6:], *CITE)  # no --date: "jeudi" before 2018-08-24
+    (event,) = json.loads(run("log", "--format", "json").output)["events"][1:]
+    assert event["valid"] == {"edtf": "2018-08-23", "lower": "2018-08-23",
+                              "upper": "2018-08-23", "text": "jeudi", "anchor": "2018-08-24",
+                              "resolved": True}

@@ -14,7 +14,7 @@ import pytest
 import eventstore
 from eventstore.cli import COMMANDS, cli
 
-HEAVY = ("sqlalchemy", "alembic", "edtf", "cryptography")
+HEAVY = ("sqlalchemy", "alembic", "edtf", "cryptography", "dateparser")
 
 _PROBE = """
 import json, sys

@@ -18,14 +18,16 @@ import attrs
 
 from eventstore import Step, TrackState, parse_valid_time
 from eventstore.codec import documents
-from eventstore.projection.state import Evidence, Invitation, Meeting, PartyRef, Topic
+from eventstore.projection.state import Evidence, Invitation, Meeting, PartyRef, Stage, Topic
 
 GENEVA = parse_valid_time("2018-08-23", text="jeudi", anchor="2018-08-24")
 JULY = parse_valid_time("2018-07")
+JULY_DATE = {"edtf": "2018-07", "lower": "2018-07-01", "upper": "2018-07-31", "text": None,
+             "anchor": None, "resolved": False, "words": "Jul 2018"}
 CITE = Evidence("e1", 9, "7c3a", 95, 210, "une rencontre à Genève")
 BOLTON = PartyRef("john-bolton", "John Bolton", "USA", "conseiller")
 DATE = {"edtf": "2018-08-23", "lower": "2018-08-23", "upper": "2018-08-23", "text": "jeudi",
-        "anchor": "2018-08-24"}
+        "anchor": "2018-08-24", "resolved": False, "words": "23 Aug 2018"}
 CITATION = {"event_id": "e1", "position": 9, "source": "7c3a", "start": 95, "end": 210,
             "exact": "une rencontre à Genève", "erased": False}
 PARTY = {"id": "john-bolton", "name": "John Bolton", "country": "USA", "role": "conseiller"}
@@ -41,33 +43,36 @@ def test_a_state_document_has_the_published_shape() -> None:
         track="RUS-USA", as_of=dt.date(2018, 8, 24),
         known_at=dt.datetime(2026, 11, 23, 13, 33, tzinfo=dt.timezone(dt.timedelta(hours=1))),
         possible=False, position=12, facts=3,
-        meetings=(Meeting(key="geneva", status="planned", kind="talks", date=GENEVA,
+        meetings=(Meeting(key="geneva", status="held", kind="talks", date=GENEVA,
                           place="Genève", participants=(BOLTON,), topics=("Syrie",),
                           scheduled=None, reason=None, outcome_only=False,
-                          citations=(CITE,)),),
+                          citations=(CITE,), stages=(Stage("planned", JULY),
+                                                     Stage("held", GENEVA))),),
         invitations=(Invitation(key="moscow", status="extended", inviter=None,
                                 invitee=BOLTON, place="Moscou", purpose=None, reason=None,
                                 fulfilled_by=None, date=None, outcome_only=False,
                                 citations=()),),
         topics=(Topic(key="Syrie", status="discussed", first=JULY, last=GENEVA,
                       meetings=("helsinki", "geneva"), date=GENEVA, citations=(CITE,)),))
-    meeting = {"key": "geneva", "status": "planned", "kind": "talks", "date": DATE,
+    meeting = {"key": "geneva", "status": "held", "kind": "talks", "date": DATE,
                "place": "Genève", "participants": [PARTY], "topics": ["Syrie"],
                "scheduled": None, "reason": None, "outcome_only": False,
                "citations": [CITATION], "purpose": None, "note": None, "fulfils": None,
-               "at": None, "multilateral": None}
+               "stages": [{"status": "planned", "date": JULY_DATE},
+                          {"status": "held", "date": DATE}],
+               "at": None, "multilateral": None,
+               "lifecycle": "planned Jul → held 23 Aug 2018"}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
-                  "date": None, "outcome_only": False, "citations": [], "multilateral": None}
+                  "date": None, "outcome_only": False, "citations": [], "stages": [],
+                  "multilateral": None, "lifecycle": "extended"}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
              "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION]}
     open_items = [
         {"kind": "invitation", "key": "moscow", "status": "extended",
          "what": "invitation of John Bolton to Moscou", "date": None, "citations": [],
          "overdue": None},
-        {"kind": "meeting", "key": "geneva", "status": "planned",
-         "what": "talks planned, not yet held", "date": DATE, "citations": [CITATION],
-         "overdue": None}]
+        ]
     assert same_document(state.to_dict(), {
         "track": "RUS-USA", "as_of": "2018-08-24", "known_at": "2026-11-23T12:33:00.000000Z",
         "possible": False, "position": 12, "facts": 3, "meetings": [meeting],

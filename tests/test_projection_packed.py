@@ -149,4 +149,5 @@ def test_a_stored_state_names_its_classes_by_the_package() -> None:
         "eventstore.projection.PartyRef", "eventstore.projection.Evidence",
         "eventstore.projection.Declaration", "eventstore.projection.Invitation",
         "eventstore.projection.Statement", "eventstore.projection.Topic",
-        "eventstore.projection.Action", "eventstore.projection.RedactedFact"}
+        "eventstore.projection.Action", "eventstore.projection.RedactedFact",
+        "eventstore.projection.Stage"}

@@ -47,6 +47,7 @@ from tests.strategies import (
     NON_SYSTEM_TYPES,
     TRACK_TYPES,
     UNSUPPORTED,
+    agreeing,
     any_payload,
     appendable,
     edtf_dates,
@@ -442,8 +443,10 @@ def fact_specs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def build(spec: dict[str, Any], track: str) -> Fact:
-    return Fact.create(spec["data"], track=track, date=spec["date"], cite=spec["cite"],
-                       date_text=spec["date_text"], date_anchor=spec["date_anchor"],
+    date, date_text, date_anchor = agreeing(spec["date"], spec["date_text"],
+                                            spec["date_anchor"])
+    return Fact.create(spec["data"], track=track, date=date, cite=spec["cite"],
+                       date_text=date_text, date_anchor=date_anchor,
                        event_id=fresh_uuid() if spec["own_id"] else None,
                        correlation_id=spec["correlation_id"], causation_id=spec["causation_id"])
 

@@ -334,3 +334,26 @@ def test_erased_content_is_said_not_shown(example: EventStore) -> None:
     moscow = example.get_source("43734f67").info.id
     assert f'href="#source-{moscow[:16]}"' in page  # its citations lead to the notice
     assert f'id="m-{moscow[:16]}-' not in page
+
+
+@pytest.mark.parametrize("engine_kind", ["sqlite"])
+def test_a_lifecycle_is_one_line_in_every_display(example: EventStore, db_url: str) -> None:
+    """Issue 13: "planned 27 Jun → held Jul 2018" in the table, the markdown, the JSON and
+    the page alike (the Helsinki summit: planned on 27 June, held "le mois dernier")."""
+    line = "planned 27 Jun → held Jul 2018"
+    assert f'<span class="lifecycle">{line}</span>' in track_report(example, "RUS-USA")
+    for fmt in ("table", "markdown"):
+        out = run(db_url, "project", "--track", "RUS-USA", "--format", fmt).stdout
+        assert f"helsinki-summit-2018-07: summit {line} at Helsinki" in out, fmt
+    doc = project_json(db_url)
+    (helsinki,) = [m for m in doc["meetings"] if m["key"] == "helsinki-summit-2018-07"]
+    assert helsinki["lifecycle"] == line
+    assert [(s["status"], s["date"]["edtf"]) for s in helsinki["stages"]] == [
+        ("planned", "2018-06-27"), ("held", "2018-07")]
+    assert helsinki["date"]["words"] == "Jul 2018"
+    assert helsinki["date"]["text"] == "le mois dernier"
+    (joint,) = doc["declarations"]
+    assert joint["lifecycle"] == "planned on or before 23 Aug → not signed 23 Aug 2018"
+    assert joint["stages"][0]["date"]["words"] == "on or before 23 Aug 2018"
+    (invitation,) = doc["invitations"]
+    assert invitation["lifecycle"] == "extended 23 Aug 2018"

@@ -325,8 +325,9 @@ def _envelope_options(cls: type[FactData]) -> list[click.Option]:
                                 "of an event of three or more countries, e.g. CHN-IND-RUS "
                                 "(it shows on every bilateral track among them).")])
     dates = [
-        click.Option(["--date"], required=True, metavar="EDTF",
-                     help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b."),
+        click.Option(["--date"], metavar="EDTF",
+                     help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b. Without "
+                          "it, the store resolves --date-text against --date-anchor."),
         click.Option(["--date-text"], metavar="TEXT", help="The source's words, e.g. jeudi."),
         click.Option(["--date-anchor"], metavar="EDTF",
                      help="The date the words were resolved against (publication date)."),

@@ -198,8 +198,15 @@ ERASED_QUOTE = "[quote erased with its source]"
 
 
 def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = None) -> str:
-    """A track's state for people: one section per kind of item, each with its citations."""
-    from ..projection.state import KINDS
+    """A track's state for people: one section per kind of item, each with its citations;
+    an item that went through several statuses says them in one line (``planned 27 Jun →
+    held 16 Jul 2018``), one still in its first its status (the line starts with its date)."""
+    from ..projection.state import KINDS, lifecycle_words
+
+    def life(item: Any) -> str:
+        if len(item.stages) > 1:
+            return lifecycle_words(item.stages)
+        return str(item.status).replace("_", " ")
 
     head = "# " if markdown else ""
     sub = "## " if markdown else ""
@@ -221,7 +228,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
             lines.extend(_cites(item.citations, "      "))
 
     section("Meetings", state.meetings, lambda m: (
-        f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {m.status.replace('_', ' ')}"
+        f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {life(m)}"
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status == "planned" else "")
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
         + (f", on the sidelines of {m.at}" if m.at else "")
@@ -229,13 +236,13 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
-        f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {d.status.replace('_', ' ')}"
+        f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {life(d)}"
         + _multilateral(d) + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.name if i.inviter else '?'} invited "
         f"{i.invitee.name if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
         + _multilateral(i)
-        + f" — {i.status}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
+        + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")))
     section("Statements", state.statements, lambda s: (
         f"{_when(s.date)}  {s.speaker.name} ({s.stance}): {s.content}" + _multilateral(s)
         + (f" [reported: {s.attribution}]" if s.attribution else "")))
@@ -244,7 +251,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         f"{_when(t.last, source_words=False)} ({', '.join(t.meetings)})"))
     section("Announced actions", state.actions, lambda a: (
         f"{_when(a.date)}  {a.key}: {a.action or 'action (not described)'}"
-        + _multilateral(a) + f" — {a.status}"))
+        + _multilateral(a) + f" — {life(a)}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "

@@ -59,13 +59,14 @@ from .state import (
     Topic,
     TrackState,
     evolve,
+    staged,
 )
 from .timeline import chronology_key, counts_at
 
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 5
+PROJECTION_VERSION = 6
 
 
 _FORWARD = {
@@ -163,14 +164,15 @@ class Builder:
         """A meeting as this fact leaves it: what the fact gives (not None) replaces what
         was known. (Built field by field: this runs for a third of all facts.)"""
         old = self.meetings.get(key)
+        before = None if old is None else old.status
         if old is None:
             old = Meeting(key=key, status=status, kind=None, date=None, place=None,
                           participants=(), topics=(), scheduled=None, reason=None,
                           outcome_only=status != "planned", citations=())
+        now = _advance("meeting", old.status, status)
+        date = fact.valid if status != "planned" or old.date is None else old.date
         self.meetings[key] = Meeting(
-            key=key, status=_advance("meeting", old.status, status),
-            kind=old.kind if kind is None else kind,
-            date=fact.valid if status != "planned" or old.date is None else old.date,
+            key=key, status=now, kind=old.kind if kind is None else kind, date=date,
             place=old.place if place is None else place,
             participants=(_merge_refs(old.participants, participants) if participants
                           else old.participants),
@@ -180,6 +182,7 @@ class Builder:
             purpose=old.purpose if purpose is None else purpose,
             note=old.note if note is None else note,
             fulfils=old.fulfils if fulfils is None else fulfils,
+            stages=staged(old.stages, before, now, date),
             at=old.at if at is None else at,
             multilateral=old.multilateral or fact.stream)
 
@@ -194,8 +197,11 @@ class Builder:
                           participants=[self.registry.ref(p) for p in d.participants])
         if d.fulfils and d.fulfils in self.invitations:
             inv = self.invitations[d.fulfils]
+            now = _advance("invitation", inv.status, "fulfilled")
             self.invitations[d.fulfils] = evolve(
-                inv, status=_advance("invitation", inv.status, "fulfilled"), fulfilled_by=d.key)
+                inv, status=now, fulfilled_by=d.key,
+                stages=inv.stages if now == inv.status
+                else staged(inv.stages, inv.status, now, fact.valid))
 
     def _meeting_cancelled(self, fact: Effective, d: MeetingCancelled) -> None:
         self._put_meeting(fact, d.key, "cancelled", reason=d.reason)
@@ -235,12 +241,14 @@ class Builder:
                          reason: str | None = None,
                          signatories: Sequence[PartyRef] = ()) -> None:
         old = self.declarations.get(key)
+        before = None if old is None else old.status
         if old is None:
             old = Declaration(key=key, status=status, title=None, parties=(), signatories=(),
                               reason=None, date=None, outcome_only=status != "planned",
                               citations=())
+        now = _advance("declaration", old.status, status)
         self.declarations[key] = Declaration(
-            key=key, status=_advance("declaration", old.status, status),
+            key=key, status=now,
             title=old.title if title is None else title,
             parties=old.parties if parties is None else parties,
             signatories=(_merge_refs(old.signatories, signatories) if signatories
@@ -248,6 +256,7 @@ class Builder:
             reason=old.reason if reason is None else reason, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("declaration", key, old.citations, fact.citations),
+            stages=staged(old.stages, before, now, fact.valid),
             multilateral=old.multilateral or fact.stream)
 
     def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
@@ -266,12 +275,14 @@ class Builder:
                         place: str | None = None, purpose: str | None = None,
                         reason: str | None = None) -> None:
         old = self.invitations.get(key)
+        before = None if old is None else old.status
         if old is None:
             old = Invitation(key=key, status=status, inviter=None, invitee=None, place=None,
                              purpose=None, reason=None, fulfilled_by=None, date=None,
                              outcome_only=status != "extended", citations=())
+        now = _advance("invitation", old.status, status)
         self.invitations[key] = Invitation(
-            key=key, status=_advance("invitation", old.status, status),
+            key=key, status=now,
             inviter=old.inviter if inviter is None else inviter,
             invitee=old.invitee if invitee is None else invitee,
             place=old.place if place is None else place,
@@ -279,6 +290,7 @@ class Builder:
             reason=old.reason if reason is None else reason, fulfilled_by=old.fulfilled_by,
             date=fact.valid, outcome_only=old.outcome_only,
             citations=self._cite("invitation", key, old.citations, fact.citations),
+            stages=staged(old.stages, before, now, fact.valid),
             multilateral=old.multilateral or fact.stream)
 
     def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
@@ -306,16 +318,19 @@ class Builder:
                     actor: PartyRef | None = None, action: str | None = None,
                     expected: str | None = None) -> None:
         old = self.actions.get(key)
+        before = None if old is None else old.status
         if old is None:
             old = Action(key=key, status=status, actor=None, action=None, expected=None,
                          date=None, outcome_only=status != "announced", citations=())
+        now = _advance("action", old.status, status)
         self.actions[key] = Action(
-            key=key, status=_advance("action", old.status, status),
+            key=key, status=now,
             actor=old.actor if actor is None else actor,
             action=old.action if action is None else action,
             expected=old.expected if expected is None else expected, date=fact.valid,
             outcome_only=old.outcome_only,
             citations=self._cite("action", key, old.citations, fact.citations),
+            stages=staged(old.stages, before, now, fact.valid),
             multilateral=old.multilateral or fact.stream)
 
     def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
@@ -338,8 +353,9 @@ class Builder:
                 continue
             for meeting in held.get(name_key(inv.place), ()):
                 if _answers(inv, meeting):
-                    self.invitations[key] = evolve(inv, status="fulfilled",
-                                                   fulfilled_by=meeting.key)
+                    self.invitations[key] = evolve(
+                        inv, status="fulfilled", fulfilled_by=meeting.key,
+                        stages=staged(inv.stages, inv.status, "fulfilled", meeting.date))
                     break
 
     def _statements_in_order(self) -> tuple[Statement, ...]:

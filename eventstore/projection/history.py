@@ -27,6 +27,7 @@ from .fold import Builder, project
 from .identity import ActorRegistry
 from .resolve import Effective, evidence, fold_order, multilateral, resolve
 from .state import KINDS, UTC_MOMENT, Evidence, PartyRef, TrackState
+from .timeline import chronology_order
 
 __all__ = ["Step", "history", "diff"]
 
@@ -70,7 +71,11 @@ def history(track: str, events: Sequence[RecordedEvent], *,
 
 def _history_valid(track: str, events: Sequence[RecordedEvent],
                    registry: ActorRegistry) -> list[Step]:
-    """Every fact as it stands now, in fold order, each folded on top of those before."""
+    """Every fact as it stands now, folded in fold order, each on top of those before, and
+    listed by when it most likely happened (ties in record order): the fold's order
+    decides what each step changed, the one rule for lists by date decides where it is
+    shown. They differ only for an open end, which the fold takes first (an open start)
+    or last (an open end), and a list shows beside its known bound."""
     recorded_at = {str(e.event_id): e.recorded_at for e in events}
     builder = Builder(registry)
     previous = builder.state(track, as_of=None, known_at=None, possible=False, position=0,
@@ -91,7 +96,34 @@ def _history_valid(track: str, events: Sequence[RecordedEvent],
         steps.append(Step(position=fact.position, event_id=fact.event_id, type=fact.type,
                           valid=fact.valid, recorded_at=recorded_at[fact.event_id],
                           changes=changes, citations=fact.citations, stream=fact.stream))
-    return steps
+    return _by_date(steps)
+
+
+def _by_date(folded: list[Step]) -> list[Step]:
+    """The steps (in fold order) listed by date. The two orders differ only for a fact
+    with an open start (folded first, listed at its known end) or end (folded last,
+    listed at its known start); such a step, folded before a step listed above it or
+    after one listed below it, says so, since what it changed was said against the state
+    the fold had then."""
+    listed = sorted(range(len(folded)),
+                    key=lambda i: chronology_order(folded[i].valid, folded[i].position))
+    lowest_below = listed[:]  # the smallest fold index at or below each place
+    for place in range(len(listed) - 2, -1, -1):
+        lowest_below[place] = min(listed[place], lowest_below[place + 1])
+    out: list[Step] = []
+    highest_above = -1
+    for place, index in enumerate(listed):
+        step = folded[index]
+        note: tuple[str, ...] = ()
+        valid = step.valid
+        if valid is not None and valid.lower is None and highest_above > index:
+            note = ("its start is open: folded before the steps above it",)
+        elif (valid is not None and valid.upper is None and place + 1 < len(listed)
+              and lowest_below[place + 1] < index):
+            note = ("its end is open: folded after the steps below it",)
+        out.append(attrs.evolve(step, changes=step.changes + note) if note else step)
+        highest_above = max(highest_above, index)
+    return out
 
 
 def _folded(builder: Builder, fact: Effective, track: str) -> TrackState:
@@ -124,7 +156,8 @@ _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "
           "statements": "statement", "topics": "topic", "actions": "action",
           "redacted": "redacted fact"}
 #: Fields that :func:`diff` says something about in its own words, or not at all.
-_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "multilateral")
+_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "stages",
+               "multilateral")
 
 
 def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:

@@ -27,9 +27,9 @@ from ..errors import DateError
 from ..events import _utc_text
 
 __all__ = [
-    "Evidence", "PartyRef", "Meeting", "Declaration", "Invitation", "Statement", "Topic",
-    "Action", "RedactedFact", "OpenItem", "Item", "KINDS", "TrackState", "evolve",
-    "UTC_MOMENT",
+    "Stage", "lifecycle_words", "staged", "Evidence", "PartyRef", "Meeting", "Declaration",
+    "Invitation", "Statement", "Topic", "Action", "RedactedFact", "OpenItem", "Item", "KINDS",
+    "TrackState", "evolve", "UTC_MOMENT",
 ]
 
 
@@ -57,6 +57,15 @@ class PartyRef:
 
 
 @attrs.frozen
+class Stage:
+    """One status an item's lifecycle went through, and when (the date the item had when
+    it left that status; for the status it is in, its date)."""
+
+    status: str
+    date: ValidTime | None
+
+
+@attrs.frozen
 class Meeting:
     key: str
     status: str  # planned, held, cancelled
@@ -72,6 +81,8 @@ class Meeting:
     purpose: str | None = None
     note: str | None = None
     fulfils: str | None = None
+    #: The statuses it went through, in fold order ("planned 27 Jun → held 16 Jul 2018").
+    stages: tuple[Stage, ...] = ()
     #: The key of the multilateral meeting (a summit) it was held at, on its sidelines.
     at: str | None = None
     #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
@@ -90,6 +101,7 @@ class Declaration:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    stages: tuple[Stage, ...] = ()
     #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
     #: it is not the track's own: it shows, once, on each bilateral track among them.
     multilateral: str | None = None
@@ -108,6 +120,7 @@ class Invitation:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    stages: tuple[Stage, ...] = ()
     #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
     #: it is not the track's own: it shows, once, on each bilateral track among them.
     multilateral: str | None = None
@@ -150,6 +163,7 @@ class Action:
     date: ValidTime | None
     outcome_only: bool
     citations: tuple[Evidence, ...]
+    stages: tuple[Stage, ...] = ()
     #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
     #: it is not the track's own: it shows, once, on each bilateral track among them.
     multilateral: str | None = None
@@ -275,6 +289,34 @@ class TrackState:
         return doc
 
 
+def staged(stages: tuple[Stage, ...], before: str | None, status: str,
+           date: ValidTime | None) -> tuple[Stage, ...]:
+    """An item's stages once a fact left it in ``status`` with ``date`` (it was in
+    ``before``, ``None`` for a new item): a new status is a new stage; the same status
+    keeps its stage, dated as the item now is."""
+    if before != status or not stages:
+        return (*stages, Stage(status, date))
+    if stages[-1].date == date:
+        return stages
+    return (*stages[:-1], Stage(status, date))
+
+
+def lifecycle_words(stages: tuple[Stage, ...], status: str = "",
+                    date: ValidTime | None = None) -> str:
+    """An item's lifecycle in one line: ``planned 27 Jun → held 16 Jul 2018`` (the year
+    said once when every stage shares it), ``extended 23 Aug 2018``, ``planned on or
+    before 23 Aug → not signed 23 Aug 2018``. Without stages (a state stored before
+    they were kept), its status and date."""
+    if not stages:
+        stages = (Stage(status, date),)
+    words = [date_words(s.date) if s.date is not None else "" for s in stages]
+    year = words[-1][-5:] if words[-1][-5:-4] == " " and words[-1][-4:].isdigit() else ""
+    if len(stages) > 1 and year and all(w.endswith(year) for w in words):
+        words = [w[:-5] for w in words[:-1]] + words[-1:]
+    return " → ".join(f"{s.status.replace('_', ' ')} {w}".rstrip()
+                      for s, w in zip(stages, words, strict=True))
+
+
 def _scheduled(edtf: str | None) -> ValidTime | None:
     """A meeting's ``scheduled`` or an action's ``expected`` date (EDTF, checked when the
     fact was appended)."""
@@ -337,4 +379,24 @@ def _state_document() -> Callable[[TrackState], dict[str, Any]]:
     edtf = override(unstruct_hook=_edtf)
     topic = make_dict_unstructure_fn(Topic, documents, first=edtf, last=edtf)
     topics = override(unstruct_hook=lambda items: [topic(item) for item in items])
-    return make_dict_unstructure_fn(TrackState, documents, known_at=UTC_MOMENT, topics=topics)
+    return make_dict_unstructure_fn(
+        TrackState, documents, known_at=UTC_MOMENT, topics=topics,
+        meetings=override(unstruct_hook=_with_lifecycle(Meeting)),
+        declarations=override(unstruct_hook=_with_lifecycle(Declaration)),
+        invitations=override(unstruct_hook=_with_lifecycle(Invitation)),
+        actions=override(unstruct_hook=_with_lifecycle(Action)))
+
+
+def _with_lifecycle(cls: type) -> Callable[[Any], list[dict[str, Any]]]:
+    """Items of a kind with a lifecycle, each with ``lifecycle`` after its ``stages``: the
+    one line the text displays show (``planned 27 Jun → held 16 Jul 2018``)."""
+    plain: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, documents)
+
+    def items(values: Any) -> list[dict[str, Any]]:
+        out = []
+        for item in values:
+            doc = plain(item)
+            doc["lifecycle"] = lifecycle_words(item.stages, item.status, item.date)
+            out.append(doc)
+        return out
+    return items

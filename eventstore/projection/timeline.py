@@ -10,7 +10,9 @@
 * **chronology**: what a reader sees is listed by when it most likely happened
   (:func:`chronology_key`): by its bounds, an open start by its known end and an open end
   by its known start, so that "on or before 24 Aug" sits beside 24 Aug and not above
-  everything dated; an item with no date at all comes last.
+  everything dated; an item with no date at all comes last. Facts (history steps) that
+  tie come in record order (:func:`chronology_order`); items, which have no one position,
+  by key. The fold keeps its own order: it decides lifecycles.
 
 May import: the standard library and ``eventstore.dates``; nothing else.
 """
@@ -21,7 +23,8 @@ import datetime as dt
 
 from ..dates import ValidTime
 
-__all__ = ["counts_at", "order_key", "OrderKey", "chronology_key", "ChronologyKey"]
+__all__ = ["counts_at", "order_key", "OrderKey", "chronology_key", "ChronologyKey",
+           "chronology_order"]
 
 #: Where a fact comes in the fold: (earliest day, latest day, position).
 OrderKey = tuple[dt.date, dt.date, int]
@@ -65,3 +68,9 @@ def chronology_key(valid: ValidTime | None) -> ChronologyKey:
     last = upper if upper is not None else lower
     assert first is not None and last is not None
     return (False, first, last)
+
+
+def chronology_order(valid: ValidTime | None, position: int) -> tuple[ChronologyKey, int]:
+    """Where a fact comes in a list by date (``history --by valid``, the page's history):
+    :func:`chronology_key`, ties in record order (by position)."""
+    return (chronology_key(valid), position)

@@ -518,16 +518,16 @@ def _check_built(fact: Fact) -> None:
 
 def _content(row: Any) -> tuple[Any, ...]:
     return (row.track, row.type, row.schema_version, row.valid_edtf, row.valid_text,
-            row.valid_anchor, row.payload_hash, row.citations_hash, row.correlation_id,
-            row.causation_id)
+            row.valid_anchor, bool(row.valid_resolved), row.payload_hash, row.citations_hash,
+            row.correlation_id, row.causation_id)
 
 
 def _content_of(item: _Prepared) -> tuple[Any, ...]:
     valid = item.valid
     return (item.track, item.type, item.schema_version, valid.edtf if valid else None,
             valid.text if valid else None, valid.anchor if valid else None,
-            item.payload_hash, item.citations_hash, _opt_text(item.correlation_id),
-            _opt_text(item.causation_id))
+            bool(valid and valid.resolved), item.payload_hash, item.citations_hash,
+            _opt_text(item.correlation_id), _opt_text(item.causation_id))
 
 
 def _opt_text(value: uuid.UUID | None) -> str | None:

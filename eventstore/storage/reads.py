@@ -286,12 +286,15 @@ class Reads:
         return kept
 
     def tracks(self) -> list[TrackSummary]:
-        """Every bilateral track with its number of events and the span of its dates; the
-        events of a multilateral stream count on each bilateral track among its parties
-        (``multilateral`` says how many of a track's events are theirs)."""
+        """Every bilateral track with its number of events and the span of its dates, by
+        the rule of lists by date (``projection.timeline.chronology_key``): a fact with an
+        open end counts at its known bound. The events of a multilateral stream count on
+        each bilateral track among its parties (``multilateral`` says how many of a
+        track's events are theirs)."""
         e = t.events.c
-        query = (sa.select(e.track, sa.func.count(), sa.func.min(e.valid_lower),
-                           sa.func.max(e.valid_upper), sa.func.max(e.position))
+        first = sa.func.min(sa.func.coalesce(e.valid_lower, e.valid_upper))
+        last = sa.func.max(sa.func.coalesce(e.valid_upper, e.valid_lower))
+        query = (sa.select(e.track, sa.func.count(), first, last, sa.func.max(e.position))
                  .where(e.track.not_in(FIXED_STREAMS)).group_by(e.track).order_by(e.track))
         with self._db.read() as conn:
             rows = conn.execute(query).all()

@@ -40,7 +40,7 @@ ENVELOPE_COLUMNS = (
     _e.position, _e.event_id, _e.track, _e.version, _e.type, _e.schema_version,
     _e.valid_edtf, _e.valid_lower, _e.valid_upper, _e.valid_text, _e.valid_anchor,
     _e.recorded_at, _e.recorded_by, _e.correlation_id, _e.causation_id, _e.payload_hash,
-    _e.citations_hash, _e.prev_hash)
+    _e.citations_hash, _e.prev_hash, _e.valid_resolved)
 _WIDTH = len(ENVELOPE_COLUMNS)
 _RAW = {"recorded_at", "valid_lower", "valid_upper"}
 
@@ -76,10 +76,12 @@ def envelope_from_row(row: Any) -> dict[str, Any]:
     """The chained envelope of a row that starts with :func:`envelope_columns`."""
     (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
      valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
-     causation_id, payload_hash, citations_hash, prev_hash) = row[:_WIDTH]
+     causation_id, payload_hash, citations_hash, prev_hash, valid_resolved) = row[:_WIDTH]
     valid = None if valid_edtf is None else {
         "edtf": valid_edtf, "lower": _iso(valid_lower), "upper": _iso(valid_upper),
         "text": valid_text, "anchor": valid_anchor}
+    if valid_resolved and valid is not None:  # only then: older envelopes stay as they were
+        valid["resolved"] = True
     return envelope(position, event_id, track, version, type_name, schema_version, valid,
                     _record_time(recorded_at), recorded_by, correlation_id, causation_id,
                     payload_hash, citations_hash, prev_hash)
@@ -118,7 +120,9 @@ def event_row(envelope: Mapping[str, Any], event_hash: str, *, recorded_at: Any,
         "schema_version": envelope["schema_version"],
         "valid_edtf": valid["edtf"] if valid else None, "valid_lower": lower,
         "valid_upper": upper, "valid_text": valid["text"] if valid else None,
-        "valid_anchor": valid["anchor"] if valid else None, "recorded_at": recorded_at,
+        "valid_anchor": valid["anchor"] if valid else None,
+        "valid_resolved": True if valid and valid.get("resolved") else None,
+        "recorded_at": recorded_at,
         "recorded_by": envelope["recorded_by"], "correlation_id": envelope["correlation_id"],
         "causation_id": envelope["causation_id"], "payload_hash": envelope["payload_hash"],
         "citations_hash": envelope["citations_hash"], "prev_hash": envelope["prev_hash"],
@@ -219,7 +223,8 @@ def decode_event(row: Any, citations: tuple[Citation, ...],
     payload, what reads give in its place)."""
     (position, event_id, track, version, type_name, schema_version, valid_edtf, valid_lower,
      valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, correlation_id,
-     causation_id, payload_hash, citations_hash, prev_hash, event_hash, body) = row
+     causation_id, payload_hash, citations_hash, prev_hash, valid_resolved, event_hash,
+     body) = row
     data: FactData
     if body is None:
         if redacted is None:
@@ -234,7 +239,7 @@ def decode_event(row: Any, citations: tuple[Citation, ...],
                                   f"{err}") from None
     valid = None if valid_edtf is None else ValidTime(
         edtf=valid_edtf, lower=valid_lower, upper=valid_upper, text=valid_text,
-        anchor=valid_anchor)
+        anchor=valid_anchor, resolved=bool(valid_resolved))
     return RecordedEvent(
         position=position, event_id=uuid.UUID(event_id), track=track, version=version,
         type=type_name, schema_version=schema_version, data=data, valid=valid,

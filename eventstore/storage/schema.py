@@ -20,7 +20,7 @@ HASH = sa.String(64)
 UUID_TEXT = sa.String(36)
 #: A stream's id: a bilateral track (``RUS-USA``), a multilateral stream (``CHN-IND-RUS``,
 #: up to 50 countries: 199 characters) or a fixed stream (``$actors``). SQLite does not
-#: enforce the length, and its column keeps the 16 it was made with (migration 0007).
+#: enforce the length, and its column keeps the 16 it was made with (migration 0008).
 STREAM = sa.String(16).with_variant(sa.String(200), "postgresql")
 
 events = sa.Table(
@@ -36,6 +36,8 @@ events = sa.Table(
     sa.Column("valid_upper", sa.Date, nullable=True),
     sa.Column("valid_text", sa.Text, nullable=True),
     sa.Column("valid_anchor", sa.Text, nullable=True),
+    # true when the store resolved the date from valid_text and valid_anchor (0007)
+    sa.Column("valid_resolved", sa.Boolean, nullable=True),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("correlation_id", UUID_TEXT, nullable=True),
@@ -184,7 +186,7 @@ erasures = sa.Table(
 )
 
 #: The countries of each multilateral stream (three or more), written with its first event:
-#: "the multilateral streams with both CHN and IND" is a seek per country (migration 0007).
+#: "the multilateral streams with both CHN and IND" is a seek per country (migration 0008).
 stream_members = sa.Table(
     "stream_members", metadata,
     sa.Column("country", sa.String(3), primary_key=True),
