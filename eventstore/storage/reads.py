@@ -254,7 +254,9 @@ class Reads:
             if not probe[2]:
                 return own
             streams = multilateral_streams(conn, track)
-        parts = (own, *(self.cached_track(stream) for stream in streams))
+            versions = track_versions(conn, set(streams))  # one statement for them all
+            parts = (own, *(self._brought_up(conn, stream, versions.get(stream), probe[1])
+                            for stream in streams))
         key = tuple(id(part) for part in parts)  # the parts are held by the entry
         kept = self._views.get(track, key)
         if kept is not None:
