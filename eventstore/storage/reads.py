@@ -404,4 +404,8 @@ def on_track(stream: str) -> sa.ColumnElement[bool]:
     if stream in FIXED_STREAMS or is_multilateral(stream):
         return e.track == stream
     first, second = parties(stream)
-    return sa.or_(e.track == stream, e.track.in_(_members_with(first, second)))
+    # One IN over a UNION, not "= … OR IN (…)": PostgreSQL turns an OR with a subquery
+    # into a scan of the whole log; this it joins to the track index, stream by stream.
+    streams = sa.union_all(sa.select(sa.literal(stream, t.STREAM).label("stream")),
+                           _members_with(first, second))
+    return e.track.in_(sa.select(streams.subquery().c.stream))
