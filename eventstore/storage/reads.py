@@ -196,8 +196,8 @@ class Reads:
         e = t.events.c
         if streams is None:
             streams = multilateral_streams(conn, track)
-        if streams:
-            query = EVENT_ROWS.where(e.track.in_([track, *streams])).order_by(e.position)
+        if streams:  # (a list of the streams' ids would make PostgreSQL scan the log)
+            query = EVENT_ROWS.where(on_track(track)).order_by(e.position)
         else:  # the track's own stream: its (track, version) index gives the order
             query = EVENT_ROWS.where(e.track == track).order_by(e.version)
         if upto is not None:
