@@ -227,6 +227,20 @@ def rss_kib() -> int:
         return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
 
 
+def write_bytes() -> int:
+    """``write_bytes`` of ``/proc/self/io``: the bytes this process caused to be sent to
+    storage so far (0 where the kernel does not count them)."""
+    try:
+        with open("/proc/self/io") as io_counts:  # noqa: PTH123
+            for line in io_counts:
+                name, _, value = line.partition(":")
+                if name == "write_bytes":
+                    return int(value)
+    except OSError:
+        pass
+    return 0
+
+
 def peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 

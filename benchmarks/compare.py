@@ -81,6 +81,9 @@ def append_figures(side: str, data: dict[str, Any], out: Figures) -> None:
             control = not method.startswith("store")
             out.add(side, f"{where}: {label}, events/s", result["rate"], HIGHER, "/s",
                     control=control)
+            if result.get("write_bytes") is not None and result["events"]:
+                out.add(side, f"{where}: {label}, bytes written per event",
+                        result["write_bytes"] / result["events"], LOWER, "B", count=True)
             if "cpu_seconds" in result and result["events"]:
                 out.add(side, f"{where}: {label}, CPU per event",
                         result["cpu_seconds"] / result["events"] * 1e6, LOWER, "µs",

@@ -45,9 +45,15 @@ _SPLIT_RE = re.compile(r"[A-Za-z]{3}")
 _EXAMPLE = "give ISO 3166 alpha-3 country codes joined by hyphens, such as RUS-USA"
 
 
+@functools.cache
+def _alpha_3() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-3 code pycountry knows (read from its database once)."""
+    return frozenset(country.alpha_3 for country in pycountry.countries)
+
+
 def is_country(code: str) -> bool:
     """True when ``code`` is an ISO 3166-1 alpha-3 code (upper case)."""
-    return len(code) == 3 and code.isupper() and pycountry.countries.get(alpha_3=code) is not None
+    return code in _alpha_3()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -85,7 +85,7 @@ CITE = ["--cite", "7c3a6282:ont eu jeudi une rencontre à Genève"]
 
 def test_init_twice_is_harmless(run: Cli) -> None:
     out = json.loads(run("init", "--format", "json").output)
-    assert out["previous"] == out["revision"] == "0008_multilateral"
+    assert out["previous"] == out["revision"] == "0009_multilateral"
 
 
 def test_source_add_prints_the_id_first(run: Cli) -> None:

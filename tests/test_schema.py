@@ -128,7 +128,7 @@ def test_the_head_revision_is_the_newest_migration() -> None:
 def test_opening_a_database_behind_the_code(store: EventStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match="has schema 0008_multilateral, but this "
+    with pytest.raises(SchemaError, match="has schema 0009_multilateral, but this "
                                           "eventstore needs 0099; run `eventstore init`"):
         EventStore(store.engine)
 
@@ -176,23 +176,25 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         command.upgrade(config, "0001")
         conn.commit()
     with pytest.raises(SchemaError, match="has schema 0001, but this eventstore needs "
-                                          "0008_multilateral; run `eventstore init`"):
+                                          "0009_multilateral; run `eventstore init`"):
         EventStore(engine)
-    assert upgrade(engine) == ("0001", "0008_multilateral")
+    assert upgrade(engine) == ("0001", "0009_multilateral")
     EventStore(engine).close()
 
 
-def test_migration_0008_backfills_the_members_of_multilateral_streams(db_url: str) -> None:
-    """A log at 0007 (rows written as an older eventstore would, here by hand) gets the
+def test_migration_0009_backfills_the_members_of_multilateral_streams(db_url: str) -> None:
+    """A log at 0008 (rows written as an older eventstore would, here by hand) gets the
     countries of each multilateral stream it holds; bilateral and fixed streams get none."""
     from alembic import command
 
-    from eventstore.storage.engine import _alembic_config
+    from eventstore.storage.engine import _alembic_config, _foreign_keys_off
     engine = make_engine(db_url)
     config = _alembic_config()
     with engine.connect() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0007_resolved_dates")
+        with _foreign_keys_off(conn):  # as `eventstore init` runs 0008_lean
+            command.upgrade(config, "0008_lean")
+            conn.commit()
         events = sa.table("events", *(sa.column(name) for name in (
             "position", "event_id", "track", "version", "type", "schema_version",
             "recorded_at", "recorded_by", "payload_hash", "citations_hash", "prev_hash",
@@ -205,7 +207,7 @@ def test_migration_0008_backfills_the_members_of_multilateral_streams(db_url: st
                 payload_hash="0" * 64, citations_hash="0" * 64, prev_hash=str(position) * 64,
                 hash=str(position + 1) * 64))
         conn.commit()
-    assert upgrade(engine) == ("0007_resolved_dates", "0008_multilateral")
+    assert upgrade(engine) == ("0008_lean", "0009_multilateral")
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT stream, country FROM stream_members "
                                     "ORDER BY country")).all()

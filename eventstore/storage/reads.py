@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..codec import (
     GENESIS_HASH,
@@ -170,13 +171,20 @@ class Reads:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def decode_page(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RecordedEvent]:
+    def decode_page(self, conn: sa.Connection, rows: Sequence[Any],
+                    cited: sa.Select[Any] | None = None) -> list[RecordedEvent]:
+        """The events of ``rows`` (:data:`EVENT_ROWS` rows), with their citations: those
+        ``cited`` selects (one statement: the citations of a track or of a range of
+        positions, a superset of the rows' is fine), else fetched by position in chunks."""
         by_position: dict[int, list[Citation]] = {}
-        positions = [row.position for row in rows]
-        for chunk in chunks(positions):
-            query = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
-                     .order_by(t.citations.c.position, t.citations.c.ordinal))
-            for row in conn.execute(query):
+        if cited is not None:
+            queries: Iterable[sa.Select[Any]] = [cited] if rows else []
+        else:
+            queries = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
+                       for chunk in chunks([row.position for row in rows]))
+        for query in queries:
+            for row in conn.execute(query.order_by(t.citations.c.position,
+                                                   t.citations.c.ordinal)):
                 by_position.setdefault(row.position, []).append(citation_of(row))
         erased = [row.position for row in rows if row.body is None]
         redacted = redactions(conn, erased) if erased else {}
@@ -186,7 +194,12 @@ class Reads:
     def read_range(self, conn: sa.Connection, start: int, limit: int) -> list[RecordedEvent]:
         query = (events_from(start).where(t.events.c.position >= start)
                  .order_by(t.events.c.position).limit(limit))
-        return self.decode_page(conn, conn.execute(query).all())
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        c = t.citations.c  # the range's citations in one statement
+        return self.decode_page(conn, rows, sa.select(t.citations).where(
+            c.position >= rows[0].position, c.position <= rows[-1].position))
 
     def view_conn(self, conn: sa.Connection, track: str, upto: int | None = None, *,
                   streams: Sequence[str] | None = None) -> list[RecordedEvent]:
@@ -206,9 +219,23 @@ class Reads:
 
     def read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
-        query = (EVENT_ROWS.where(t.events.c.track == track, t.events.c.version >= from_version)
-                 .order_by(t.events.c.version))
-        return self.decode_page(conn, conn.execute(query).all())
+        e = t.events.c
+        query = (EVENT_ROWS.where(e.track == track, e.version >= from_version)
+                 .order_by(e.version))
+        rows = conn.execute(query).all()
+        # The track's citations in one statement, not in chunks of positions: on SQLite
+        # joined to its events (the (track, version) index, then each citation's key);
+        # on PostgreSQL, whose planner hashed the whole citations table for that join
+        # (twice the time), by ``position = ANY(array of the rows' positions)``.
+        c = t.citations.c
+        if conn.dialect.name == "sqlite":
+            cited = (sa.select(t.citations).join(t.events, e.position == c.position)
+                     .where(e.track == track, e.version >= from_version))
+        else:
+            cited = sa.select(t.citations).where(c.position == sa.any_(sa.bindparam(
+                "positions", [row.position for row in rows],
+                type_=postgresql.ARRAY(sa.BigInteger))))
+        return self.decode_page(conn, rows, cited)
 
     def position_at(self, known_at: dt.datetime) -> int:
         """The last position recorded at or before ``known_at`` (0 if none)."""

@@ -20,12 +20,19 @@ HASH = sa.String(64)
 UUID_TEXT = sa.String(36)
 #: A stream's id: a bilateral track (``RUS-USA``), a multilateral stream (``CHN-IND-RUS``,
 #: up to 50 countries: 199 characters) or a fixed stream (``$actors``). SQLite does not
-#: enforce the length, and its column keeps the 16 it was made with (migration 0008).
+#: enforce the length, and its column keeps the 16 it was made with (migration 0009).
 STREAM = sa.String(16).with_variant(sa.String(200), "postgresql")
 
+#: An event's position: SQLite's rowid (``INTEGER PRIMARY KEY``, no second index on it),
+#: PostgreSQL's ``bigint``.
+POSITION = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+#: The chained envelopes. No index on ``hash`` and none on the valid-time bounds: no
+#: query reads through them, and each was a random-key index entry written per event
+#: (schema 0008_lean, docs/integrity.md#the-stored-format).
 events = sa.Table(
     "events", metadata,
-    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("position", POSITION, primary_key=True, autoincrement=False),
     sa.Column("event_id", UUID_TEXT, nullable=False),
     sa.Column("track", STREAM, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -48,8 +55,6 @@ events = sa.Table(
     sa.Column("hash", HASH, nullable=False),
     sa.UniqueConstraint("event_id", name="uq_events_event_id"),
     sa.UniqueConstraint("track", "version", name="uq_events_track_version"),
-    sa.UniqueConstraint("hash", name="uq_events_hash"),
-    sa.Index("ix_events_track_valid", "track", "valid_lower", "valid_upper"),
     sa.Index("ix_events_type", "type"),
     sa.Index("ix_events_recorded_position", "recorded_at", "position"),  # known-at cuts
 )
@@ -186,7 +191,7 @@ erasures = sa.Table(
 )
 
 #: The countries of each multilateral stream (three or more), written with its first event:
-#: "the multilateral streams with both CHN and IND" is a seek per country (migration 0008).
+#: "the multilateral streams with both CHN and IND" is a seek per country (migration 0009).
 stream_members = sa.Table(
     "stream_members", metadata,
     sa.Column("country", sa.String(3), primary_key=True),

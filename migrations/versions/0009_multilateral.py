@@ -1,7 +1,7 @@
 """Multilateral streams: the countries of each stream of three or more.
 
-Revision ID: 0008_multilateral
-Revises: 0007_resolved_dates
+Revision ID: 0009_multilateral
+Revises: 0008_lean
 Create Date: 2026-12-04
 
 An event of three or more countries (a trilateral meeting, a summit) is recorded once,
@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_multilateral"
-down_revision = "0007_resolved_dates"
+revision = "0009_multilateral"
+down_revision = "0008_lean"
 branch_labels = None
 depends_on = None
 
