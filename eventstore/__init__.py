@@ -108,7 +108,7 @@ if TYPE_CHECKING:
     from .storage.reads import TrackSummary
     from .storage.subscriptions import Subscription
     from .storage.tree import ConsistencyProof, InclusionProof, StoredCheckpoint, TreeHead
-    from .tracks import parse_track
+    from .tracks import parse_stream, parse_track
 
 #: The module of each public name but the errors, imported when the name is first used
 #: (module ``__getattr__``, :mod:`eventstore.lazy`): ``import eventstore`` alone, as the
@@ -127,7 +127,7 @@ _LAZY = {
     "storage": ("ANY", "NO_STREAM", "STREAM_EXISTS", "Appended", "AppendResult", "CitedSpan",
                 "Erasure", "EventStore", "ExpectedVersion", "NewSource", "Source",
                 "SourceInfo"),
-    "tracks": ("parse_track",),
+    "tracks": ("parse_stream", "parse_track"),
     "report": ("track_report",),
     "plover": ("LeftOut", "PloverExport", "plover_export"),
     # what the store's methods return or take (tests/test_public_api.py)
@@ -164,8 +164,8 @@ __all__ = [
     "Redacted", "STREAM_EXISTS", "SchemaError", "Source", "SourceErased", "SourceError",
     "SourceInfo", "SourceNotFound", "SourceRegistered", "Stance", "StatementMade",
     "TopicsDiscussed", "TrackError", "UnknownFactType", "ValidTime", "ValidationError",
-    "canonical_json", "fact_from_dict", "fact_to_dict", "parse_track", "parse_valid_time",
-    "resolve_citation",
+    "canonical_json", "fact_from_dict", "fact_to_dict", "parse_stream", "parse_track",
+    "parse_valid_time", "resolve_citation",
     # what the store's methods return or take (tests/test_public_api.py)
     "ActorRegistry", "Change", "CheckedCheckpoint", "Checkpoint", "ConsistencyProof",
     "InclusionProof", "Problem", "Replay", "Report", "SeenErasure", "SignerKey", "Step",

@@ -36,7 +36,7 @@ from .errors import DateError, ValidationError
 from .facts import FactData, FieldValueError, fact_class
 from .relative import check_words, resolved_valid_time
 from .sources import Citation, CitationRequest
-from .tracks import parse_track
+from .tracks import parse_stream
 
 __all__ = ["Fact", "RecordedEvent", "fact_from_dict", "fact_to_dict", "envelope",
            "envelope_dict",
@@ -323,7 +323,7 @@ def _track(value: Any) -> str:
     if value is None:
         raise ValidationError("missing: a fact needs its track, e.g. RUS-USA", where="track")
     try:
-        return parse_track(value)
+        return parse_stream(value)
     except ValidationError as err:
         raise err.at("track") from None
 

@@ -264,6 +264,21 @@ class FactData:
 _parties = attrs.field(converter=_tuple, validator=_non_empty)
 
 
+_AT_HELP = ("data.at: the key of the multilateral meeting (a summit, on a multilateral "
+            "stream with both countries, e.g. CHN-IND-RUS) this meeting is held at, on its "
+            "sidelines")
+
+
+def _summit(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """``at``: a key, and not the meeting's own."""
+    if value is None:
+        return
+    _key(instance, attribute, value)
+    if value == instance.key:
+        raise FieldValueError(attribute.name, f"{attribute.name}: a meeting is not held on the "
+                              f"sidelines of itself ({value!r}); name the summit's key")
+
+
 @attrs.frozen
 class MeetingPlanned(FactData):
     """A meeting or summit is announced or being prepared; ``scheduled`` is when (EDTF), if said."""
@@ -278,6 +293,7 @@ class MeetingPlanned(FactData):
     scheduled: str | None = attrs.field(default=None, validator=_edtf)
     purpose: str | None = attrs.field(default=None, validator=long_text)
     condition: str | None = _condition()
+    at: str | None = attrs.field(default=None, validator=_summit, metadata={"help": _AT_HELP})
 
 
 @attrs.frozen
@@ -292,6 +308,8 @@ class MeetingHeld(FactData):
     note: str | None = attrs.field(default=None, validator=long_text)
     #: The key of the invitation this meeting answers, when the source says so.
     fulfils: str | None = attrs.field(default=None, validator=attrs.validators.optional(_key))
+    #: The key of the multilateral meeting (a summit) it is held at, on its sidelines.
+    at: str | None = attrs.field(default=None, validator=_summit, metadata={"help": _AT_HELP})
 
 
 @attrs.frozen

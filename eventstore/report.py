@@ -251,15 +251,25 @@ def _lifecycle(item: Any) -> str:
     return f' <span class="lifecycle">{_e(lifecycle_words(stages))}</span>'
 
 
-def _names(parties: Iterable[Any]) -> str:
-    return ", ".join(p.label for p in parties)
+def _names(parties: Iterable[Any], *, countries: bool = False) -> str:
+    return ", ".join(f"{p.label} ({p.country})" if countries and p.country else p.label
+                     for p in parties)
 
 
 def _describe(kind: str, item: Any) -> str:
-    """The item in one line of text (escaped by the caller)."""
+    """The item in one line of text (escaped by the caller); an item of a multilateral
+    stream says so, with its countries."""
+    stream = getattr(item, "multilateral", None)
+    return _describe_item(kind, item) + (
+        f" (multilateral: {stream.replace('-', ', ')})" if stream else "")
+
+
+def _describe_item(kind: str, item: Any) -> str:
     if kind == "meetings":
         return ((f"{item.kind or 'meeting'}" + (f" at {item.place}" if item.place else ""))
-                + (f" — {_names(item.participants)}" if item.participants else "")
+                + (f", on the sidelines of {item.at}" if item.at else "")
+                + (f" — {_names(item.participants, countries=bool(item.multilateral))}"
+                   if item.participants else "")
                 + (f"; topics: {', '.join(item.topics)}" if item.topics else "")
                 + (f"; scheduled {item.scheduled}" if item.scheduled else "")
                 + (f" (before: {', '.join(item.rescheduled)})" if item.rescheduled else "")
@@ -628,7 +638,9 @@ def _history_section(state: TrackState, steps: Sequence[Step], marks: _MarkIds,
         out.append(f'<li class="step{" later" if later else ""}" data-position="{step.position}">'
                    f'<p class="step-head"><span class="when">{_e(_when(step.valid))}</span> '
                    f'<span class="pos">#{step.position}</span> <code>{_e(step.type)}</code> '
-                   f'<span class="recorded">recorded {_e(_moment(step.recorded_at))}</span>'
+                   + (f'<span class="multilateral">multilateral: '
+                      f'{_e(step.stream.replace("-", ", "))}</span> ' if step.stream else "")
+                   + f'<span class="recorded">recorded {_e(_moment(step.recorded_at))}</span>'
                    + (' <span class="after">after the as-of day</span>' if later else "")
                    + f'</p><ul class="changes">{changes}</ul>'
                    f"{_citations(step.citations, marks)}</li>")

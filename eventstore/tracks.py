@@ -1,20 +1,29 @@
-"""Bilateral tracks: naming and validating the stream a fact belongs to.
+"""Tracks and streams: naming and validating the stream a fact belongs to.
 
-A track is the relationship between two countries, named by their ISO 3166-1
-alpha-3 codes sorted and joined by a hyphen: ``RUS-USA``. Callers may give the
-codes in either order and any case; :func:`parse_track` returns the canonical id.
+A bilateral track is the relationship between two countries, named by their ISO 3166-1
+alpha-3 codes sorted and joined by a hyphen: ``RUS-USA``. A multilateral stream holds
+the events of three or more countries at once (a trilateral meeting, a summit), named
+the same way: ``CHN-IND-RUS``. Callers may give the codes in any order and any case;
+:func:`parse_track` (bilateral only) and :func:`parse_stream` (either) return the
+canonical id.
+
+A multilateral event is recorded once, on its own stream, and belongs to the view of
+every bilateral track among its parties (:func:`pairs`): the track CHN-IND shows the
+events of its own stream and those of every multilateral stream with both CHN and IND.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 import pycountry
 
 from .errors import TrackError
 
-__all__ = ["parse_track", "is_country", "SOURCES_STREAM", "ACTORS_STREAM", "ERASURES_STREAM",
+__all__ = ["parse_track", "parse_stream", "is_country", "is_multilateral", "parties",
+           "pairs", "MAX_PARTIES", "SOURCES_STREAM", "ACTORS_STREAM", "ERASURES_STREAM",
            "FIXED_STREAMS", "TOPICS_STREAM", "REGISTRY_STREAMS"]
 
 #: The stream that holds source registrations (not a bilateral track).
@@ -30,7 +39,14 @@ REGISTRY_STREAMS = (ACTORS_STREAM, TOPICS_STREAM)
 #: Streams that are not bilateral tracks.
 FIXED_STREAMS = (SOURCES_STREAM, ACTORS_STREAM, ERASURES_STREAM, TOPICS_STREAM)
 
-_TRACK_RE = re.compile(r"^\s*([A-Za-z]{3})\s*[-–_/ ]\s*([A-Za-z]{3})\s*$")
+#: The most countries one multilateral stream may name (its id then has 199 characters,
+#: the width of the ``events.track`` column; each event of it shows on up to 1,225
+#: bilateral tracks).
+MAX_PARTIES = 50
+
+_CODES_RE = re.compile(r"^\s*[A-Za-z]{3}(?:\s*[-–_/ ]\s*[A-Za-z]{3})+\s*$")
+_SPLIT_RE = re.compile(r"[A-Za-z]{3}")
+_EXAMPLE = "give ISO 3166 alpha-3 country codes joined by hyphens, such as RUS-USA"
 
 
 @functools.cache
@@ -46,21 +62,57 @@ def is_country(code: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _canonical(value: str) -> str:
-    match = _TRACK_RE.match(value)
-    if not match:
-        raise TrackError(f"{value!r} is not a track id: give two ISO 3166 alpha-3 country codes "
-                         "joined by a hyphen, such as RUS-USA")
-    codes = sorted({match.group(1).upper(), match.group(2).upper()})
-    if len(codes) != 2:
+    """The canonical id of a stream of two or more countries."""
+    if not _CODES_RE.match(value):
+        raise TrackError(f"{value!r} is not a track id: {_EXAMPLE} (a bilateral track) or "
+                         "CHN-IND-RUS (a multilateral stream)")
+    given = [code.upper() for code in _SPLIT_RE.findall(value)]
+    twice = sorted({code for code in given if given.count(code) > 1})
+    codes = sorted(set(given))
+    if len(codes) < 2:
         raise TrackError(f"{value!r}: a bilateral track needs two different countries")
+    if twice:
+        raise TrackError(f"{value!r}: {', '.join(twice)} is given twice; name each country once")
+    if len(codes) > MAX_PARTIES:
+        raise TrackError(f"{value!r}: {len(codes)} countries; a multilateral stream names at "
+                         f"most {MAX_PARTIES}")
     unknown = [code for code in codes if not is_country(code)]
     if unknown:
         raise TrackError(f"{value!r}: {', '.join(unknown)} is not an ISO 3166 alpha-3 country code")
-    return f"{codes[0]}-{codes[1]}"
+    return "-".join(codes)
 
 
-def parse_track(value: object) -> str:
-    """Return the canonical track id for ``value`` or raise :class:`TrackError`."""
+def parse_stream(value: object) -> str:
+    """The canonical id of a bilateral track (``RUS-USA``) or a multilateral stream
+    (``CHN-IND-RUS``): where a fact may be appended. Raises :class:`TrackError`."""
     if not isinstance(value, str):
         raise TrackError(f"a track must be a string such as 'RUS-USA', not {type(value).__name__}")
     return _canonical(value)
+
+
+def parse_track(value: object) -> str:
+    """The canonical id of a bilateral track, or :class:`TrackError` (a multilateral
+    stream's id is refused, naming the bilateral tracks it shows on)."""
+    canonical = parse_stream(value)
+    if is_multilateral(canonical):
+        tracks = pairs(canonical)
+        shown = ", ".join(tracks[:3]) + (" …" if len(tracks) > 3 else "")
+        raise TrackError(f"{canonical} is a multilateral stream, not a bilateral track: its "
+                         f"events show on each bilateral track among its parties ({shown})")
+    return canonical
+
+
+def is_multilateral(stream: str) -> bool:
+    """True for a canonical multilateral stream id (three or more countries)."""
+    return stream.count("-") >= 2 and not stream.startswith("$")
+
+
+def parties(stream: str) -> tuple[str, ...]:
+    """The countries of a canonical track or stream id, in order."""
+    return tuple(stream.split("-"))
+
+
+def pairs(stream: str) -> list[str]:
+    """The bilateral tracks among the parties of a canonical stream id (itself, for a
+    bilateral track), in order."""
+    return [f"{a}-{b}" for a, b in itertools.combinations(parties(stream), 2)]

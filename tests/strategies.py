@@ -87,6 +87,24 @@ def tracks(draw: st.DrawFn, canonical: bool = True) -> str:
     return f"{a}{sep}{b}"
 
 
+@st.composite
+def streams(draw: st.DrawFn, canonical: bool = True) -> str:
+    """A multilateral stream id (three to five countries); with ``canonical=False``, any
+    spelling ``parse_stream`` accepts (any order and case, any separator)."""
+    codes = draw(st.lists(countries, min_size=3, max_size=5, unique=True))
+    if canonical:
+        return "-".join(sorted(codes))
+    codes = draw(st.permutations(codes))
+    seps = draw(st.lists(st.sampled_from(["-", "–", "_", "/", " ", " - "]),
+                         min_size=len(codes) - 1, max_size=len(codes) - 1))
+    spelled = [draw(st.sampled_from([c, c.lower(), c.title()])) for c in codes]
+    return spelled[0] + "".join(sep + code for sep, code in zip(seps, spelled[1:], strict=True))
+
+
+#: Where a fact may be appended: a bilateral track, or now and then a multilateral stream.
+appendable = st.one_of(tracks(), tracks(), streams())
+
+
 # -- EDTF dates -----------------------------------------------------------------------
 
 
@@ -154,7 +172,7 @@ def _has(validators: tuple[Any, ...], name: str) -> bool:
 
 
 def _str_strategy(validators: tuple[Any, ...], where: str) -> st.SearchStrategy[str]:
-    if _has(validators, "_key"):
+    if _has(validators, "_key") or _has(validators, "_summit"):  # _summit: a key, not its own
         return keys
     if _has(validators, "_country") or _has(validators, "_countries"):
         return countries
@@ -235,9 +253,11 @@ def payloads(cls: type) -> st.SearchStrategy[Any]:
                                   f"{cls.__name__}.{field.name}")
             for field in attrs.fields(cls)
         }
-        # a rule across fields (__attrs_post_init__): draw, then keep what it accepts
-        _PAYLOADS[cls] = (_checked(cls, fields) if "__attrs_post_init__" in vars(cls)
-                          else st.builds(cls, **fields))
+        # a rule across fields (__attrs_post_init__, or a validator that reads another
+        # field: a meeting's `at` is not its own `key`): draw, then keep what it accepts
+        across = "__attrs_post_init__" in vars(cls) or any(
+            _has(_flatten(field.validator), "_summit") for field in attrs.fields(cls))
+        _PAYLOADS[cls] = _checked(cls, fields) if across else st.builds(cls, **fields)
     return _PAYLOADS[cls]
 
 
@@ -301,7 +321,8 @@ def fact_dicts(draw: st.DrawFn, data: st.SearchStrategy[F.FactData] | None = Non
     }
     stream = getattr(cls, "stream", None)
     if stream is None:
-        kwargs["track"] = draw(tracks(canonical=False))
+        kwargs["track"] = draw(st.one_of(tracks(canonical=False),
+                                         streams(canonical=False)))
     elif draw(st.booleans()):
         kwargs["track"] = stream
     if getattr(cls, "needs_date", True):  # the others have no date of their own

@@ -17,6 +17,7 @@ from eventstore import EventNotFound, EventStore, ValidationError, parse_valid_t
 from eventstore.projection.fold import project
 from eventstore.projection.timeline import counts_at, order_key
 from eventstore.storage.schema import events
+from eventstore.tracks import pairs
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 D = dt.date
@@ -291,13 +292,14 @@ DATES = ["2018-06-27", "2018-07", "2018-08-23", "2018-08", "../2018-08-23", "201
 
 @st.composite
 def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """Random facts on two tracks, some late-arriving, some retracted or corrected later."""
+    """Random facts on two tracks and a multilateral stream (FRA-RUS-USA: it shows on both),
+    some late-arriving, some retracted or corrected later."""
     facts: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(1, 14))):
         kind = draw(st.sampled_from(sorted(STATUSES)))
         status = draw(st.sampled_from(STATUSES[kind]))
         key = draw(st.sampled_from(["a", "b"]))
-        track = draw(st.sampled_from(["RUS-USA", "RUS-USA", "FRA-USA"]))
+        track = draw(st.sampled_from(["RUS-USA", "RUS-USA", "FRA-USA", "FRA-RUS-USA"]))
         facts.append({"kind": kind, "status": status, "key": key, "track": track,
                       "date": draw(st.sampled_from(DATES)), "id": str(uuid.uuid4()),
                       "retract": draw(st.booleans()) and draw(st.booleans()),
@@ -505,6 +507,19 @@ def fresh_track() -> str:
     return f"{first}-{second}"
 
 
+def fresh_tracks() -> tuple[str, str, str]:
+    """Two fresh bilateral tracks and the multilateral stream of their countries (which
+    shows on both): how a history's RUS-USA, FRA-USA and FRA-RUS-USA are stored."""
+    ours, other = fresh_track(), fresh_track()
+    return ours, other, "-".join(sorted(set(ours.split("-")) | set(other.split("-"))))
+
+
+def _placed(history: list[dict[str, Any]], ours: str, other: str,
+            multi: str) -> list[dict[str, Any]]:
+    where = {"RUS-USA": ours, "FRA-USA": other, "FRA-RUS-USA": multi}
+    return [dict(i, track=where[i["track"]]) for i in _expand(history)]
+
+
 def _append_in_batches(store: EventStore, facts: list[dict[str, Any]],
                        sizes: list[int]) -> list[int]:
     positions: list[int] = []
@@ -527,9 +542,8 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
                                          data: st.DataObject) -> None:
     """project(as_of, known_at) equals the naive fold of the right prefix, at random points,
     with late-arriving facts, retractions and corrections."""
-    ours, other = fresh_track(), fresh_track()
-    items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
-             for i in _expand(history)]
+    ours, other, multi = fresh_tracks()
+    items = _placed(history, ours, other, multi)
     _register(store)
     registry = store.registry()
     start = store.head()[0]
@@ -540,9 +554,9 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
         cut = positions[known - 1] if known else start
         as_of = data.draw(st.sampled_from([None, D(2018, 7, 31), D(2018, 8, 22),
                                            D(2018, 8, 24), D(2018, 12, 31)]))
-        state = project(ours, [e for e in store.read_track(ours) if e.position <= cut],
+        state = project(ours, [e for e in store.read_all(track=ours) if e.position <= cut],
                         as_of=as_of, registry=registry)
-        mine = [i for i in items[:known] if i["track"] == ours]
+        mine = [i for i in items[:known] if i["track"] in (ours, multi)]  # the track's view
         assert _statuses(state) == _oracle(mine, len(mine), as_of)
         assert _details(state) == _details_oracle(mine, as_of)
         # the store's known-at cut is the last position recorded by then
@@ -553,7 +567,7 @@ def test_project_equals_the_naive_oracle(store: EventStore, sources: tuple[str, 
             at = _utc(moment)
             through = store.position_at(at)
             assert through >= cut
-            expected = project(ours, [e for e in store.read_track(ours)
+            expected = project(ours, [e for e in store.read_all(track=ours)
                                       if e.position <= through], as_of=as_of, known_at=at,
                                registry=registry)
             assert store.project(ours, as_of=as_of, known_at=at) == expected
@@ -719,9 +733,8 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
                                                history: list[dict[str, Any]],
                                                data: st.DataObject) -> None:
     """Appends in random batches, late facts included: the stored state is the rebuilt one."""
-    ours, other = fresh_track(), fresh_track()
-    items = [dict(i, track=ours if i["track"] == "RUS-USA" else other)
-             for i in _expand(history)]
+    ours, other, multi = fresh_tracks()
+    items = _placed(history, ours, other, multi)
     _register(store)
     facts = [_as_fact(i, sources[0]) for i in items]
     index = 0
@@ -731,10 +744,13 @@ def test_incremental_read_model_equals_rebuild(store: EventStore, sources: tuple
         index += size
         if data.draw(st.booleans()):
             store.catch_up(limit=data.draw(st.integers(1, 5)))
-    for track in {i["track"] for i in items}:
+    # each bilateral track shows the multilateral stream's events: FRA-RUS-USA's third,
+    # the track of the two countries the others do not share, too
+    views = {track for i in items for track in pairs(i["track"])}
+    for track in views:
         served = store._read_models.current(track)
         assert served is not None
-        assert served == project(track, list(store.read_track(track)),
+        assert served == project(track, list(store.read_all(track=track)),
                                  registry=store.registry())
 
 

@@ -14,6 +14,8 @@ import json
 import uuid
 from typing import Any
 
+import attrs
+
 from eventstore import Step, TrackState, parse_valid_time
 from eventstore.codec import documents
 from eventstore.projection.state import Evidence, Invitation, Meeting, PartyRef, Stage, Topic
@@ -60,11 +62,12 @@ def test_a_state_document_has_the_published_shape() -> None:
                "condition": None, "by": None, "rescheduled": [],
                "stages": [{"status": "planned", "date": JULY_DATE},
                           {"status": "held", "date": DATE}],
+               "at": None, "multilateral": None,
                "lifecycle": "planned Jul → held 23 Aug 2018"}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
                   "date": None, "outcome_only": False, "citations": [], "notes": [], "by": None,
-                  "stages": [], "lifecycle": "extended"}
+                  "stages": [], "multilateral": None, "lifecycle": "extended"}
     topic = {"key": "Syrie", "status": "discussed", "first": "2018-07", "last": "2018-08-23",
              "meetings": ["helsinki", "geneva"], "date": DATE, "citations": [CITATION],
              "names": [], "registered": None}
@@ -94,7 +97,9 @@ def test_a_step_document_has_the_published_shape() -> None:
     assert same_document(step.to_dict(), {
         "position": 9, "event_id": "e1", "type": "meeting.planned", "date": DATE,
         "recorded_at": "2026-11-23T12:33:25.748461Z", "changes": ["a", "b"],
-        "citations": [CITATION]})
+        "citations": [CITATION], "stream": None})
+    multilateral = attrs.evolve(step, stream="CHN-IND-RUS")
+    assert multilateral.to_dict()["stream"] == "CHN-IND-RUS"
 
 
 def test_the_documents_converter_writes_days_moments_and_ids_as_text_and_reads_them() -> None:

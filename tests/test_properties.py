@@ -49,12 +49,12 @@ from tests.strategies import (
     UNSUPPORTED,
     agreeing,
     any_payload,
+    appendable,
     edtf_dates,
     fact_dicts,
     fresh_uuid,
     keys,
     short_texts,
-    tracks,
 )
 
 PURE = settings(max_examples=200, deadline=None)
@@ -501,7 +501,7 @@ def _check_event(event: RecordedEvent, fact: Fact, spec: dict[str, Any],
 @DB
 def test_append_then_read(cited_store: EventStore, data: st.DataObject) -> None:
     store = cited_store
-    track_ids = data.draw(st.lists(tracks(), min_size=2, max_size=5, unique=True),
+    track_ids = data.draw(st.lists(appendable, min_size=2, max_size=5, unique=True),
                           label="tracks")
     ops = data.draw(st.lists(operations(len(track_ids)), min_size=1, max_size=4), label="ops")
 
@@ -562,7 +562,7 @@ def test_append_then_read(cited_store: EventStore, data: st.DataObject) -> None:
 def test_replay_is_deterministic_and_reappending_writes_nothing(cited_store: EventStore,
                                                                 data: st.DataObject) -> None:
     store = cited_store
-    track_ids = data.draw(st.lists(tracks(), min_size=2, max_size=5, unique=True),
+    track_ids = data.draw(st.lists(appendable, min_size=2, max_size=5, unique=True),
                           label="tracks")
     one_track = data.draw(st.booleans(), label="append to one track")
     specs = data.draw(st.lists(fact_specs(), min_size=1, max_size=20), label="facts")

@@ -39,6 +39,11 @@ def filled(store: EventStore) -> EventStore:
         "data": {"key": "geneva", "kind": "talks",
                  "participants": [{"name": "John Bolton", "country": "USA"}]},
         "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
+    store.append("CHN-IND-RUS", [{
+        "type": "meeting.held", "date": "2018-08-23",
+        "data": {"key": "trilateral", "kind": "talks",
+                 "participants": [{"name": "John Bolton", "country": "USA"}]},
+        "citations": [{"source": source.id, "quote": "une rencontre à Genève"}]}])
     store.checkpoint(generate_key("schema-test"))
     # An erased source: its row in erasures lets the guarded triggers through for it only.
     store.erase_source(store.add_source(ARTICLE_MOSCOW.read_bytes()).id, reason="test")
@@ -63,6 +68,8 @@ _CHANGES = {
     ("DELETE", "checkpoints"): "DELETE FROM checkpoints",
     ("UPDATE", "erasures"): "UPDATE erasures SET reason = 'forged'",
     ("DELETE", "erasures"): "DELETE FROM erasures",
+    ("UPDATE", "stream_members"): "UPDATE stream_members SET country = 'USA'",
+    ("DELETE", "stream_members"): "DELETE FROM stream_members",
 }
 
 
@@ -87,6 +94,7 @@ _TRUNCATE = {
     "merkle_nodes": "TRUNCATE merkle_nodes CASCADE",
     "checkpoints": "TRUNCATE checkpoints CASCADE",
     "erasures": "TRUNCATE erasures CASCADE",
+    "stream_members": "TRUNCATE stream_members CASCADE",
 }
 
 
@@ -166,3 +174,29 @@ def test_a_database_migrated_by_an_older_version(db_url: str) -> None:
         EventStore(engine)
     assert upgrade(engine) == ("0001", HEAD_REVISION)
     EventStore(engine).close()
+
+
+def test_migration_0011_backfills_the_members_of_multilateral_streams(db_url: str) -> None:
+    """A log at 0010 (rows written as an older eventstore would, here by hand) gets the
+    countries of each multilateral stream it holds; bilateral and fixed streams get none."""
+    engine = migrated_to(db_url, "0010_source_publication")
+    with engine.connect() as conn:
+        events = sa.table("events", *(sa.column(name) for name in (
+            "position", "event_id", "track", "version", "type", "schema_version",
+            "recorded_at", "recorded_by", "payload_hash", "citations_hash", "prev_hash",
+            "hash")))
+        for position, track in enumerate(("$sources", "RUS-USA", "CHN-IND-RUS"), start=1):
+            conn.execute(events.insert().values(
+                position=position, event_id=f"00000000-0000-0000-0000-00000000000{position}",
+                track=track, version=1, type="meeting.held", schema_version=1,
+                recorded_at=sa.func.current_timestamp(), recorded_by="old",
+                payload_hash="0" * 64, citations_hash="0" * 64, prev_hash=str(position) * 64,
+                hash=str(position + 1) * 64))
+        conn.commit()
+    assert upgrade(engine) == ("0010_source_publication", HEAD_REVISION)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT stream, country FROM stream_members "
+                                    "ORDER BY country")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("CHN-IND-RUS", "CHN"), ("CHN-IND-RUS", "IND"),
+                                            ("CHN-IND-RUS", "RUS")]

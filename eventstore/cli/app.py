@@ -330,7 +330,10 @@ def _type_command(type_name: str) -> click.Command:
 
 def _envelope_options(cls: type[FactData]) -> list[click.Option]:
     track = ([] if cls.stream else
-             [click.Option(["--track"], required=True, help="Bilateral track, e.g. RUS-USA.")])
+             [click.Option(["--track"], required=True,
+                           help="Bilateral track, e.g. RUS-USA; or the multilateral stream "
+                                "of an event of three or more countries, e.g. CHN-IND-RUS "
+                                "(it shows on every bilateral track among them).")])
     dates = [
         click.Option(["--date"], metavar="EDTF",
                      help="When it happened: 2018-08-23, 2018-08, 2018?, a/b, ../b. Without "
@@ -408,7 +411,8 @@ _KNOWN_AT = click.option("--known-at", metavar="TIME",
 
 
 @click.command("project")
-@click.option("--track", help="Bilateral track, e.g. RUS-USA.")
+@click.option("--track", help="Bilateral track, e.g. RUS-USA (with the events of the "
+              "multilateral streams that have both countries, e.g. CHN-IND-RUS).")
 @_AS_OF
 @_KNOWN_AT
 @click.option("--possible", is_flag=True,
@@ -439,7 +443,8 @@ def project_command(track: str | None, as_of: str | None, known_at: str | None,
 
 
 @click.command("history")
-@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
+@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA (with the events "
+              "of the multilateral streams that have both countries, e.g. CHN-IND-RUS).")
 @click.option("--by", type=click.Choice(["valid", "recorded"]), default="valid",
               show_default=True, help="Order of the steps: world time or record time.")
 @_KNOWN_AT
@@ -461,7 +466,8 @@ def history_command(track: str, by: str, known_at: str | None, db: str | None,
 @click.command("tracks")
 @common
 def tracks_command(db: str | None, fmt: str) -> None:
-    """Every track with its number of events and the span of its dates."""
+    """Every track with its number of events and the span of its dates (an event of a
+    multilateral stream counts on each bilateral track among its countries)."""
     with open_store(db) as store:
         docs = [summary.to_dict() for summary in store.tracks()]
     render.emit(fmt, {"tracks": docs}, lambda _: render.tracks_text(docs))
@@ -470,7 +476,9 @@ def tracks_command(db: str | None, fmt: str) -> None:
 # -- log ------------------------------------------------------------------------------
 
 @click.command()
-@click.option("--track", help="Only this track (e.g. RUS-USA, or $sources).")
+@click.option("--track", help="Only this track (e.g. RUS-USA, with the events of the "
+              "multilateral streams that have both countries), one multilateral stream "
+              "(CHN-IND-RUS), or $sources.")
 @click.option("--type", "types", multiple=True, help="Only this fact type (repeatable).")
 @click.option("--since", type=click.IntRange(min=1), default=1, show_default=True,
               metavar="POSITION", help="Start at this position.")

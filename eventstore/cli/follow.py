@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 @click.option("--create", is_flag=True,
               help="With --consumer: create it if it does not exist, starting after --from "
                    "(default 0).")
-@click.option("--track", "tracks", multiple=True, help="Only this track (repeatable).")
+@click.option("--track", "tracks", multiple=True,
+              help="Only this track (repeatable); a bilateral track includes the events of "
+                   "the multilateral streams with both its countries.")
 @click.option("--type", "types", multiple=True, help="Only this fact type (repeatable).")
 @click.option("--until-caught-up", is_flag=True,
               help="Stop once every event committed so far has been printed.")

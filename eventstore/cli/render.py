@@ -267,22 +267,25 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
                                                                            "postponed") else "")
         + (f" (before: {', '.join(m.rescheduled)})" if m.rescheduled else "")
         + (f" (condition: {m.condition})" if m.condition else "")
-        + (f" at {m.place}" if m.place else "")
-        + (f" — {', '.join(p.label for p in m.participants)}" if m.participants else "")
+        + (f" at {m.place}" if m.place else "") + _multilateral(m)
+        + (f", on the sidelines of {m.at}" if m.at else "")
+        + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
         f"{_when(d.date)}  {d.key}: {d.title or 'declaration'} {life(d)}"
         + (f" (condition: {d.condition})" if d.condition else "")
         + (f" by {d.by.label}" if d.by else "")
-        + (f" — {d.reason}" if d.reason else "")))
+        + _multilateral(d) + (f" — {d.reason}" if d.reason else "")))
     section("Invitations", state.invitations, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.inviter.label if i.inviter else '?'} invited "
         f"{i.invitee.label if i.invitee else '?'}" + (f" to {i.place}" if i.place else "")
+        + _multilateral(i)
         + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
         + (f" by {i.by.label}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
         f"{_when(s.date)}  {s.speaker.label} ({s.stance.replace('_', ' ')}): {s.content}"
+        + _multilateral(s)
         + (f" [condition: {s.condition}]" if s.condition else "")
         + (f" [reported: {s.attribution}]" if s.attribution else "")
         + (_withdrawn(s) if s.status == "withdrawn" else "")))
@@ -296,6 +299,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (a.action or 'action (not described)')
         + (f" (against {a.target.label})" if a.target else "")
         + (f" (condition: {a.condition})" if a.condition else "")
+        + _multilateral(a)
         + f" — {life(a)}" + (f" by {a.by.label}" if a.by else "")
         + (f": {a.reason}" if a.reason else "")))
     section("Incidents", state.incidents, lambda i: (
@@ -307,7 +311,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
-            f"{r.erased_by} ({r.reason})"))
+            f"{r.erased_by} ({r.reason})" + _multilateral(r)))
     opened = state.open_items_on(state.as_of or today)
     lines.append("")
     lines.append(f"{sub}Open items ({len(opened)})")
@@ -331,11 +335,26 @@ def note_sources(note: Any) -> str:
     """The sources and spans a note's fact cites (``a1b2c3d4 120-190``)."""
     return "; ".join(f"{c.source[:8]} {c.start}-{c.end}" for c in note.citations) \
         or "no citation"
+
+
 def _withdrawn(statement: Any) -> str:
     """`` — withdrawn 27 Jun 2018 by X: reason`` (a statement's withdrawal, in words)."""
     return (f" — withdrawn {_when(statement.withdrawn)}"
             + (f" by {statement.withdrawn_by.label}" if statement.withdrawn_by else "")
             + (f": {statement.withdrawn_reason}" if statement.withdrawn_reason else ""))
+
+
+def _multilateral(item: Any) -> str:
+    """`` (multilateral: CHN, IND, RUS)`` for an item recorded on a multilateral stream."""
+    stream = getattr(item, "multilateral", None)
+    return f" (multilateral: {stream.replace('-', ', ')})" if stream else ""
+
+
+def _party(party: Any, item: Any) -> str:
+    """A participant: with the country too at a multilateral item (which side is whose)."""
+    if getattr(item, "multilateral", None) and party.country:
+        return f"{party.label} ({party.country})"
+    return str(party.label)
 
 
 #: Said wherever an answer shows erased content: erasure rewrites past answers too.
@@ -347,7 +366,8 @@ ERASURE_NOTE = ("note: some content was erased for a legal reason; erasure is th
 def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
     lines = []
     for step in steps:
-        head = f"{_when(step.valid)}  #{step.position} {step.type}"
+        head = f"{_when(step.valid)}  #{step.position} {step.type}" + (
+            f" (multilateral: {step.stream.replace('-', ', ')})" if step.stream else "")
         lines.append(f"- **{head}**" if markdown else head)
         lines.extend(f"    {change}" for change in step.changes)
         lines.extend(_cites(step.citations, "      "))
@@ -358,4 +378,6 @@ def tracks_text(docs: list[dict[str, Any]]) -> str:
     if not docs:
         return "no tracks yet"
     return "\n".join(f"{d['track']}  {d['events']} events  {d['first'] or '?'} … "
-                     f"{d['last'] or '?'}  (last position {d['position']})" for d in docs)
+                     f"{d['last'] or '?'}  (last position {d['position']})"
+                     + (f"  {d['multilateral']} of them multilateral"
+                        if d.get("multilateral") else "") for d in docs)

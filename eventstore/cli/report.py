@@ -73,7 +73,8 @@ def _write(path: Path, text: str) -> None:
 
 
 @click.command("report")
-@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA.")
+@click.option("--track", required=True, help="Bilateral track, e.g. RUS-USA (with the events "
+              "of the multilateral streams that have both countries).")
 @click.option("--as-of", metavar="DAY",
               help="The state of the world on this day (valid time), as best known.")
 @click.option("--known-at", metavar="TIME",

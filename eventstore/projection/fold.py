@@ -166,7 +166,7 @@ class Builder:
             self.redacted[fact.event_id] = RedactedFact(
                 key=fact.event_id, status="redacted", type=data.erased_type, date=fact.valid,
                 reason=data.reason, erased_at=data.erased_at, erased_by=data.erased_by,
-                erasure=data.erasure, citations=fact.citations)
+                erasure=data.erasure, citations=fact.citations, multilateral=fact.stream)
             return
         handler = _HANDLERS.get(fact.type)
         if handler is not None:
@@ -178,7 +178,7 @@ class Builder:
                      purpose: str | None = None, note: str | None = None,
                      fulfils: str | None = None, reason: str | None = None,
                      participants: Sequence[PartyRef] = (), condition: str | None = None,
-                     by: PartyRef | None = None) -> None:
+                     by: PartyRef | None = None, at: str | None = None) -> None:
         """A meeting as this fact leaves it: what the fact gives (not None) replaces what
         was known. (Built field by field: this runs for a third of all facts.)"""
         old = self.meetings.get(key)
@@ -206,16 +206,19 @@ class Builder:
                          if status == "postponed" and scheduled is not None
                          and old.scheduled is not None and old.scheduled != scheduled
                          else old.rescheduled),
-            stages=staged(old.stages, before, now, date))
+            stages=staged(old.stages, before, now, date),
+            at=old.at if at is None else at,
+            multilateral=old.multilateral or fact.stream)
 
     def _meeting_planned(self, fact: Effective, d: MeetingPlanned) -> None:
         self._put_meeting(fact, d.key, "planned", kind=str(d.kind), place=d.place,
                           scheduled=d.scheduled, purpose=d.purpose, condition=d.condition,
+                          at=d.at,
                           participants=[self.registry.ref(p, fact.valid) for p in d.participants])
 
     def _meeting_held(self, fact: Effective, d: MeetingHeld) -> None:
         self._put_meeting(fact, d.key, "held", kind=str(d.kind), place=d.place, note=d.note,
-                          fulfils=d.fulfils,
+                          fulfils=d.fulfils, at=d.at,
                           participants=[self.registry.ref(p, fact.valid) for p in d.participants])
         if d.fulfils and d.fulfils in self.invitations:
             inv = self.invitations[d.fulfils]
@@ -293,7 +296,8 @@ class Builder:
             citations=self._cite("declaration", key, old.citations, fact.citations),
             condition=old.condition if condition is None else condition,
             by=old.by if by is None else by,
-            stages=staged(old.stages, before, now, fact.valid))
+            stages=staged(old.stages, before, now, fact.valid),
+            multilateral=old.multilateral or fact.stream)
 
     def _declaration_planned(self, fact: Effective, d: DeclarationPlanned) -> None:
         self._put_declaration(fact, d.key, "planned", title=d.title, parties=d.parties,
@@ -330,7 +334,8 @@ class Builder:
             citations=self._cite("invitation", key, old.citations, fact.citations),
             by=old.by if by is None else by,
             stages=staged(old.stages, before, now, fact.valid),
-            notes=old.notes if note is None else _noted(old.notes, fact, note))
+            notes=old.notes if note is None else _noted(old.notes, fact, note),
+            multilateral=old.multilateral or fact.stream)
 
     def _invitation_extended(self, fact: Effective, d: InvitationExtended) -> None:
         self._put_invitation(fact, d.key, "extended",
@@ -350,7 +355,7 @@ class Builder:
             key=fact.event_id, status="made", speaker=self.registry.ref(d.speaker, fact.valid),
             stance=str(d.stance), content=d.content, addressee=d.addressee,
             attribution=d.attribution, date=fact.valid, citations=fact.citations,
-            condition=d.condition)
+            condition=d.condition, multilateral=fact.stream)
         self.statements[fact.event_id] = statement
         self._statement_order[fact.event_id] = (_statement_key(statement), statement)
         pending = self._withdrawals.pop(fact.event_id, None)
@@ -379,7 +384,8 @@ class Builder:
             condition=old.condition if condition is None else condition,
             by=old.by if by is None else by, reason=old.reason if reason is None else reason,
             stages=staged(old.stages, before, now, fact.valid),
-            notes=old.notes if note is None else _noted(old.notes, fact, note))
+            notes=old.notes if note is None else _noted(old.notes, fact, note),
+            multilateral=old.multilateral or fact.stream)
 
     def _action_announced(self, fact: Effective, d: ActionAnnounced) -> None:
         self._put_action(fact, d.key, "announced",

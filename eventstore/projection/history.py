@@ -25,7 +25,7 @@ from ..dates import ValidTime
 from ..events import RecordedEvent
 from .fold import Builder, project
 from .identity import ActorRegistry
-from .resolve import Effective, evidence, fold_order, resolve
+from .resolve import Effective, evidence, fold_order, multilateral, resolve
 from .state import KINDS, UTC_MOMENT, Evidence, Note, PartyRef, TrackState
 from .timeline import chronology_order
 
@@ -43,6 +43,8 @@ class Step:
     recorded_at: dt.datetime
     changes: tuple[str, ...]
     citations: tuple[Evidence, ...]
+    #: The multilateral stream the fact is on (``CHN-IND-RUS``), when not the track's own.
+    stream: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A step of the ``history --format json`` document (its valid time as ``date``)."""
@@ -93,7 +95,7 @@ def _history_valid(track: str, events: Sequence[RecordedEvent],
             previous = current
         steps.append(Step(position=fact.position, event_id=fact.event_id, type=fact.type,
                           valid=fact.valid, recorded_at=recorded_at[fact.event_id],
-                          changes=changes, citations=fact.citations))
+                          changes=changes, citations=fact.citations, stream=fact.stream))
     return _by_date(steps)
 
 
@@ -142,7 +144,8 @@ def _history_recorded(track: str, events: Sequence[RecordedEvent],
         changes = diff(previous, current) or ("no change",)
         steps.append(Step(position=event.position, event_id=str(event.event_id),
                           type=event.type, valid=event.valid, recorded_at=event.recorded_at,
-                          changes=changes, citations=evidence(event)))
+                          changes=changes, citations=evidence(event),
+                          stream=multilateral(event)))
         previous = current
     return steps
 
@@ -153,7 +156,8 @@ _LABEL = {"meetings": "meeting", "declarations": "declaration", "invitations": "
           "statements": "statement", "topics": "topic", "actions": "action",
           "redacted": "redacted fact", "incidents": "incident"}
 #: Fields that :func:`diff` says something about in its own words, or not at all.
-_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "stages")
+_NOT_LISTED = ("key", "status", "citations", "date", "outcome_only", "stages",
+               "multilateral")
 
 
 def diff(before: TrackState, after: TrackState) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ from ..facts import (
 from .state import Evidence, evolve
 from .timeline import OrderKey, order_key
 
-__all__ = ["Effective", "Plain", "resolve", "evidence", "fold_order"]
+__all__ = ["Effective", "Plain", "resolve", "evidence", "fold_order", "multilateral"]
 
 
 @attrs.frozen
@@ -56,6 +56,8 @@ class Effective:
     retracted: str | None = None  # the reason, when retracted
     corrected: str | None = None  # the reason, when corrected
     same_as: str | None = None  # the event it duplicates, when it does
+    #: The multilateral stream it is on (``CHN-IND-RUS``) when it is not the track's own.
+    stream: str | None = None
     #: Where it comes in the fold (:func:`~.timeline.order_key`), worked out once.
     order: OrderKey = attrs.field(init=False, eq=False, repr=False)
 
@@ -76,13 +78,20 @@ def evidence(event: RecordedEvent) -> tuple[Evidence, ...]:
                           c.exact == "") for c in event.citations)
 
 
+def multilateral(event: RecordedEvent) -> str | None:
+    """The event's stream when it is a multilateral one (three countries or more: its
+    facts show on each bilateral track among them), else ``None``."""
+    return event.track if event.track.count("-") >= 2 else None
+
+
 #: Position → a fact as it stands when no fact about it applies (see :func:`resolve`).
 Plain = MutableMapping[int, Effective]
 
 
 def _plain(event: RecordedEvent) -> Effective:
     return Effective(event_id=str(event.event_id), position=event.position, type=event.type,
-                     data=event.data, valid=event.valid, citations=evidence(event))
+                     data=event.data, valid=event.valid, citations=evidence(event),
+                     stream=multilateral(event))
 
 
 class _Claims:
@@ -163,7 +172,7 @@ def _claimed(fact: Effective, claims: _Claims, plains: Mapping[str, Effective]) 
     return Effective(
         event_id=key, position=fact.position, type=fact.type, data=data, valid=valid,
         citations=fact.citations + tuple(claims.added.get(key, ())),
-        retracted=claims.retracted.get(key), corrected=reason,
+        retracted=claims.retracted.get(key), corrected=reason, stream=fact.stream,
         same_as=_root(key, claims.same, plains) if key in claims.same else None)
 
 

@@ -107,6 +107,11 @@ class Meeting:
     rescheduled: tuple[str, ...] = ()
     #: The statuses it went through, in fold order ("planned 27 Jun → held 16 Jul 2018").
     stages: tuple[Stage, ...] = ()
+    #: The key of the multilateral meeting (a summit) it was held at, on its sidelines.
+    at: str | None = None
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -123,6 +128,9 @@ class Declaration:
     condition: str | None = None  # issue 12
     by: PartyRef | None = None  # who would not sign it (issue 12)
     stages: tuple[Stage, ...] = ()
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -142,6 +150,9 @@ class Invitation:
     notes: tuple[Note, ...] = ()
     by: PartyRef | None = None  # who declined it (issue 12)
     stages: tuple[Stage, ...] = ()
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -161,6 +172,9 @@ class Statement:
     withdrawn: ValidTime | None = None
     withdrawn_by: PartyRef | None = None
     withdrawn_reason: str | None = None
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -209,6 +223,9 @@ class Action:
     by: PartyRef | None = None
     reason: str | None = None
     stages: tuple[Stage, ...] = ()
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -247,6 +264,9 @@ class RedactedFact:
     erased_by: str
     erasure: str  # the event id of the erasure
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen

@@ -59,7 +59,7 @@ from ..sources import (
     CitationRequest,
     resolve_citation,
 )
-from ..tracks import FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, is_multilateral, parse_stream, parties
 from . import schema as t
 from . import tree
 from .db import Database, chunks, origin_of
@@ -67,6 +67,7 @@ from .reads import track_versions
 from .rows import (
     citation_rows,
     event_row,
+    member_rows,
     payload_row,
     stored_day,
     stored_time,
@@ -388,6 +389,7 @@ class Appender:
         payload_rows: list[dict[str, Any]] = []
         cited_rows: list[dict[str, Any]] = []
         node_rows: list[dict[str, Any]] = []
+        members: list[dict[str, Any]] = []
         for index, item in zip(indexes, items, strict=True):
             position += 1
             version = versions.get(item.track, 0) + 1
@@ -409,6 +411,7 @@ class Appender:
             payload_rows.append(payload_row(position, item.payload_hash,
                                                  item.payload_body))
             cited_rows.extend(citation_rows(position, item.cited))
+            members.extend(member_rows(item.track, version))
             results[index] = Appended(event_id=item.event_id, position=position,
                                       track=item.track, version=version, new=True)
             prev_hash = event_hash
@@ -416,6 +419,8 @@ class Appender:
         self._db.bulk.run(conn, t.payloads, payload_rows)
         self._db.bulk.run(conn, t.citations, cited_rows)
         self._db.bulk.run(conn, t.merkle_nodes, node_rows)
+        if members:
+            conn.execute(t.stream_members.insert(), members)
         if self.signer is not None:
             origin = (origin_of(event_rows[0]["hash"]) if event_rows[0]["position"] == 1
                       else self._db.origin(conn))
@@ -446,7 +451,15 @@ def _place(conn: sa.Connection, items: list[_Prepared], versions: dict[str, int]
 
 
 def _stream_name(track: str) -> str:
-    return track if track in FIXED_STREAMS else parse_track(track)
+    return track if track in FIXED_STREAMS else parse_stream(track)
+
+
+def _shows_on(stream: str, track: str) -> bool:
+    """Whether the events of ``stream`` show on the bilateral ``track`` (a multilateral
+    stream with both its countries): a ``fact.same_as`` on the track may name one of them
+    as the original of the track's own report."""
+    return (is_multilateral(stream) and not is_multilateral(track)
+            and track not in FIXED_STREAMS and set(parties(track)) <= set(parties(stream)))
 
 
 def _references(data: MetaFact) -> list[str]:
@@ -466,8 +479,10 @@ def _check_targets(fact: Fact, known: Mapping[str, tuple[str, str]], label: str)
             raise EventNotFound(f"{where}: no event has the id {ref} (a {fact.type} names an "
                                 "event already in the log, or earlier in the same batch)")
         track, type_name = known[ref]
-        if track != fact.track:
-            raise ValidationError(f"event {ref} is on track {track}, not {fact.track}",
+        if track != fact.track and not (field == "same_as" and _shows_on(track, fact.track)):
+            also = (f" or a multilateral stream with both {' and '.join(parties(fact.track))}"
+                    if field == "same_as" and not is_multilateral(fact.track) else "")
+            raise ValidationError(f"event {ref} is on track {track}, not {fact.track}{also}",
                                   where=where)
         if fact_class(type_name).system or fact_class(type_name).stream is not None:
             raise ValidationError(f"event {ref} is of type {type_name}, which facts about "

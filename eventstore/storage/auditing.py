@@ -35,13 +35,13 @@ from ..events import RecordedEvent
 from ..projection import (
     TrackState,
 )
-from ..tracks import FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, pairs, parse_track
 from . import schema as t
 from . import transfer, tree, verify
 from .db import Database
 from .errors import translated
 from .read_models import ReadModels
-from .reads import Reads
+from .reads import Reads, on_track
 from .rows import (
     utc,
 )
@@ -261,15 +261,16 @@ class Auditing:
                       counts=self._change_counts(position, canonical), check=check)
 
     def _tracks_at(self, position: int, track: str | None) -> list[str]:
+        """The bilateral tracks with an event at or before ``position`` (those of a
+        multilateral stream's events among them); only ``track`` when one is given."""
+        if track is not None:
+            return [track]
         e = t.events.c
         query = (sa.select(e.track).distinct().where(e.position <= position,
-                                                      e.track.not_in(FIXED_STREAMS))
-                 .order_by(e.track))
-        if track is not None:
-            query = query.where(e.track == track)
+                                                      e.track.not_in(FIXED_STREAMS)))
         with self._db.read() as conn:
-            names = list(conn.execute(query).scalars())
-        return names or ([track] if track is not None else [])
+            streams = list(conn.execute(query).scalars())
+        return sorted({name for stream in streams for name in pairs(stream)})
 
     def _changes_after(self, position: int, track: str | None, limit: int) -> tuple[Change, ...]:
         e = t.events.c
@@ -278,7 +279,7 @@ class Auditing:
                  .join(t.payloads, t.payloads.c.position == e.position, isouter=True)
                  .where(e.position > position).order_by(e.position).limit(limit))
         if track is not None:
-            query = query.where(e.track == track)
+            query = query.where(on_track(track))
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         return tuple(Change(position=r.position, event_id=r.event_id, track=r.track,
@@ -291,7 +292,7 @@ class Auditing:
         query = (sa.select(e.type, sa.func.count()).where(e.position > position)
                  .group_by(e.type))
         if track is not None:
-            query = query.where(e.track == track)
+            query = query.where(on_track(track))
         counts = {"added": 0, "retracted": 0, "corrected": 0, "erased": 0}
         with self._db.read() as conn:
             for type_name, count in conn.execute(query):

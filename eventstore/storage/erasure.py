@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -36,7 +36,7 @@ from ..facts import (
     fact_class,
     long_text,
 )
-from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS
+from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS, pairs
 from . import schema as t
 from .db import Database, chunks
 from .rows import (
@@ -104,11 +104,11 @@ class Erasures:
                                  .values(exact="", prefix="", suffix=""))
             conn.execute(sa.delete(t.source_texts)
                          .where(t.source_texts.c.source_id == source_id))
-            tracks = tuple(conn.execute(
+            tracks = _bilateral(conn.execute(
                 sa.select(t.events.c.track).distinct()
                 .join(t.citations, c.position == t.events.c.position)
                 .where(c.source_id == source_id, t.events.c.track.not_in(FIXED_STREAMS))
-                .order_by(t.events.c.track)).scalars())
+                ).scalars())
             self._read_models.forget(conn, tracks)
         self._sources.forget(source_id)
         self._read_models.refold(tracks)
@@ -141,7 +141,7 @@ class Erasures:
                 tracks = tuple(self._read_models.track_names(conn))
                 self._read_models.forget_checkpoint(conn)
             else:
-                tracks = (row.track,)
+                tracks = _bilateral([row.track])
             self._read_models.forget(conn, tracks)
         self._read_models.refold(tracks)
         return attrs.evolve(erasure, citations=int(kept or 0), tracks=tracks)
@@ -226,3 +226,9 @@ def _reason(reason: Any) -> str:
     except (TypeError, ValueError) as err:
         raise ValidationError(str(err), where="reason") from None
     return reason.strip()
+
+
+def _bilateral(streams: Iterable[str]) -> tuple[str, ...]:
+    """The bilateral tracks that show the events of ``streams`` (a multilateral stream's
+    show on each bilateral track among its parties), in order."""
+    return tuple(sorted({track for stream in streams for track in pairs(stream)}))

@@ -15,6 +15,7 @@ consumer's row lock and position checks (one projector at a time). Imports: ``db
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -41,7 +42,7 @@ from ..projection import (
     project,
     registry_of,
 )
-from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, REGISTRY_STREAMS, pairs, parse_track
 from . import schema as t
 from .consumers import PROJECTOR, Consumer, Consumers
 from .db import Database, chunks
@@ -139,22 +140,37 @@ class ReadModels:
 
     @staticmethod
     def track_names(conn: sa.Connection) -> list[str]:
+        """Every bilateral track with an event: of its own stream or of a multilateral
+        stream with both its countries."""
+        return sorted(ReadModels._views(conn))
+
+    @staticmethod
+    def _views(conn: sa.Connection) -> dict[str, list[str]]:
+        """Every bilateral track with an event, and the multilateral streams that show on
+        it (from one pass over the streams, not one look-up per track)."""
         e = t.events.c
-        return list(conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
-                                 .group_by(e.track).order_by(e.track)).scalars())
+        views: dict[str, list[str]] = {}
+        for stream in conn.execute(sa.select(e.track).where(e.track.not_in(FIXED_STREAMS))
+                                   .group_by(e.track).order_by(e.track)).scalars():
+            for track in pairs(stream):
+                shown = views.setdefault(track, [])
+                if stream != track:
+                    shown.append(stream)
+        return views
 
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, head: int) -> int:
         """Refold every track up to ``head``, one at a time (memory: the largest track's
         events); the projector's versions become the current ones."""
         registry = self._registry_in(conn)
         count = 0
-        for track in self.track_names(conn):
+        views = self._views(conn)
+        for track in sorted(views):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
-            events = [e for e in self._reads.read_conn(conn, track) if e.position <= head]
+            events = self._reads.view_conn(conn, track, head, streams=views[track])
             if not events:
                 continue
             self._save_read_model(conn, track, fold_all(track, events, registry),
-                                  registry_version, events[-1].version)
+                                  registry_version, _own_version(track, events))
             count += len(events)
         self._save_versions(conn, registry_version)
         return count
@@ -163,9 +179,10 @@ class ReadModels:
                    registry_version: int) -> None:
         """Fold new events into their tracks' states: incrementally where that is valid."""
         by_track: dict[str, list[RecordedEvent]] = {}
-        for event in new:
+        for event in new:  # a multilateral event goes to each bilateral track among its parties
             if event.track not in FIXED_STREAMS:
-                by_track.setdefault(event.track, []).append(event)
+                for track in pairs(event.track):
+                    by_track.setdefault(track, []).append(event)
         if not by_track:
             return
         registry = self._registry_in(conn)
@@ -175,12 +192,13 @@ class ReadModels:
         for track, events in by_track.items():
             row = rows.get(track)
             folded = None
-            if row is not None and row.version == events[0].version - 1:
+            own = [e.version for e in events if e.track == track]
+            if row is not None and (not own or row.version == own[0] - 1):
                 folded = fold_more(load_folded(row.state), events, registry)
             if folded is None:
-                known = [e for e in self._reads.read_conn(conn, track) if e.position <= upto]
-                folded = fold_all(track, known, registry)
-            self._save_read_model(conn, track, folded, registry_version, events[-1].version,
+                folded = fold_all(track, self._reads.view_conn(conn, track, upto), registry)
+            version = own[-1] if own else (0 if row is None else row.version)
+            self._save_read_model(conn, track, folded, registry_version, version,
                                   exists=row is not None)
 
     def _save_read_model(self, conn: sa.Connection, track: str, folded: Folded,
@@ -225,14 +243,15 @@ class ReadModels:
         folds the whole track, which is what a rebuild would store."""
         s = t.track_states.c
         with self._db.read() as conn:
-            row = conn.execute(sa.select(s.version, s.registry_version, s.code_version, s.state)
+            row = conn.execute(sa.select(s.position, s.registry_version, s.code_version, s.state)
                                .where(s.track == track)).first()
         registry = [e for stream in REGISTRY_STREAMS
                     for e in self._reads.track_events(stream, None)]
         if (row is None or row.code_version != PROJECTION_VERSION
                 or row.registry_version != len(registry)):  # registry versions are gapless
             return None
-        newer = self._reads.track_events(track, None)[row.version:]  # versions are gapless from 1
+        events = self._reads.track_events(track, None)  # the track's view, in position order
+        newer = events[bisect.bisect_right(events, row.position, key=_position_of):]
         folded = fold_more(load_folded(row.state), newer, registry_of(registry))
         return None if folded is None else folded.state
 
@@ -288,12 +307,12 @@ class ReadModels:
                         return  # a rebuild is due: it folds these tracks too
                     registry = self._registry_in(conn)
                     for track in tracks:
-                        events = [e for e in self._reads.read_conn(conn, track)
-                                  if e.position <= projector.position]
+                        events = self._reads.view_conn(conn, track, projector.position)
                         if events:
                             self._save_read_model(conn, track,
                                                   fold_all(track, events, registry),
-                                                  locked.registry_version, events[-1].version)
+                                                  locked.registry_version,
+                                                  _own_version(track, events))
                 return
             except ConsumerBusy:
                 continue  # another projector moved on meanwhile: catch up, then refold
@@ -387,6 +406,15 @@ def _rebuild_due(probe: Any) -> bool:
     yet, or folded by another projection code or with another actor registry."""
     return bool(probe is None or probe.code_version != PROJECTION_VERSION
                 or probe.registry_version != (probe.registry or 0))
+
+
+def _own_version(track: str, events: Sequence[RecordedEvent]) -> int:
+    """The version of the track's own stream among the events of its view (0: none)."""
+    return max((e.version for e in events if e.track == track), default=0)
+
+
+def _position_of(event: RecordedEvent) -> int:
+    return event.position
 
 
 def _identity(row: Any) -> tuple[Any, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,7 +37,7 @@ from ..projection import (
 from ..sources import (
     Citation,
 )
-from ..tracks import FIXED_STREAMS, parse_track
+from ..tracks import FIXED_STREAMS, is_multilateral, pairs, parse_stream, parties
 from . import schema as t
 from .db import Database, chunks
 from .erasure import redactions
@@ -47,7 +48,7 @@ from .rows import (
     events_from,
     utc,
 )
-from .states import EventCache, KeptTrack
+from .states import Budgeted, EventCache, KeptTrack
 
 #: Rows per page when streaming the log (memory stays constant whatever the log's size).
 PAGE_SIZE = 1000
@@ -62,12 +63,26 @@ class TrackSummary:
     first: dt.date | None
     last: dt.date | None
     position: int
+    #: How many of ``events`` are on multilateral streams with both its countries.
+    multilateral: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"track": self.track, "events": self.events,
                 "first": self.first.isoformat() if self.first else None,
                 "last": self.last.isoformat() if self.last else None,
-                "position": self.position}
+                "position": self.position, "multilateral": self.multilateral}
+
+
+def _add(old: TrackSummary | None, new: TrackSummary) -> TrackSummary:
+    """Two summaries of one track's events (its stream's, a multilateral stream's) as one."""
+    if old is None:
+        return new
+    firsts = [d for d in (old.first, new.first) if d is not None]
+    lasts = [d for d in (old.last, new.last) if d is not None]
+    return TrackSummary(track=old.track, events=old.events + new.events,
+                        first=min(firsts, default=None), last=max(lasts, default=None),
+                        position=max(old.position, new.position),
+                        multilateral=old.multilateral + new.multilateral)
 
 
 
@@ -79,6 +94,9 @@ class Reads:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._event_cache = EventCache()
+        # bilateral track → (the streams' kept events it was merged from, the merge)
+        self._views: Budgeted[tuple[tuple[KeptTrack, ...], KeptTrack]] = Budgeted(
+            EVENT_VIEWS_BUDGET, lambda kept: len(kept[1].events))
 
     def head(self) -> tuple[int, str]:
         """The last position and its hash (``(0, GENESIS_HASH)`` for an empty log)."""
@@ -100,7 +118,7 @@ class Reads:
         See :meth:`EventStore.read_all`."""
         conditions = []
         if track is not None:
-            conditions.append(t.events.c.track == stream_name(track))
+            conditions.append(on_track(stream_name(track)))
         if types is not None:
             names = sorted(set(types))
             for name in names:
@@ -183,6 +201,22 @@ class Reads:
         return self.decode_page(conn, rows, sa.select(t.citations).where(
             c.position >= rows[0].position, c.position <= rows[-1].position))
 
+    def view_conn(self, conn: sa.Connection, track: str, upto: int | None = None, *,
+                  streams: Sequence[str] | None = None) -> list[RecordedEvent]:
+        """The events of a bilateral track's view (its stream's and those of the
+        multilateral streams with both its countries) up to position ``upto``, in
+        position order. ``streams``: those multilateral streams, when the caller knows."""
+        e = t.events.c
+        if streams is None:
+            streams = multilateral_streams(conn, track)
+        if streams:  # (a list of the streams' ids would make PostgreSQL scan the log)
+            query = EVENT_ROWS.where(on_track(track)).order_by(e.position)
+        else:  # the track's own stream: its (track, version) index gives the order
+            query = EVENT_ROWS.where(e.track == track).order_by(e.version)
+        if upto is not None:
+            query = query.where(e.position <= upto)
+        return self.decode_page(conn, conn.execute(query).all())
+
     def read_conn(self, conn: sa.Connection, track: str,
                    from_version: int = 1) -> list[RecordedEvent]:
         e = t.events.c
@@ -223,37 +257,69 @@ class Reads:
         return self.kept_track(track, cut)[0]
 
     def kept_track(self, track: str, cut: int | None) -> tuple[list[RecordedEvent], Plain]:
-        """A track's events up to position ``cut`` (all if None), and the fold's memo."""
-        kept = self.cached_track(track)
+        """The events of a bilateral track's view up to position ``cut`` (all if None), in
+        position order, and the fold's memo: the track's own stream's events, merged with
+        those of the multilateral streams with both its countries (a fixed stream's own)."""
+        kept = self.cached_view(track)
         events = kept.events
         if cut is not None:
             events = events[:bisect.bisect_right(events, cut, key=_position_of)]
         return events, kept.plain
 
-    def cached_track(self, track: str) -> KeptTrack:
-        """All of a track's events, decoding only those this store has not decoded yet
-        (see :class:`~eventstore.storage.states.EventCache`): one small statement when
-        nothing was appended to the track since, and no erasure was made."""
-        e = t.events.c
-        probe = sa.select(
-            sa.select(sa.func.max(e.version)).where(e.track == track).scalar_subquery(),
-            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery())
+    def cached_view(self, track: str) -> KeptTrack:
+        """All the events of a bilateral track's view, in position order (see
+        :meth:`kept_track`), from the streams' kept events; merged again only when one of
+        them changed. A track no multilateral stream shows on costs the one statement it
+        did before there were any: whether one does is asked in the same statement."""
+        if track in FIXED_STREAMS or is_multilateral(track):
+            return self.cached_track(track)
+        first, second = parties(track)
         with self._db.read() as conn:
-            version, erasure = conn.execute(probe).one()
-            kept = self._event_cache.get(track, erasure or 0)
-            if len(kept.events) == (version or 0):  # versions are gapless from 1
-                return kept
-            if len(kept.events) > (version or 0):
-                kept = KeptTrack()
-            kept = KeptTrack(kept.events + self.read_conn(
-                conn, track, from_version=len(kept.events) + 1), kept.plain)
+            probe = conn.execute(_PROBE_VIEW, {"track": track, "first": first,
+                                               "second": second}).one()
+            own = self._brought_up(conn, track, probe[0], probe[1])
+            if not probe[2]:
+                return own
+            streams = multilateral_streams(conn, track)
+            versions = track_versions(conn, set(streams))  # one statement for them all
+            parts = (own, *(self._brought_up(conn, stream, versions.get(stream), probe[1])
+                            for stream in streams))
+        key = tuple(id(part) for part in parts)  # the parts are held by the entry
+        kept = self._views.get(track, key)
+        if kept is not None:
+            return kept[1]
+        merged = KeptTrack(list(heapq.merge(*(part.events for part in parts),
+                                            key=_position_of)), own.plain)
+        self._views.put(track, key, (parts, merged))
+        return merged
+
+    def cached_track(self, track: str) -> KeptTrack:
+        """All of a stream's events, decoding only those this store has not decoded yet
+        (see :class:`~eventstore.storage.states.EventCache`): one small statement when
+        nothing was appended to it since, and no erasure was made."""
+        with self._db.read() as conn:
+            version, erasure = conn.execute(_PROBE_TRACK, {"track": track}).one()
+            return self._brought_up(conn, track, version, erasure)
+
+    def _brought_up(self, conn: sa.Connection, track: str, version: int | None,
+                    erasure: int | None) -> KeptTrack:
+        """The kept events of ``track``, read on from where they stop to ``version``."""
+        kept = self._event_cache.get(track, erasure or 0)
+        if len(kept.events) == (version or 0):  # versions are gapless from 1
+            return kept
+        if len(kept.events) > (version or 0):
+            kept = KeptTrack()
+        kept = KeptTrack(kept.events + self.read_conn(
+            conn, track, from_version=len(kept.events) + 1), kept.plain)
         self._event_cache.put(track, erasure or 0, kept)
         return kept
 
     def tracks(self) -> list[TrackSummary]:
         """Every bilateral track with its number of events and the span of its dates, by
         the rule of lists by date (``projection.timeline.chronology_key``): a fact with an
-        open end counts at its known bound."""
+        open end counts at its known bound. The events of a multilateral stream count on
+        each bilateral track among its parties (``multilateral`` says how many of a
+        track's events are theirs)."""
         e = t.events.c
         first = sa.func.min(sa.func.coalesce(e.valid_lower, e.valid_upper))
         last = sa.func.max(sa.func.coalesce(e.valid_upper, e.valid_lower))
@@ -261,8 +327,14 @@ class Reads:
                  .where(e.track.not_in(FIXED_STREAMS)).group_by(e.track).order_by(e.track))
         with self._db.read() as conn:
             rows = conn.execute(query).all()
-        return [TrackSummary(track=r[0], events=r[1], first=_as_date(r[2]), last=_as_date(r[3]),
-                             position=r[4]) for r in rows]
+        summaries: dict[str, TrackSummary] = {}
+        for stream, count, lower, upper, position in rows:
+            shared = is_multilateral(stream)
+            for track in pairs(stream):
+                summaries[track] = _add(summaries.get(track), TrackSummary(
+                    track=track, events=count, first=_as_date(lower), last=_as_date(upper),
+                    position=position, multilateral=count if shared else 0))
+        return [summaries[track] for track in sorted(summaries)]
 
 
 def track_versions(conn: sa.Connection, tracks: set[str]) -> dict[str, int]:
@@ -311,4 +383,56 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def stream_name(track: str) -> str:
-    return track if track in FIXED_STREAMS else parse_track(track)
+    """The canonical id of a stream: a fixed one, a bilateral track or a multilateral one."""
+    return track if track in FIXED_STREAMS else parse_stream(track)
+
+
+#: Budget (events, summed) of the merged views of bilateral tracks with multilateral events.
+EVENT_VIEWS_BUDGET = 50_000
+
+
+def _members_with(first: Any, second: Any) -> sa.Select[Any]:
+    """The multilateral streams with both countries: a seek per country in the key."""
+    a, b = t.stream_members.alias("a"), t.stream_members.alias("b")
+    return (sa.select(a.c.stream).join(b, b.c.stream == a.c.stream)
+            .where(a.c.country == first, b.c.country == second))
+
+
+_STREAMS_WITH = _members_with(sa.bindparam("first"), sa.bindparam("second")).order_by("stream")
+
+
+def _probe_parts() -> list[Any]:
+    """A stream's last version and the log's last erasure (scalar subqueries)."""
+    e = t.events.c
+    return [sa.select(sa.func.max(e.version)).where(e.track == sa.bindparam("track"))
+            .scalar_subquery(),
+            sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery()]
+
+
+_PROBE_TRACK = sa.select(*_probe_parts())
+#: The same, and whether a multilateral stream shows on the track (one key seek).
+_PROBE_VIEW = sa.select(*_probe_parts(), sa.exists(
+    _members_with(sa.bindparam("first"), sa.bindparam("second"))).label("shared"))
+
+
+def multilateral_streams(conn: sa.Connection, track: str) -> list[str]:
+    """The multilateral streams whose events show on the bilateral ``track``, in order."""
+    first, second = parties(track)
+    found = conn.execute(_STREAMS_WITH, {"first": first, "second": second}).scalars()
+    # the rows only say what the streams' names say: a row that does not is not believed
+    return [stream for stream in found if {first, second} <= set(parties(stream))]
+
+
+def on_track(stream: str) -> sa.ColumnElement[bool]:
+    """The events that belong to ``stream`` (canonical) as a reader sees it: a bilateral
+    track's own and those of the multilateral streams with both its countries (a
+    subquery, so that a stream begun later is included too); any other stream's own."""
+    e = t.events.c
+    if stream in FIXED_STREAMS or is_multilateral(stream):
+        return e.track == stream
+    first, second = parties(stream)
+    # One IN over a UNION, not "= … OR IN (…)": PostgreSQL turns an OR with a subquery
+    # into a scan of the whole log; this it joins to the track index, stream by stream.
+    streams = sa.union_all(sa.select(sa.literal(stream, t.STREAM).label("stream")),
+                           _members_with(first, second))
+    return e.track.in_(sa.select(streams.subquery().c.stream))

@@ -24,6 +24,7 @@ from ..errors import EventStoreError, IntegrityError
 from ..events import RecordedEvent, _utc_text, envelope
 from ..facts import FactData, Redacted
 from ..sources import Citation
+from ..tracks import is_multilateral, parties
 from . import schema as t
 
 __all__ = ["ENVELOPE_COLUMNS", "envelope_columns", "envelope_from_row", "event_row",
@@ -166,6 +167,14 @@ def erasure_row(position: int, type_name: str, data: Mapping[str, Any], *, erase
             "payload_position": None if source else data["position"],
             "reason": data["reason"], "erased_at": erased_at, "erased_by": erased_by,
             "event_id": event_id}
+
+
+def member_rows(stream: str, version: int) -> list[dict[str, Any]]:
+    """The ``stream_members`` rows an event of ``stream`` at ``version`` brings: one per
+    country when it is the first event of a multilateral stream, else none."""
+    if version != 1 or not is_multilateral(stream):
+        return []
+    return [{"country": country, "stream": stream} for country in parties(stream)]
 
 
 def source_text_row(source_id: str, text: str) -> dict[str, Any]:

@@ -18,6 +18,10 @@ metadata = sa.MetaData()
 
 HASH = sa.String(64)
 UUID_TEXT = sa.String(36)
+#: A stream's id: a bilateral track (``RUS-USA``), a multilateral stream (``CHN-IND-RUS``,
+#: up to 50 countries: 199 characters) or a fixed stream (``$actors``). SQLite does not
+#: enforce the length, and its column keeps the 16 it was made with (migration 0009).
+STREAM = sa.String(16).with_variant(sa.String(200), "postgresql")
 
 #: An event's position: SQLite's rowid (``INTEGER PRIMARY KEY``, no second index on it),
 #: PostgreSQL's ``bigint``.
@@ -30,7 +34,7 @@ events = sa.Table(
     "events", metadata,
     sa.Column("position", POSITION, primary_key=True, autoincrement=False),
     sa.Column("event_id", UUID_TEXT, nullable=False),
-    sa.Column("track", sa.String(16), nullable=False),
+    sa.Column("track", STREAM, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("schema_version", sa.SmallInteger, nullable=False),
@@ -186,7 +190,15 @@ erasures = sa.Table(
     sa.Index("ix_erasures_payload", "payload_position", unique=True),
 )
 
+#: The countries of each multilateral stream (three or more), written with its first event:
+#: "the multilateral streams with both CHN and IND" is a seek per country (migration 0009).
+stream_members = sa.Table(
+    "stream_members", metadata,
+    sa.Column("country", sa.String(3), primary_key=True),
+    sa.Column("stream", sa.String(200), primary_key=True),
+)
+
 #: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE;
 #: on payloads, source_texts and citations, all but what an erasure names).
 APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts",
-                      "merkle_nodes", "checkpoints", "erasures")
+                      "merkle_nodes", "checkpoints", "erasures", "stream_members")

@@ -31,7 +31,7 @@ from ..events import RecordedEvent
 from ..facts import fact_class
 from . import schema as t
 from .db import NOTIFY_CHANNEL, Database
-from .reads import Reads, stream_name
+from .reads import Reads, on_track, stream_name
 from .rows import events_from
 
 __all__ = ["Subscription", "Follower", "POLL_SQLITE", "POLL_POSTGRESQL", "Filters",
@@ -52,8 +52,10 @@ Filters = tuple[tuple[str, ...] | None, tuple[str, ...] | None]
 
 def filters_of(tracks: Iterable[str] | str | None,
                types: Iterable[str] | str | None) -> Filters:
-    """Checked filters: canonical track names (or ``$sources`` and the other fixed
-    streams) and known fact types; a malformed track or an unknown type is an error."""
+    """Checked filters: canonical track names (a bilateral track, which includes the
+    events of the multilateral streams with both its countries; a multilateral stream,
+    its own; ``$sources`` and the other fixed streams) and known fact types; a malformed
+    track or an unknown type is an error."""
     wanted_tracks = None
     if tracks is not None:
         items = [tracks] if isinstance(tracks, str) else list(tracks)
@@ -91,8 +93,8 @@ class Follower:
         tracks, types = filters
         e = t.events.c
         self._conditions: list[sa.ColumnElement[bool]] = []
-        if tracks is not None:
-            self._conditions.append(e.track.in_(tracks))
+        if tracks is not None:  # a bilateral track with the multilateral streams that show on it
+            self._conditions.append(sa.or_(*(on_track(track) for track in tracks)))
         if types is not None:
             self._conditions.append(e.type.in_(types))
         self.interval = poll_interval if poll_interval is not None else (

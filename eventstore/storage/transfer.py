@@ -31,6 +31,7 @@ from .rows import (
     envelope_from_row,
     erasure_row,
     event_row,
+    member_rows,
     parse_time,
     payload_row,
     source_row,
@@ -195,6 +196,8 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
                         erased_at=recorded_at, erased_by=envelope["recorded_by"],
                         event_id=envelope["event_id"]))
             batch["citations"].extend(citation_rows(position, record["citations"]))
+            batch["stream_members"].extend(member_rows(envelope["track"],
+                                                       envelope["version"]))
             batch["merkle_nodes"].append({"position": position,
                                           "hashes": edge.append_leaf(envelope_json(envelope))})
         elif kind == "source":
@@ -211,7 +214,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
 
 
 _IMPORT_ORDER = ("events", "payloads", "sources", "source_texts", "citations", "merkle_nodes",
-                 "erasures", "checkpoints")
+                 "erasures", "stream_members", "checkpoints")
 
 
 def _flush(conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
