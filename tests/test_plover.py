@@ -430,3 +430,31 @@ def test_incidents_conditions_and_cancellations_are_coded_by_the_vocabulary(
     assert [a["code"] for a in cancelled["recipient"]] == ["RUS"]
     postponed = next(r for r in result.records if r["fact_type"] == "meeting.postponed")
     assert postponed["has_event"] is False and "postponement" in postponed["not_coded"]
+
+
+def test_a_multilateral_fact_is_one_record_under_its_own_stream(example: EventStore) -> None:
+    """A meeting of three countries, recorded once on CHN-RUS-USA: PLOVER's actor list in
+    one record, exported once whichever of its tracks is asked for; in the dyadic form,
+    one record per ordered pair of its countries."""
+    geneva = example.get_source("7c3a6282").info.id
+    example.append("CHN-RUS-USA", [{
+        "type": "meeting.held", "date": "2018-08-23",
+        "citations": [{"source": geneva, "quote": "marquée par l'existence de désaccords"}],
+        "data": {"key": "trilateral-2018", "kind": "talks", "participants": [
+            {"name": "John Bolton", "country": "USA"},
+            {"name": "Nikolaï Patrouchev", "country": "RUS"},
+            {"name": "Wang Yi", "country": "CHN"}]}}])
+    every = [r for r in plover_export(example).records if r.get("key") == "trilateral-2018"]
+    assert [(r["track"], sorted(a["code"] for a in r["source"])) for r in every] == [
+        ("CHN-RUS-USA", ["CHN", "RUS", "USA"])]
+    assert problems_of(every[0]) == []
+    for track in ("RUS-USA", "CHN-USA", "CHN-RUS"):
+        found = [r for r in plover_export(example, [track]).records
+                 if r.get("key") == "trilateral-2018"]
+        assert len(found) == 1, track
+    both = plover_export(example, ["RUS-USA", "CHN-RUS"]).records
+    assert len([r for r in both if r.get("key") == "trilateral-2018"]) == 1
+    dyads = [r for r in plover_export(example, dyadic=True).records
+             if r.get("key") == "trilateral-2018"]
+    assert sorted(r["id"].rsplit(":", 1)[1] for r in dyads) == [
+        "CHN-RUS", "CHN-USA", "RUS-CHN", "RUS-USA", "USA-CHN", "USA-RUS"]
