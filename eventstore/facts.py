@@ -264,7 +264,7 @@ class FactData:
 _parties = attrs.field(converter=_tuple, validator=_non_empty)
 
 
-_AT_HELP = ("data.at: the key of the multilateral meeting (a summit, on a multilateral "
+_AT_HELP = ("the key of the multilateral meeting (a summit, on a multilateral "
             "stream with both countries, e.g. CHN-IND-RUS) this meeting is held at, on its "
             "sidelines")
 
@@ -298,9 +298,10 @@ class MeetingPlanned(FactData):
 
 @attrs.frozen
 class MeetingHeld(FactData):
-    """A meeting took place (the envelope's date is when)."""
+    """A meeting took place (the envelope's date is when). Version 2 added ``at``."""
 
     type_name: ClassVar[str] = "meeting.held"
+    schema_version: ClassVar[int] = 2
     key: str = attrs.field(validator=_key)
     kind: MeetingKind
     participants: tuple[Party, ...] = _parties
@@ -841,6 +842,7 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("declaration.not_signed", 1): _add_nulls("by"),
     ("invitation.declined", 1): _add_nulls("by"),
     ("action.announced", 1): _action_v1_to_v2,
+    ("meeting.held", 1): _add_nulls("at"),  # the summit it was held at: unknown before
 }
 
 
