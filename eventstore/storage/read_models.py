@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -371,10 +372,13 @@ _STATE_IDENTITY = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _probe(track: str | None = None) -> sa.Select[Any]:
     """The projector's position and versions, the log's head and the registry's version,
     in one row (none before the first catch-up); with a track, its read model row's
-    identity too (``NULL`` when it has none). Each part is a primary-key or index seek."""
+    identity too (``NULL`` when it has none). Each part is a primary-key or index seek.
+    Built once per track and kept (a statement is immutable): building it took half
+    the time of a current ``project(track)``."""
     p, e = t.consumers.c, t.events.c
     head = sa.select(sa.func.max(e.position)).scalar_subquery()
     actors, topics = (sa.func.coalesce(sa.select(sa.func.max(e.version))
