@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -72,11 +73,19 @@ class PackedCodec:
         self._encoders: dict[type, Callable[[Any], Any]] = {}
         self._decoders: dict[type, Callable[[Any], Any]] = {}
         self.fields: dict[str, list[str]] = {}
-        self._encode = self._class_encoder(root)
+        # The decoder is built now (it names every class's fields, which ``unpack``
+        # compares with a document's header); the encoder on first use: a process that
+        # only reads states never builds it.
+        self._encode: Callable[[Any], Any] | None = None
+        self._building = threading.Lock()
         self._decode = self._class_decoder(root)
 
     def pack(self, value: Any) -> dict[str, Any]:
         """The packed document of ``value``, ready for ``json.dumps``."""
+        if self._encode is None:
+            with self._building:  # (another thread may be building it)
+                if self._encode is None:
+                    self._encode = self._class_encoder(self.root)
         return {"packed": FORMAT, "fields": self.fields, "value": self._encode(value)}
 
     def unpack(self, doc: dict[str, Any]) -> Any:
@@ -97,8 +106,7 @@ class PackedCodec:
             return encoder
         self._encoders[cls] = lambda value: self._encoders[cls](value)  # recursive types
         fields = _init_fields(cls)
-        self.fields[self.name(cls)] = [field.name for field in fields]
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         names: dict[str, Any] = {}
         items = [self._source(hints[field.name], f"o.{field.name}", names, f"_e{i}",
                               encoding=True) for i, field in enumerate(fields)]
@@ -112,10 +120,12 @@ class PackedCodec:
         if decoder is not None:
             return decoder
         self._decoders[cls] = lambda value: self._decoders[cls](value)  # recursive types
-        hints = typing.get_type_hints(cls)
+        fields = _init_fields(cls)
+        self.fields[self.name(cls)] = [field.name for field in fields]
+        hints = _hints(cls)
         names: dict[str, Any] = {"cls": cls}
         args = []
-        for i, field in enumerate(_init_fields(cls)):
+        for i, field in enumerate(fields):
             value = self._source(hints[field.name], f"v[{i}]", names, f"_d{i}", encoding=False)
             args.append(f"{field.alias}={value}" if field.kw_only else value)
         decoder = self._decoders[cls] = _compile(
@@ -172,6 +182,12 @@ class PackedCodec:
 
 def _init_fields(cls: type) -> list[attrs.Attribute[Any]]:
     return [field for field in attrs.fields(cls) if field.init]
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The class's resolved type hints (resolving them is most of building a codec)."""
+    return typing.get_type_hints(cls)
 
 
 def _compile(name: str, rest: str, names: dict[str, Any], cls: type) -> Callable[[Any], Any]:
@@ -233,7 +249,7 @@ def _as_dicts(value: Any, hint: Any, header: dict[str, list[str]],
     if value is None:
         return None
     if attrs.has(hint):
-        hints = typing.get_type_hints(hint)
+        hints = _hints(hint)
         return {field: _as_dicts(item, hints.get(field, Any), header, name)
                 for field, item in zip(header[name(hint)], value, strict=True)}
     inner = _shape(hint)

@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from eventstore import EventStore, TrackState
 from eventstore.projection.fold import project
 from eventstore.projection.read_model import Folded
 from eventstore.storage import read_models as store_module
+from eventstore.storage import reads as reads_module
 from eventstore.storage.reads import Reads
 from eventstore.storage.states import EventCache, KeptTrack, StateCache
+from eventstore.tracks import REGISTRY_STREAMS
 from tests.conftest import ARTICLE_GENEVA
 from tests.test_projection import BOLTON, meeting
 
@@ -157,9 +160,10 @@ def test_cuts_decode_only_what_is_new(store: EventStore, second: EventStore, gen
     read: list[tuple[str, int]] = []
     original = Reads.read_conn
 
-    def counting(self: Reads, conn: Any, track: str, from_version: int = 1) -> Any:
+    def counting(self: Reads, conn: Any, track: str, from_version: int = 1,
+                 upto: int | None = None) -> Any:
         read.append((track, from_version))
-        return original(self, conn, track, from_version)
+        return original(self, conn, track, from_version, upto)
 
     monkeypatch.setattr(Reads, "read_conn", counting)
     store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva)])
@@ -203,3 +207,53 @@ def test_the_event_cache_keeps_to_its_budget() -> None:
     assert cache.get("A", 7).events == []  # read before an erasure: not served
     cache.put("D", 0, KeptTrack(events * 2))  # larger than the budget
     assert cache.get("D", 0).events == []
+
+
+# -- the registry's streams ------------------------------------------------------------------
+
+
+def test_the_registry_is_read_from_all_its_streams_in_one_statement(
+        store: EventStore, geneva: str) -> None:
+    store.append("RUS-USA", [meeting("held", "geneva", "2018-08-23", geneva,
+                                     participants=[BOLTON])])
+    store.append("$actors", [{"type": "actor.registered", "data": {
+        "id": "bolton", "name": "John R. Bolton", "country": "USA",
+        "aliases": ["John Bolton"]}}])
+    as_of = dt.date(2018, 8, 24)
+    assert store.project("RUS-USA", as_of=as_of).meetings[0].participants[0].id == "bolton"
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        store.project("RUS-USA", as_of=as_of)  # nothing new: each read is one small probe
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    probes = [s for s in sent if "erasures" in s]
+    assert len(probes) == 2  # the track's, and one for all the registry streams
+    assert probes[1].count("max(events.version)") == len(REGISTRY_STREAMS)
+    assert [s for s in sent if s != "BEGIN"] == probes  # and nothing else
+
+
+def test_the_probes_take_any_number_of_registry_streams(
+        store: EventStore, geneva: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third registry stream must not break them (they once unpacked exactly two)."""
+    store.append("RUS-USA", [meeting("planned", "geneva", "2018-08-01", geneva),
+                             meeting("held", "geneva", "2018-08-23", geneva)])
+    store.append("$actors", [{"type": "actor.registered", "data": {
+        "id": "bolton", "name": "John R. Bolton", "country": "USA"}}])
+    store.catch_up()
+    three = (*REGISTRY_STREAMS, "RUS-USA")  # any stream with events stands in for a third
+    with store.engine.connect() as conn:
+        row = conn.execute(store_module._probe_query(track=True, state=True),
+                           {"track": "RUS-USA"}).one()
+        assert row.registry == 1
+        monkeypatch.setattr(store_module, "REGISTRY_STREAMS", three)
+        row = conn.execute(store_module._probe_query(track=True, state=True),
+                           {"track": "RUS-USA"}).one()
+        assert row.registry == 1 + 0 + 2  # $actors, $topics (none), the third
+    monkeypatch.setattr(reads_module, "REGISTRY_STREAMS", three)
+    streams = store._reads.registry_streams()
+    assert [len(kept.events) for kept in streams] == [1, 0, 2]

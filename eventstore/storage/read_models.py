@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import operator
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ from .consumers import PROJECTOR, Consumer, Consumers
 from .db import Database, chunks
 from .errors import translated
 from .reads import Reads, track_versions
-from .states import StateCache
+from .states import KeptTrack, StateCache
 
 
 class ReadModels:
@@ -63,15 +64,17 @@ class ReadModels:
         self._reads = reads
         self._consumers = consumers
         self._states = StateCache()
+        # the registry last built: (its key, the streams' kept events it holds, it)
+        self._registry_kept: tuple[Any, tuple[KeptTrack, ...], ActorRegistry] | None = None
 
     def catch_up(self, *, limit: int = 20_000, probe: Any = None) -> int:
         """Fold the events appended since the projector's position into the read models.
-        See :meth:`EventStore.catch_up`. ``probe``: a :func:`_probe` row just read."""
+        See :meth:`EventStore.catch_up`. ``probe``: a :data:`_PROBE` row just read."""
         folded = 0
         while True:
             if probe is None:
                 with self._db.read() as conn:
-                    probe = conn.execute(_probe()).first()
+                    probe = conn.execute(_PROBE).first()
             if _is_caught_up(probe):
                 return folded
             try:
@@ -92,7 +95,7 @@ class ReadModels:
         projector = self._consumers.projector(limit, probe.position)
         with projector, translated(self._db.url), \
                 projector.batch(limit, timeout=0) as (new, conn):
-            locked = conn.execute(_probe()).one()
+            locked = conn.execute(_PROBE).one()
             if _rebuild_due(locked):
                 raise _RebuildDue  # since the probe: rolled back, and rebuilt
             if new:
@@ -102,13 +105,13 @@ class ReadModels:
     def _caught_up(self) -> bool:
         """True when the read models are current (checked without taking any lock)."""
         with self._db.read() as conn:
-            return _is_caught_up(conn.execute(_probe()).first())
+            return _is_caught_up(conn.execute(_PROBE).first())
 
     def rebuild(self) -> int:
         """Refold every track's read model from the log; returns how many tracks."""
         while True:
             with self._db.read() as conn:
-                probe = conn.execute(_probe()).first()
+                probe = conn.execute(_PROBE).first()
             try:
                 return self._rebuild(20_000, probe)[1]
             except ConsumerBusy:
@@ -221,12 +224,14 @@ class ReadModels:
         """The stored current state of a track, after catching up with the log.
 
         One statement says whether the projector is caught up and what identity the
-        track's row has; when it is caught up and this store already decoded that row, the
-        decoded state is served without reading the row again (see ``states.py``).
-        Otherwise the projector catches up first, then the row is read and decoded.
+        track's row has (and, when this store holds no decoded state of the track, brings
+        the row's stored state too); when it is caught up and this store already decoded
+        that row, the decoded state is served without reading the row again (see
+        ``states.py``). Otherwise the projector catches up first, then the row is read
+        and decoded.
         """
         with self._db.read() as conn:
-            probe = conn.execute(_probe(track)).first()
+            probe = self._probe_track(conn, track)
             if _is_caught_up(probe):
                 return self._stored_state(conn, track, probe)
         try:
@@ -234,7 +239,13 @@ class ReadModels:
         except ReadOnlyDatabase:
             return self._folded_in_memory(track)
         with self._db.read() as conn:
-            return self._stored_state(conn, track, conn.execute(_probe(track)).first())
+            return self._stored_state(conn, track, self._probe_track(conn, track))
+
+    def _probe_track(self, conn: sa.Connection, track: str) -> Any:
+        """The :data:`_PROBE_TRACK` row of ``track``; with its stored state when this
+        store holds no decoded state of the track (a first read: one statement, not two)."""
+        query = _PROBE_TRACK if self._states.holds(track) else _PROBE_TRACK_STATE
+        return conn.execute(query, {"track": track}).first()
 
     def _folded_in_memory(self, track: str) -> TrackState | None:
         """The current state of a track whose read model is behind and cannot be written
@@ -246,29 +257,33 @@ class ReadModels:
         with self._db.read() as conn:
             row = conn.execute(sa.select(s.position, s.registry_version, s.code_version, s.state)
                                .where(s.track == track)).first()
-        registry = [e for stream in REGISTRY_STREAMS
-                    for e in self._reads.track_events(stream, None)]
+            streams = self._reads.registry_streams(conn)
+        version = sum(len(kept.events) for kept in streams)  # registry versions are gapless
         if (row is None or row.code_version != PROJECTION_VERSION
-                or row.registry_version != len(registry)):  # registry versions are gapless
+                or row.registry_version != version):
             return None
         events = self._reads.track_events(track, None)  # the track's view, in position order
         newer = events[bisect.bisect_right(events, row.position, key=_position_of):]
-        folded = fold_more(load_folded(row.state), newer, registry_of(registry))
+        folded = fold_more(load_folded(row.state), newer, self._registry_of(streams, None))
         return None if folded is None else folded.state
 
     def _stored_state(self, conn: sa.Connection, track: str, probe: Any) -> TrackState | None:
-        """The state of the track's row, from the cache when the row is the one it holds."""
+        """The state of the track's row, from the cache when the row is the one it holds;
+        else decoded from the probe's stored state, or from the row read now."""
         if probe is None or probe.state_code_version != PROJECTION_VERSION:
             return None
-        state = self._states.get(track, _identity(probe))
+        identity = _identity(probe)
+        state = self._states.get(track, identity)
         if state is not None:
             return state
-        s = t.track_states.c
-        row = conn.execute(sa.select(*_STATE_IDENTITY, s.state).where(s.track == track)).first()
-        if row is None or row.state_code_version != PROJECTION_VERSION:
-            return None  # rewritten since the probe (PostgreSQL: each statement sees anew)
-        state = load_folded(row.state).state
-        self._states.put(track, _identity(row), state)
+        text = getattr(probe, "state", None)
+        if text is None:  # the probe did not bring it (or there is none)
+            row = conn.execute(_STATE_ROW, {"track": track}).first()
+            if row is None or row.state_code_version != PROJECTION_VERSION:
+                return None  # rewritten since the probe (PostgreSQL: each statement sees anew)
+            identity, text = _identity(row), row.state
+        state = load_folded(text).state
+        self._states.put(track, identity, state)
         return state
 
     @staticmethod
@@ -303,7 +318,7 @@ class ReadModels:
                 # the projector's turn, staying where it is: no other writes read models
                 with projector, translated(self._db.url), \
                         projector.moving_to(projector.position) as conn:
-                    locked = conn.execute(_probe()).one()
+                    locked = conn.execute(_PROBE).one()
                     if locked.code_version != PROJECTION_VERSION:
                         return  # a rebuild is due: it folds these tracks too
                     registry = self._registry_in(conn)
@@ -322,17 +337,30 @@ class ReadModels:
         """The actor registry as the store knew it at ``known_at`` (default: now)."""
         return self._registry_at(self._reads.cut(known_at))
 
-    # -- the registry: its two streams, $actors and $topics (issue 12) -------------------
+    # -- the registry: the events of its streams (REGISTRY_STREAMS: $actors, $topics) ----
 
     def _registry_in(self, conn: sa.Connection) -> ActorRegistry:
         """The registry as the log holds it, read on ``conn``."""
-        return registry_of(e for stream in REGISTRY_STREAMS
-                           for e in self._reads.read_conn(conn, stream))
+        return self._registry_of(self._reads.registry_streams(conn), None)
 
     def _registry_at(self, cut: int | None) -> ActorRegistry:
         """The registry as it stood at the position ``cut`` (None: now)."""
-        return registry_of(e for stream in REGISTRY_STREAMS
-                           for e in self._reads.track_events(stream, cut))
+        return self._registry_of(self._reads.registry_streams(), cut)
+
+    def _registry_of(self, streams: tuple[KeptTrack, ...], cut: int | None) -> ActorRegistry:
+        """The registry of the registry streams' events up to ``cut``; the one built last
+        is kept, and served again while those events are the same."""
+        counts = tuple(len(kept.events) if cut is None
+                       else bisect.bisect_right(kept.events, cut, key=_position_of)
+                       for kept in streams)
+        key = (tuple(id(kept) for kept in streams), counts)  # the kept lists are held below
+        last = self._registry_kept
+        if last is not None and last[0] == key:
+            return last[2]
+        registry = registry_of(event for kept, count in zip(streams, counts, strict=True)
+                               for event in kept.events[:count])
+        self._registry_kept = (key, streams, registry)
+        return registry
 
     def project(self, track: str, *, as_of: dt.date | None = None,
                 known_at: dt.datetime | None = None, possible: bool = False) -> TrackState:
@@ -343,19 +371,16 @@ class ReadModels:
             stored = self.current(canonical)
             if stored is not None:
                 return stored
-        cut = self._reads.cut(known_at)
-        events, plain = self._reads.kept_track(canonical, cut)
+        cut, events, plain, registry = self._reads.view_at(canonical, known_at)
         return project(canonical, events, as_of=as_of, known_at=known_at, possible=possible,
-                       registry=self._registry_at(cut),
-                       plain=plain)
+                       registry=self._registry_of(registry, cut), plain=plain)
 
     def history(self, track: str, *, by: Literal["valid", "recorded"] = "valid",
                 known_at: dt.datetime | None = None) -> list[Step]:
         """One step per fact of ``track``, each saying what it changed, with its citations."""
         canonical = parse_track(track)
-        cut = self._reads.cut(known_at)
-        return history(canonical, self._reads.track_events(canonical, cut), by=by,
-                       registry=self._registry_at(cut))
+        cut, events, _, registry = self._reads.view_at(canonical, known_at)
+        return history(canonical, events, by=by, registry=self._registry_of(registry, cut))
 
 
 class _RebuildDue(Exception):
@@ -372,26 +397,41 @@ _STATE_IDENTITY = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _probe(track: str | None = None) -> sa.Select[Any]:
+def _probe_query(*, track: bool = False, state: bool = False) -> sa.Select[Any]:
     """The projector's position and versions, the log's head and the registry's version,
-    in one row (none before the first catch-up); with a track, its read model row's
-    identity too (``NULL`` when it has none). Each part is a primary-key or index seek.
-    Built once per track and kept (a statement is immutable): building it took half
-    the time of a current ``project(track)``."""
+    in one row (none before the first catch-up); with ``track``, the identity of the read
+    model row of the track bound as ``:track`` too (``NULL`` when it has none), and with
+    ``state`` its stored state. Each part is a primary-key or index seek. Built once, at
+    import (the track is a parameter): building it per call took half the time of a
+    current ``project(track)``."""
     p, e = t.consumers.c, t.events.c
     head = sa.select(sa.func.max(e.position)).scalar_subquery()
-    actors, topics = (sa.func.coalesce(sa.select(sa.func.max(e.version))
-                                       .where(e.track == stream).scalar_subquery(), 0)
-                      for stream in REGISTRY_STREAMS)
-    registry = actors + topics  # the registry's version (see _registry_version)
+    # the registry's version: the sum of its streams' versions (see _registry_version)
+    registry = functools.reduce(operator.add, (
+        sa.func.coalesce(sa.select(sa.func.max(e.version)).where(e.track == stream)
+                         .scalar_subquery(), 0)
+        for stream in REGISTRY_STREAMS))
     query = sa.select(p.position, p.registry_version, p.code_version, head.label("head"),
                       registry.label("registry"))
-    if track is None:
+    if not track:
         return query.where(p.name == PROJECTOR)
-    joined = t.consumers.outerjoin(t.track_states, t.track_states.c.track == track)
-    return query.add_columns(*_STATE_IDENTITY).select_from(joined).where(
-        p.name == PROJECTOR)
+    s = t.track_states.c
+    joined = t.consumers.outerjoin(t.track_states, s.track == sa.bindparam("track"))
+    query = query.add_columns(*_STATE_IDENTITY)
+    if state:
+        query = query.add_columns(s.state)
+    return query.select_from(joined).where(p.name == PROJECTOR)
+
+
+#: The projector's probe (see :func:`_probe_query`).
+_PROBE = _probe_query()
+#: The same, with the identity of the read model row of ``:track``.
+_PROBE_TRACK = _probe_query(track=True)
+#: The same, with that row's stored state too.
+_PROBE_TRACK_STATE = _probe_query(track=True, state=True)
+#: A track's read model row: its identity and stored state.
+_STATE_ROW = (sa.select(*_STATE_IDENTITY, t.track_states.c.state)
+              .where(t.track_states.c.track == sa.bindparam("track")))
 
 
 def _registry_version(conn: sa.Connection) -> int:
@@ -401,12 +441,12 @@ def _registry_version(conn: sa.Connection) -> int:
 
 
 def _is_caught_up(probe: Any) -> bool:
-    """Whether a :func:`_probe` row says the read models are current."""
+    """Whether a :data:`_PROBE` row says the read models are current."""
     return not _rebuild_due(probe) and probe.position == (probe.head or 0)
 
 
 def _rebuild_due(probe: Any) -> bool:
-    """Whether a :func:`_probe` row says every track must be folded again: no read models
+    """Whether a :data:`_PROBE` row says every track must be folded again: no read models
     yet, or folded by another projection code or with another actor registry."""
     return bool(probe is None or probe.code_version != PROJECTION_VERSION
                 or probe.registry_version != (probe.registry or 0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import heapq
 import json
 import uuid
@@ -24,6 +25,7 @@ from ..codec import (
     GENESIS_HASH,
     parse_uuid,
 )
+from ..collector import gc_paused
 from ..errors import (
     EventNotFound,
 )
@@ -37,7 +39,14 @@ from ..projection import (
 from ..sources import (
     Citation,
 )
-from ..tracks import FIXED_STREAMS, is_multilateral, pairs, parse_stream, parties
+from ..tracks import (
+    FIXED_STREAMS,
+    REGISTRY_STREAMS,
+    is_multilateral,
+    pairs,
+    parse_stream,
+    parties,
+)
 from . import schema as t
 from .db import Database, chunks
 from .erasure import redactions
@@ -217,12 +226,17 @@ class Reads:
             query = query.where(e.position <= upto)
         return self.decode_page(conn, conn.execute(query).all())
 
-    def read_conn(self, conn: sa.Connection, track: str,
-                   from_version: int = 1) -> list[RecordedEvent]:
+    def read_conn(self, conn: sa.Connection, track: str, from_version: int = 1,
+                  upto: int | None = None) -> list[RecordedEvent]:
+        """A stream's events from ``from_version`` on, in version order (up to position
+        ``upto``: a stream's versions follow its positions)."""
         e = t.events.c
-        query = (EVENT_ROWS.where(e.track == track, e.version >= from_version)
-                 .order_by(e.version))
-        rows = conn.execute(query).all()
+        query = EVENT_ROWS.where(e.track == track, e.version >= from_version)
+        if upto is not None:
+            query = query.where(e.position <= upto)
+        rows = conn.execute(query.order_by(e.version)).all()
+        if not rows:
+            return []
         # The track's citations in one statement, not in chunks of positions: on SQLite
         # joined to its events (the (track, version) index, then each citation's key);
         # on PostgreSQL, whose planner hashed the whole citations table for that join
@@ -230,27 +244,44 @@ class Reads:
         c = t.citations.c
         if conn.dialect.name == "sqlite":
             cited = (sa.select(t.citations).join(t.events, e.position == c.position)
-                     .where(e.track == track, e.version >= from_version))
+                     .where(e.track == track, e.version >= from_version,
+                            e.version <= rows[-1].version))
         else:
             cited = sa.select(t.citations).where(c.position == sa.any_(sa.bindparam(
                 "positions", [row.position for row in rows],
                 type_=postgresql.ARRAY(sa.BigInteger))))
-        return self.decode_page(conn, rows, cited)
+        with gc_paused():  # thousands of objects, all kept: no cycle for a collection to find
+            return self.decode_page(conn, rows, cited)
 
     def position_at(self, known_at: dt.datetime) -> int:
         """The last position recorded at or before ``known_at`` (0 if none)."""
+        with self._db.read() as conn:
+            return self._position_at(conn, known_at)
+
+    def _position_at(self, conn: sa.Connection, known_at: dt.datetime) -> int:
         moment = utc(known_at)
         stamp = moment.replace(tzinfo=None) if self._db.sqlite else moment  # SQLite keeps UTC
-        e = t.events.c
         # The last entry of the (recorded_at, position) index at or before the moment: a
         # seek, where max(position) over the range would read half the log on average.
-        query = (sa.select(e.position).where(e.recorded_at <= stamp)
-                 .order_by(e.recorded_at.desc(), e.position.desc()).limit(1))
-        with self._db.read() as conn:
-            return int(conn.execute(query).scalar() or 0)
+        return int(conn.execute(_POSITION_AT, {"stamp": stamp}).scalar() or 0)
 
     def cut(self, known_at: dt.datetime | None) -> int | None:
         return None if known_at is None else self.position_at(known_at)
+
+    def view_at(self, track: str, known_at: dt.datetime | None
+                ) -> tuple[int | None, list[RecordedEvent], Plain, tuple[KeptTrack, ...]]:
+        """What a fold for a cut reads, in one read of the database: the position
+        ``known_at`` cuts at (``None``: no cut), the events of the track's view up to it
+        in position order (see :meth:`kept_track`) and the fold's memo, and the registry
+        streams' events (:meth:`registry_streams`; the caller cuts them)."""
+        with self._db.read() as conn:
+            cut = None if known_at is None else self._position_at(conn, known_at)
+            kept = self._cached_view(conn, track, cut)
+            registry = self.registry_streams(conn)
+        events = kept.events
+        if cut is not None:
+            events = events[:bisect.bisect_right(events, cut, key=_position_of)]
+        return cut, events, kept.plain, registry
 
     def track_events(self, track: str, cut: int | None) -> list[RecordedEvent]:
         """A track's events up to position ``cut`` (all if None), in version order."""
@@ -259,31 +290,37 @@ class Reads:
     def kept_track(self, track: str, cut: int | None) -> tuple[list[RecordedEvent], Plain]:
         """The events of a bilateral track's view up to position ``cut`` (all if None), in
         position order, and the fold's memo: the track's own stream's events, merged with
-        those of the multilateral streams with both its countries (a fixed stream's own)."""
-        kept = self.cached_view(track)
+        those of the multilateral streams with both its countries (a fixed stream's own).
+        Events after ``cut`` not read yet are not read."""
+        kept = self.cached_view(track, cut)
         events = kept.events
         if cut is not None:
             events = events[:bisect.bisect_right(events, cut, key=_position_of)]
         return events, kept.plain
 
-    def cached_view(self, track: str) -> KeptTrack:
+    def cached_view(self, track: str, upto: int | None = None) -> KeptTrack:
         """All the events of a bilateral track's view, in position order (see
         :meth:`kept_track`), from the streams' kept events; merged again only when one of
         them changed. A track no multilateral stream shows on costs the one statement it
-        did before there were any: whether one does is asked in the same statement."""
-        if track in FIXED_STREAMS or is_multilateral(track):
-            return self.cached_track(track)
-        first, second = parties(track)
+        did before there were any: whether one does is asked in the same statement. With
+        ``upto``, every event up to that position, and those after it read before."""
         with self._db.read() as conn:
-            probe = conn.execute(_PROBE_VIEW, {"track": track, "first": first,
-                                               "second": second}).one()
-            own = self._brought_up(conn, track, probe[0], probe[1])
-            if not probe[2]:
-                return own
-            streams = multilateral_streams(conn, track)
-            versions = track_versions(conn, set(streams))  # one statement for them all
-            parts = (own, *(self._brought_up(conn, stream, versions.get(stream), probe[1])
-                            for stream in streams))
+            return self._cached_view(conn, track, upto)
+
+    def _cached_view(self, conn: sa.Connection, track: str, upto: int | None) -> KeptTrack:
+        if track in FIXED_STREAMS or is_multilateral(track):
+            version, erasure = conn.execute(_PROBE_STREAM, {"track": track}).one()
+            return self._brought_up(conn, track, version, erasure, upto)
+        first, second = parties(track)
+        probe = conn.execute(_PROBE_VIEW, {"track": track, "first": first,
+                                           "second": second}).one()
+        own = self._brought_up(conn, track, probe[0], probe[1], upto)
+        if not probe[2]:
+            return own
+        streams = multilateral_streams(conn, track)
+        versions = track_versions(conn, set(streams))  # one statement for them all
+        parts = (own, *(self._brought_up(conn, stream, versions.get(stream), probe[1], upto)
+                        for stream in streams))
         key = tuple(id(part) for part in parts)  # the parts are held by the entry
         kept = self._views.get(track, key)
         if kept is not None:
@@ -293,24 +330,42 @@ class Reads:
         self._views.put(track, key, (parts, merged))
         return merged
 
-    def cached_track(self, track: str) -> KeptTrack:
-        """All of a stream's events, decoding only those this store has not decoded yet
-        (see :class:`~eventstore.storage.states.EventCache`): one small statement when
-        nothing was appended to it since, and no erasure was made."""
+    def cached_track(self, track: str, upto: int | None = None) -> KeptTrack:
+        """All of a stream's events (with ``upto``: at least those up to that position),
+        decoding only those this store has not decoded yet (see
+        :class:`~eventstore.storage.states.EventCache`): one small statement when nothing
+        was appended to it since, and no erasure was made."""
         with self._db.read() as conn:
-            version, erasure = conn.execute(_PROBE_TRACK, {"track": track}).one()
-            return self._brought_up(conn, track, version, erasure)
+            version, erasure = conn.execute(_PROBE_STREAM, {"track": track}).one()
+            return self._brought_up(conn, track, version, erasure, upto)
+
+    def registry_streams(self, conn: sa.Connection | None = None) -> tuple[KeptTrack, ...]:
+        """All the events of every registry stream (:data:`~eventstore.tracks.REGISTRY_STREAMS`,
+        in that order), as :meth:`cached_track` keeps them: whether any was appended to
+        is asked of them all in one statement (on ``conn``, else in a read of its own)."""
+        if conn is None:
+            with self._db.read() as conn:
+                return self.registry_streams(conn)
+        *versions, erasure = conn.execute(registry_probe(REGISTRY_STREAMS)).one()
+        return tuple(self._brought_up(conn, stream, version, erasure)
+                     for stream, version in zip(REGISTRY_STREAMS, versions, strict=True))
 
     def _brought_up(self, conn: sa.Connection, track: str, version: int | None,
-                    erasure: int | None) -> KeptTrack:
-        """The kept events of ``track``, read on from where they stop to ``version``."""
+                    erasure: int | None, upto: int | None = None) -> KeptTrack:
+        """The kept events of ``track``, read on from where they stop to ``version`` (with
+        ``upto``: no further than that position)."""
         kept = self._event_cache.get(track, erasure or 0)
-        if len(kept.events) == (version or 0):  # versions are gapless from 1
+        count = len(kept.events)
+        if count == (version or 0):  # versions are gapless from 1
             return kept
-        if len(kept.events) > (version or 0):
+        if count > (version or 0):
             kept = KeptTrack()
-        kept = KeptTrack(kept.events + self.read_conn(
-            conn, track, from_version=len(kept.events) + 1), kept.plain)
+        elif upto is not None and kept.upto is not None and kept.upto >= upto:
+            return kept  # every event up to ``upto`` is held
+        events = kept.events + self.read_conn(conn, track, from_version=len(kept.events) + 1,
+                                              upto=upto)
+        kept = KeptTrack(events, kept.plain,
+                         None if upto is None or len(events) >= (version or 0) else upto)
         self._event_cache.put(track, erasure or 0, kept)
         return kept
 
@@ -409,10 +464,24 @@ def _probe_parts() -> list[Any]:
             sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery()]
 
 
-_PROBE_TRACK = sa.select(*_probe_parts())
+#: The last position recorded at or before ``:stamp`` (the last entry of the
+#: ``(recorded_at, position)`` index at or before it).
+_POSITION_AT = (sa.select(t.events.c.position)
+                .where(t.events.c.recorded_at <= sa.bindparam("stamp"))
+                .order_by(t.events.c.recorded_at.desc(), t.events.c.position.desc()).limit(1))
+#: A stream's last version and the log's last erasure (the stream bound as ``:track``).
+_PROBE_STREAM = sa.select(*_probe_parts())
 #: The same, and whether a multilateral stream shows on the track (one key seek).
 _PROBE_VIEW = sa.select(*_probe_parts(), sa.exists(
     _members_with(sa.bindparam("first"), sa.bindparam("second"))).label("shared"))
+@functools.cache
+def registry_probe(streams: tuple[str, ...]) -> sa.Select[Any]:
+    """Each of the registry ``streams``' last version, in their order, then the log's last
+    erasure: one row (built once)."""
+    e = t.events.c
+    return sa.select(*(sa.select(sa.func.max(e.version)).where(e.track == stream)
+                       .scalar_subquery() for stream in streams),
+                     sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery())
 
 
 def multilateral_streams(conn: sa.Connection, track: str) -> list[str]:

@@ -73,6 +73,10 @@ class _Budgeted(Generic[V]):
             while self._used > self.budget:
                 self._drop(next(iter(self._kept)))
 
+    def holds(self, track: str) -> bool:
+        """Whether something is kept for ``track`` (under any key)."""
+        return track in self._kept
+
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
@@ -125,18 +129,24 @@ class StateCache(_Budgeted[TrackState]):
 @attrs.frozen
 class KeptTrack:
     """A track's decoded events from version 1, in order, with the fold's memo of them
-    (:data:`~eventstore.projection.resolve.Plain`: each fact as it stands untouched)."""
+    (:data:`~eventstore.projection.resolve.Plain`: each fact as it stands untouched).
+
+    A cut reads no further than it needs: ``upto`` says the events stop there, every
+    event of the track up to that position held (``None``: every event there was when
+    they were read)."""
 
     events: list[RecordedEvent] = attrs.field(factory=list)
     plain: Plain = attrs.field(factory=dict)
+    upto: int | None = None
 
 
 class EventCache(_Budgeted[KeptTrack]):
     """Track → its decoded events, kept to answer cuts (``project(as_of=…, known_at=…)``)
     without reading and decoding the track again.
 
-    The log only grows, so a kept list is always a prefix of the track: a read brings it
-    up to date by decoding only the versions after it (the memo stays: it is keyed by
+    The log only grows, so a kept list is always a prefix of the track (a cut keeps the
+    prefix up to its position): a read brings it up to date by decoding only the
+    versions after it (the memo stays: it is keyed by
     position, and what an event at a position decodes to never changes but by erasure).
     Only an erasure changes what an event already read decodes to, so each list is kept
     with the log's last erasure position at the time it was read, and is not served once
