@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A before and an after, from repeated runs of ``append.py`` or ``projection.py``.
+"""A before and an after, from repeated runs of ``append.py``, ``projection.py`` or
+``cold_reads.py``.
 
 Run on demand (this is not a test). Measure both commits in one sitting, interleaved, each
 run writing its figures with ``--json``; then::
@@ -151,11 +152,40 @@ def projection_figures(side: str, data: dict[str, Any], out: Figures) -> None:
                 out.add(side, f"{e}: project(as_of, known_at), statements per call",
                         cuts["counted"]["statements"] / cuts["counted"]["calls"], LOWER, "",
                         count=True)
+        if r.get("cold"):
+            cold_figures(side, e, r["cold"], out)
         for name, label in (("es-follow", "eventsourcing follow"),
                             ("es-get", "eventsourcing repository.get")):
             if r.get(name):
                 out.add(side, f"{e}: {label}, events/s", r[name]["rate"], HIGHER, "/s",
                         control=True)
+
+
+def cold_figures(side: str, e: str, cold: dict[str, Any], out: Figures) -> None:
+    """The first reads of fresh processes (``cold_reads.py``; ``projection.py``'s cold step)."""
+    current, cut = cold["current"], cold["cut"]
+    out.add(side, f"{e}: cold project(big track), first call, median",
+            current["first"]["median_ms"], LOWER, "ms")
+    out.add(side, f"{e}: cold project(big track), first call, CPU", current["first"]["cpu_ms"],
+            LOWER, "ms")
+    out.add(side, f"{e}: raw fetch of its stored row + json.loads, median",
+            current["raw"]["median_ms"], LOWER, "ms", control=True)
+    out.add(side, f"{e}: cold project(big track) ÷ raw fetch, same processes",
+            current["ratio"], LOWER, "×")
+    out.add(side, f"{e}: cold project(big track), statements", current["statements"], LOWER, "",
+            count=True)
+    out.add(side, f"{e}: EventStore.open, median", current["open"]["median_ms"], LOWER, "ms")
+    out.add(side, f"{e}: cold cut, first call, median", cut["first"]["median_ms"], LOWER, "ms")
+    out.add(side, f"{e}: cold cut, first call, CPU", cut["first"]["cpu_ms"], LOWER, "ms")
+    out.add(side, f"{e}: cold cut, statements", cut["statements"], LOWER, "", count=True)
+
+
+def cold_reads_figures(side: str, data: dict[str, Any], out: Figures) -> None:
+    """``cold_reads.py``'s figures: the rebuild of a fresh process, and the cold reads."""
+    for e, r in data["runs"].items():
+        out.add(side, f"{e}: rebuild(), facts/s", r["rebuild"]["rate"], HIGHER, "/s")
+        out.add(side, f"{e}: rebuild(), CPU seconds", r["rebuild"]["cpu_s"], LOWER, "s")
+        cold_figures(side, e, r["cold"], out)
 
 
 def load(paths: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -266,11 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "plan" in data and "results" in data:
                 kinds.add("append")
                 append_figures(side, data, figures)
+            elif data.get("cold_reads"):
+                kinds.add("cold reads")
+                cold_reads_figures(side, data, figures)
             elif "job" in data and "runs" in data:
                 kinds.add("projection")
                 projection_figures(side, data, figures)
             else:
-                raise SystemExit(f"{path}: not the --json of append.py or projection.py")
+                raise SystemExit(f"{path}: not the --json of append.py, projection.py or "
+                                 "cold_reads.py")
             versions[side].add(version_of(data))
             counts[side] += 1
     if len(kinds) > 1:

@@ -33,6 +33,12 @@ Then, each step in a forked child process (so its peak RSS is its own):
     catch-up check), for random tracks and for the big track.
 ``cuts``
     ``store.project("RUS-USA", as_of=…, known_at=…)`` at random points: a fold from the log.
+``cold``
+    ``--cold-runs`` fresh processes (``cold_reads.py``: nothing cached but what the
+    import made) each reading the big track's stored row raw (``SELECT`` + ``json.loads``)
+    and then its first ``project(big track)``, and as many each making its first cut
+    ``project(big track, as_of=…, known_at=…)`` (the first of ``cuts``' points): issue 15's
+    cold reads.
 ``catch-up``
     a tenth more facts appended (new ones, on the same tracks), then ``store.catch_up()``:
     the projector folding them into the stored states, batch by batch (last: it writes).
@@ -131,6 +137,9 @@ from append import (
     _source_texts,
     _track_names,
 )
+
+# benchmarks/cold_reads.py: the first reads of fresh processes.
+from cold_reads import COLD_CURRENT_TARGET, cold_steps, cut_points
 from eventsourcing.application import LocalNotificationLog
 from eventsourcing.system import NotificationLogReader
 
@@ -451,6 +460,7 @@ class Job:
     current_calls: int
     big_current_calls: int
     cut_calls: int
+    cold_runs: int = 5
     profile: bool = False
     profile_top: int = 25
 
@@ -610,6 +620,17 @@ def step_cuts(job: Job, place: Place) -> dict[str, Any]:
                                         "cpu_ms_mean": clock.cpu_seconds * 1000 / len(samples)},
             "track_events": version, "counted": counted.as_dict() | {"calls": len(points)},
             **clock.profile_result()}
+
+
+def step_cold(job: Job, place: Place) -> dict[str, Any]:
+    """The first ``project`` of the big track in fresh processes, beside the raw fetch of
+    its stored row in each; and the first cut in fresh processes (see ``cold_reads.py``)."""
+    result = cold_steps(place.url, job.cold_runs, cut_points(place.url, job.cold_runs),
+                        profile=job.profile)
+    profiles = [result.pop(key) for key in ("current_profile", "cut_profile") if key in result]
+    if profiles:
+        result["profile_text"] = "\n".join(profiles)
+    return result
 
 
 def step_catch_up(job: Job, place: Place) -> dict[str, Any]:
@@ -785,6 +806,7 @@ def run_engine(engine: str, job: Job, args: argparse.Namespace, started: float) 
             ("rebuild", step_rebuild, (store,)),
             ("current", step_current, (store,)),
             ("cuts", step_cuts, (store,)),
+            ("cold", step_cold, (store,)),
             ("catch-up", step_catch_up, (store,)),  # last: it appends
         ]
         for name, step, rest in steps:
@@ -897,6 +919,22 @@ def table(runs: list[EngineRun]) -> str:
                 f"{base['p95_ms']:.1f} ms" if base else "—",
                 _ratio(base["median_ms"], s["median_ms"]) if base else "—",
                 f"median < {CUTS_TARGET_MS:g} ms", s["median_ms"] < CUTS_TARGET_MS)
+        cold = r.get("cold")
+        if cold:
+            current, cut = cold["current"], cold["cut"]
+            row(e, f"cold project({BIG_TRACK}): the first call of a fresh process "
+                f"({current['facts']:,} facts), {cold['runs']} processes",
+                f"median {current['first']['median_ms']:.1f} ms, "
+                f"{current['first']['cpu_ms']:.1f} ms CPU",
+                f"the raw fetch of its stored row ({current['state_bytes'] / 2**10:,.0f} KiB) "
+                f"+ json.loads, same processes: median {current['raw']['median_ms']:.1f} ms",
+                f"{current['ratio']:.2f}× the raw fetch",
+                f"≤ {COLD_CURRENT_TARGET:g}× the raw fetch",
+                current["ratio"] <= COLD_CURRENT_TARGET)
+            row(e, f"cold project({BIG_TRACK}, as_of, known_at): the first cut of a fresh "
+                f"process ({cut['facts']:,} facts folded), {cold['runs']} processes",
+                f"median {cut['first']['median_ms']:.1f} ms, {cut['first']['cpu_ms']:.1f} ms "
+                f"CPU", "—", "—", "≤ 0.6× 9ec7f6e's (cold_reads.py, compare.py)", None)
     return "\n".join(lines)
 
 
@@ -905,7 +943,8 @@ def counted_table(runs: list[EngineRun]) -> str:
     and the statements each step sent."""
     lines = ["| engine | database after the build | rebuild(): statements (reads; rows "
              "written) | project(track), current: statements per call | project(as_of, "
-             "known_at): statements per call |", "|---|---:|---:|---:|---:|"]
+             "known_at): statements per call | cold project(track); cold cut: statements |",
+             "|---|---:|---:|---:|---:|---|"]
 
     def per_call(result: dict[str, Any] | None) -> str:
         counted = (result or {}).get("counted")
@@ -919,8 +958,11 @@ def counted_table(runs: list[EngineRun]) -> str:
         size = f"{build['database_mib']:,.1f} MiB" if build else "—"
         sent = (f"{rebuild['statements']:,} ({rebuild['reads']:,}; {rebuild['write_rows']:,})"
                 if rebuild else "—")
+        cold = r.get("cold")
+        first = (f"{cold['current']['statements']}; {cold['cut']['statements']}" if cold
+                 else "—")
         lines.append(f"| {run.engine} | {size} | {sent} | {per_call(r.get('current'))} "
-                     f"| {per_call(r.get('cuts'))} |")
+                     f"| {per_call(r.get('cuts'))} | {first} |")
     return "\n".join(lines)
 
 
@@ -951,6 +993,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: sqlite, postgresql (default: sqlite)")
     parser.add_argument("--current-calls", type=int, default=None,
                         help="project(track) calls on random tracks (default 200; --quick: 50)")
+    parser.add_argument("--cold-runs", type=int, default=None,
+                        help="fresh processes for each cold read (default 5; --quick: 3)")
     parser.add_argument("--cut-calls", type=int, default=None,
                         help="project(big track, as_of, known_at) calls (default 50; --quick: "
                              "10)")
@@ -971,7 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     current_calls = args.current_calls or (50 if args.quick else 200)
     job = Job(facts=facts, track_facts=min(track_facts, facts // 2), tracks=args.tracks,
               current_calls=current_calls, big_current_calls=max(1, current_calls // 4),
-              cut_calls=args.cut_calls or (10 if args.quick else 50))
+              cut_calls=args.cut_calls or (10 if args.quick else 50),
+              cold_runs=args.cold_runs or (3 if args.quick else 5))
     pg = pg_settings(args.pg_url) if "postgresql" in engines else None
     version, digest = git_commit(), sources_digest()
     started = time.perf_counter()

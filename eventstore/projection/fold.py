@@ -556,12 +556,21 @@ def project(track: str, events: Sequence[RecordedEvent], *, as_of: dt.date | Non
     thousands of objects and no cycle, and a collection it triggered would walk them all.
     """
     with gc_paused():
-        builder = Builder(registry or ActorRegistry())
         chosen = select(resolve(events, plain), as_of, possible)
-        for fact in chosen:
-            builder.apply(fact)
-        builder.fulfil_invitations()
-        position = max((e.position for e in events), default=0)
-        return builder.state(track, as_of=as_of, known_at=known_at, possible=possible,
-                             position=position, facts=len(chosen))
+        return fold_chosen(track, events, chosen, as_of=as_of, known_at=known_at,
+                           possible=possible, registry=registry)
+
+
+def fold_chosen(track: str, events: Sequence[RecordedEvent], chosen: Sequence[Effective], *,
+                as_of: dt.date | None = None, known_at: dt.datetime | None = None,
+                possible: bool = False, registry: ActorRegistry | None = None) -> TrackState:
+    """The fold of :func:`project` once its facts are chosen (``select`` of ``resolve`` of
+    ``events``): for a caller that needs the chosen facts too."""
+    builder = Builder(registry or ActorRegistry())
+    for fact in chosen:
+        builder.apply(fact)
+    builder.fulfil_invitations()
+    position = max((e.position for e in events), default=0)
+    return builder.state(track, as_of=as_of, known_at=known_at, possible=possible,
+                         position=position, facts=len(chosen))
 

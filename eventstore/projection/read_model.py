@@ -32,9 +32,9 @@ from ..collector import gc_paused
 from ..events import RecordedEvent
 from ..facts import MetaFact, StatementWithdrawn
 from ..packed import PackedCodec, class_key
-from .fold import Builder, project, select, withdrawn_key
+from .fold import Builder, fold_chosen, select, withdrawn_key
 from .identity import ActorRegistry
-from .resolve import Plain, fold_order, resolve
+from .resolve import fold_order, resolve
 from .state import TrackState
 from .timeline import OrderKey
 
@@ -52,11 +52,10 @@ class Folded:
 def fold_all(track: str, events: Sequence[RecordedEvent],
              registry: ActorRegistry | None = None) -> Folded:
     """The current state of a track from all its events (a rebuild)."""
-    memo: Plain = {}  # the fold resolves the facts again: through the memo, cheaply
-    chosen = select(resolve(events, memo), None, False)
-    state = project(track, events, registry=registry, plain=memo)
-    last = chosen[-1].order if chosen else None
-    return Folded(state=state, last=last)
+    with gc_paused():
+        chosen = select(resolve(events), None, False)
+        state = fold_chosen(track, events, chosen, registry=registry)
+    return Folded(state=state, last=chosen[-1].order if chosen else None)
 
 
 def fold_more(folded: Folded, new: Sequence[RecordedEvent],

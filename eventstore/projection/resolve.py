@@ -71,9 +71,10 @@ fold_order = operator.attrgetter("order")
 _position = operator.attrgetter("position")
 
 
-def evidence(event: RecordedEvent) -> tuple[Evidence, ...]:
-    """The event's own citations, as evidence of the items it shapes."""
-    event_id = str(event.event_id)
+def evidence(event: RecordedEvent, event_id: str | None = None) -> tuple[Evidence, ...]:
+    """The event's own citations, as evidence of the items it shapes (``event_id``: its
+    id as text, when the caller has it already)."""
+    event_id = str(event.event_id) if event_id is None else event_id
     return tuple(Evidence(event_id, event.position, c.source, c.start, c.end, c.exact,
                           c.exact == "") for c in event.citations)
 
@@ -89,8 +90,9 @@ Plain = MutableMapping[int, Effective]
 
 
 def _plain(event: RecordedEvent) -> Effective:
-    return Effective(event_id=str(event.event_id), position=event.position, type=event.type,
-                     data=event.data, valid=event.valid, citations=evidence(event),
+    event_id = str(event.event_id)
+    return Effective(event_id=event_id, position=event.position, type=event.type,
+                     data=event.data, valid=event.valid, citations=evidence(event, event_id),
                      stream=multilateral(event))
 
 

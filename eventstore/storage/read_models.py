@@ -164,18 +164,24 @@ class ReadModels:
 
     def _rebuild_in(self, conn: sa.Connection, registry_version: int, head: int) -> int:
         """Refold every track up to ``head``, one at a time (memory: the largest track's
-        events); the projector's versions become the current ones."""
+        events, and the stored form of the states not written yet); the projector's
+        versions become the current ones."""
         registry = self._registry_in(conn)
         count = 0
         views = self._views(conn)
+        stored = set(conn.execute(sa.select(t.track_states.c.track)).scalars())
+        pending = _Pending(self._db.now())
         for track in sorted(views):
             # appends may commit meanwhile (PostgreSQL): fold nothing beyond the checkpoint
             events = self._reads.view_conn(conn, track, head, streams=views[track])
             if not events:
                 continue
-            self._save_read_model(conn, track, fold_all(track, events, registry),
-                                  registry_version, _own_version(track, events))
+            pending.add(track, fold_all(track, events, registry), registry_version,
+                        _own_version(track, events), exists=track in stored)
+            if pending.full():
+                pending.write(conn)
             count += len(events)
+        pending.write(conn)
         self._save_versions(conn, registry_version)
         return count
 
@@ -211,14 +217,9 @@ class ReadModels:
         if exists is None:
             exists = conn.execute(sa.select(t.track_states.c.track).where(
                 t.track_states.c.track == track)).first() is not None
-        values = {"version": version, "position": folded.state.position,
-                  "registry_version": registry_version, "code_version": PROJECTION_VERSION,
-                  "state": dump_folded(folded), "updated_at": self._db.now()}
-        if exists:
-            conn.execute(t.track_states.update().where(t.track_states.c.track == track)
-                         .values(**values))
-        else:
-            conn.execute(t.track_states.insert().values(track=track, **values))
+        pending = _Pending(self._db.now())
+        pending.add(track, folded, registry_version, version, exists=exists)
+        pending.write(conn)
 
     def current(self, track: str) -> TrackState | None:
         """The stored current state of a track, after catching up with the log.
@@ -385,6 +386,51 @@ class ReadModels:
 
 class _RebuildDue(Exception):
     """The projector's versions changed between its probe and its batch's lock."""
+
+
+#: Read model rows a rebuild keeps before writing them (each write one ``executemany``),
+#: and the bytes of their stored states at most.
+_PENDING_ROWS = 200
+_PENDING_BYTES = 8 * 2**20
+
+
+class _Pending:
+    """Read model rows to write, new ones and rewritten ones, written together by
+    :meth:`write` (an insert and an update, each of all the rows at once)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self._now = now
+        self._inserts: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._bytes = 0
+
+    def add(self, track: str, folded: Folded, registry_version: int, version: int, *,
+            exists: bool) -> None:
+        state = dump_folded(folded)
+        values = {"version": version, "position": folded.state.position,
+                  "registry_version": registry_version, "code_version": PROJECTION_VERSION,
+                  "state": state, "updated_at": self._now}
+        if exists:
+            self._updates.append({"row_track": track, **values})
+        else:
+            self._inserts.append({"track": track, **values})
+        self._bytes += len(state)
+
+    def full(self) -> bool:
+        return (len(self._inserts) + len(self._updates) >= _PENDING_ROWS
+                or self._bytes >= _PENDING_BYTES)
+
+    def write(self, conn: sa.Connection) -> None:
+        if self._inserts:
+            conn.execute(_INSERT_STATE, self._inserts)
+        if self._updates:
+            conn.execute(_UPDATE_STATE, self._updates)
+        self._inserts, self._updates, self._bytes = [], [], 0
+
+
+_INSERT_STATE = t.track_states.insert()
+_UPDATE_STATE = t.track_states.update().where(
+    t.track_states.c.track == sa.bindparam("row_track"))
 
 
 #: What identifies a stored read model row: any rewrite of the row changes it.

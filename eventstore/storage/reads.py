@@ -181,19 +181,21 @@ class Reads:
                 remaining -= len(rows)
 
     def decode_page(self, conn: sa.Connection, rows: Sequence[Any],
-                    cited: sa.Select[Any] | None = None) -> list[RecordedEvent]:
+                    cited: sa.Select[Any] | None = None,
+                    params: dict[str, Any] | None = None) -> list[RecordedEvent]:
         """The events of ``rows`` (:data:`EVENT_ROWS` rows), with their citations: those
-        ``cited`` selects (one statement: the citations of a track or of a range of
-        positions, a superset of the rows' is fine), else fetched by position in chunks."""
+        ``cited`` selects in position and ordinal order, with ``params`` (one statement:
+        the citations of a track or of a range of positions, a superset of the rows' is
+        fine), else fetched by position in chunks."""
         by_position: dict[int, list[Citation]] = {}
         if cited is not None:
             queries: Iterable[sa.Select[Any]] = [cited] if rows else []
         else:
             queries = (sa.select(t.citations).where(t.citations.c.position.in_(chunk))
+                       .order_by(t.citations.c.position, t.citations.c.ordinal)
                        for chunk in chunks([row.position for row in rows]))
         for query in queries:
-            for row in conn.execute(query.order_by(t.citations.c.position,
-                                                   t.citations.c.ordinal)):
+            for row in conn.execute(query, params).all():
                 by_position.setdefault(row.position, []).append(citation_of(row))
         erased = [row.position for row in rows if row.body is None]
         redacted = redactions(conn, erased) if erased else {}
@@ -208,7 +210,8 @@ class Reads:
             return []
         c = t.citations.c  # the range's citations in one statement
         return self.decode_page(conn, rows, sa.select(t.citations).where(
-            c.position >= rows[0].position, c.position <= rows[-1].position))
+            c.position >= rows[0].position, c.position <= rows[-1].position)
+            .order_by(c.position, c.ordinal))
 
     def view_conn(self, conn: sa.Connection, track: str, upto: int | None = None, *,
                   streams: Sequence[str] | None = None) -> list[RecordedEvent]:
@@ -218,40 +221,31 @@ class Reads:
         e = t.events.c
         if streams is None:
             streams = multilateral_streams(conn, track)
-        if streams:  # (a list of the streams' ids would make PostgreSQL scan the log)
-            query = EVENT_ROWS.where(on_track(track)).order_by(e.position)
-        else:  # the track's own stream: its (track, version) index gives the order
-            query = EVENT_ROWS.where(e.track == track).order_by(e.version)
+        if not streams:  # the track's own stream: its (track, version) index gives the order
+            return self.read_conn(conn, track, upto=upto)
+        # (a list of the streams' ids would make PostgreSQL scan the log)
+        query = EVENT_ROWS.where(on_track(track)).order_by(e.position)
         if upto is not None:
             query = query.where(e.position <= upto)
-        return self.decode_page(conn, conn.execute(query).all())
+        with gc_paused():
+            return self.decode_page(conn, conn.execute(query).all())
 
     def read_conn(self, conn: sa.Connection, track: str, from_version: int = 1,
                   upto: int | None = None) -> list[RecordedEvent]:
         """A stream's events from ``from_version`` on, in version order (up to position
-        ``upto``: a stream's versions follow its positions)."""
-        e = t.events.c
-        query = EVENT_ROWS.where(e.track == track, e.version >= from_version)
-        if upto is not None:
-            query = query.where(e.position <= upto)
-        rows = conn.execute(query.order_by(e.version)).all()
+        ``upto``: a stream's versions follow its positions). Two statements, built once:
+        the events, and their citations."""
+        params: dict[str, Any] = {"track": track, "from_version": from_version,
+                                  "upto": _NO_CUT if upto is None else upto}
+        rows = conn.execute(_STREAM_ROWS, params).all()
         if not rows:
             return []
-        # The track's citations in one statement, not in chunks of positions: on SQLite
-        # joined to its events (the (track, version) index, then each citation's key);
-        # on PostgreSQL, whose planner hashed the whole citations table for that join
-        # (twice the time), by ``position = ANY(array of the rows' positions)``.
-        c = t.citations.c
         if conn.dialect.name == "sqlite":
-            cited = (sa.select(t.citations).join(t.events, e.position == c.position)
-                     .where(e.track == track, e.version >= from_version,
-                            e.version <= rows[-1].version))
+            cited, params = _STREAM_CITED_SQLITE, params | {"to_version": rows[-1].version}
         else:
-            cited = sa.select(t.citations).where(c.position == sa.any_(sa.bindparam(
-                "positions", [row.position for row in rows],
-                type_=postgresql.ARRAY(sa.BigInteger))))
+            cited, params = _STREAM_CITED_PG, {"positions": [row.position for row in rows]}
         with gc_paused():  # thousands of objects, all kept: no cycle for a collection to find
-            return self.decode_page(conn, rows, cited)
+            return self.decode_page(conn, rows, cited, params)
 
     def position_at(self, known_at: dt.datetime) -> int:
         """The last position recorded at or before ``known_at`` (0 if none)."""
@@ -464,6 +458,27 @@ def _probe_parts() -> list[Any]:
             sa.select(sa.func.max(t.erasures.c.position)).scalar_subquery()]
 
 
+#: ``upto`` when a read is not cut (the largest position either engine can store).
+_NO_CUT = 2**63 - 1
+#: A stream's events, ``:from_version`` on, up to position ``:upto``, in version order.
+_STREAM_ROWS = EVENT_ROWS.where(
+    t.events.c.track == sa.bindparam("track"), t.events.c.version >= sa.bindparam("from_version"),
+    t.events.c.position <= sa.bindparam("upto")).order_by(t.events.c.version)
+# Their citations in one statement, not in chunks of positions: on SQLite joined to the
+# events (the (track, version) index, then each citation's key); on PostgreSQL, whose
+# planner hashed the whole citations table for that join (twice the time), by
+# ``position = ANY(array of the rows' positions)``.
+_STREAM_CITED_SQLITE = (
+    sa.select(t.citations).join(t.events, t.events.c.position == t.citations.c.position)
+    .where(t.events.c.track == sa.bindparam("track"),
+           t.events.c.version >= sa.bindparam("from_version"),
+           t.events.c.version <= sa.bindparam("to_version"))
+    .order_by(t.citations.c.position, t.citations.c.ordinal))
+_STREAM_CITED_PG = (
+    sa.select(t.citations)
+    .where(t.citations.c.position == sa.any_(sa.bindparam(
+        "positions", type_=postgresql.ARRAY(sa.BigInteger))))
+    .order_by(t.citations.c.position, t.citations.c.ordinal))
 #: The last position recorded at or before ``:stamp`` (the last entry of the
 #: ``(recorded_at, position)`` index at or before it).
 _POSITION_AT = (sa.select(t.events.c.position)
