@@ -257,3 +257,32 @@ def test_the_probes_take_any_number_of_registry_streams(
     monkeypatch.setattr(reads_module, "REGISTRY_STREAMS", three)
     streams = store._reads.registry_streams()
     assert [len(kept.events) for kept in streams] == [1, 0, 2]
+
+
+def test_a_cut_reads_no_further_than_its_position(
+        store: EventStore, second: EventStore, geneva: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for day in ("2018-08-01", "2018-08-02", "2018-08-03"):
+        store.append("RUS-USA", [meeting("planned", f"geneva-{day}", day, geneva)])
+    events = list(store.read_track("RUS-USA"))
+    read: list[tuple[int, int]] = []  # (from version, versions read)
+    original = Reads.read_conn
+
+    def counting(self: Reads, conn: Any, track: str, from_version: int = 1,
+                 upto: int | None = None) -> Any:
+        found = original(self, conn, track, from_version, upto)
+        if track == "RUS-USA":
+            read.append((from_version, len(found)))
+        return found
+
+    monkeypatch.setattr(Reads, "read_conn", counting)
+    early = second.project("RUS-USA", known_at=events[0].recorded_at)  # a fresh store
+    assert read == [(1, 1)] and [m.key for m in early.meetings] == ["geneva-2018-08-01"]
+    assert second.project("RUS-USA", known_at=events[0].recorded_at) == early
+    assert read == [(1, 1)]  # read up to there already: nothing more
+    later = second.project("RUS-USA", known_at=events[1].recorded_at)
+    assert read == [(1, 1), (2, 1)] and len(later.meetings) == 2
+    assert later == project("RUS-USA", events[:2], known_at=events[1].recorded_at,
+                            registry=store.registry())
+    assert second.project("RUS-USA", possible=True).facts == 3  # no cut: the rest
+    assert read[-1] == (3, 1)
