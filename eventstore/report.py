@@ -355,7 +355,10 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
                     f'<p class="item-head">{when}'
                     + ("" if kind == "statements" else f'<span class="key">{_e(item.key)}</span> ')
                     + f"{_status(item.status)}{_lifecycle(item)}</p>"
-                    f'<p class="item-text">{_e(_describe(kind, item))}</p>'
+                    f'<p class="item-text">{_e(_describe(kind, item))}'
+                    + (f"; side meetings: {_e(', '.join(sides))}"
+                       if kind == "meetings" and (sides := state.side_meetings(item.key))
+                       else "") + "</p>"
                     f"{_notes(getattr(item, 'notes', ()), marks)}"
                     f"{_citations(item.citations, marks)}</li>")
             out.append("</ol>")

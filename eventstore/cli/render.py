@@ -270,6 +270,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
         + (f", on the sidelines of {m.at}" if m.at else "")
         + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
+        + _side_meetings(state, m)
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
@@ -307,7 +308,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         f"({'PLOVER ' + i.plover + ', ' if i.plover else ''}CAMEO {i.cameo}) — "
         f"{', '.join(p.label for p in i.actors)}"
         + (f" against {i.target.label}" if i.target else "")
-        + (f" at {i.place}" if i.place else "") + f": {i.what}"))
+        + (f" at {i.place}" if i.place else "") + _multilateral(i) + f": {i.what}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
@@ -342,6 +343,12 @@ def _withdrawn(statement: Any) -> str:
     return (f" — withdrawn {_when(statement.withdrawn)}"
             + (f" by {statement.withdrawn_by.label}" if statement.withdrawn_by else "")
             + (f": {statement.withdrawn_reason}" if statement.withdrawn_reason else ""))
+
+
+def _side_meetings(state: Any, meeting: Any) -> str:
+    """``; side meetings: a, b`` when meetings of the track were held at this one."""
+    keys = state.side_meetings(meeting.key)
+    return f"; side meetings: {', '.join(keys)}" if keys else ""
 
 
 def _multilateral(item: Any) -> str:

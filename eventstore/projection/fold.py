@@ -80,7 +80,7 @@ from .timeline import chronology_key, counts_at
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder", "withdrawn_key"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 6
+PROJECTION_VERSION = 7  # 7: incidents say their multilateral stream
 
 
 _FORWARD = {
@@ -437,7 +437,8 @@ class Builder:
             place=d.place or (old.place if old else None), plover=code.plover,
             mode=code.mode, cameo=code.cameo, date=fact.valid,
             citations=(fact.citations if old is None else
-                       self._cite("incident", d.key, old.citations, fact.citations)))
+                       self._cite("incident", d.key, old.citations, fact.citations)),
+            multilateral=(old.multilateral if old else None) or fact.stream)
 
     # the result
     def fulfil_invitations(self) -> None:
