@@ -367,7 +367,7 @@ def test_the_command_line_appends_and_refuses_incidents(run: Cli) -> None:  # no
     assert "--data-actor" in err and "NAME:COUNTRY[:ROLE]" in err
     run(*base, "--kind", "diplomats_expelled")
     shown = run("project", "--track", "RUS-USA").output
-    assert "diplomats expelled (PLOVER SANCTION, CAMEO 161) — Kremlin, FSB against " \
+    assert "diplomats expelled (PLOVER SANCTION/expel, CAMEO 161) — Kremlin, FSB against " \
            "diplomates américains: expulsion de diplomates" in shown
     doc = json.loads(run("project", "--track", "RUS-USA", "--format", "json").output)
     (incident,) = doc["incidents"]

@@ -263,6 +263,12 @@ def test_one_topic_across_languages_keeps_the_names_used(
     assert (topic.key, topic.registered, topic.names) == ("Kashmir", "kashmir",
                                                           ("Cachemire", "Kashmir"))
     assert topic.meetings == ("geneva", "moscow") and len(topic.citations) == 2
+    # one meeting that heard both names lists the topic once, by its registered name
+    store.append("RUS-USA", [{"type": "topics.discussed", "date": "2018-09-01", "data": {
+        "meeting": "moscow", "topics": ["Cachemire", "Syrie"]},
+        "citations": [cite(moscow, PUTIN)]}])
+    meetings = {m.key: m.topics for m in store.project("RUS-USA").meetings}
+    assert meetings == {"geneva": ("Kashmir",), "moscow": ("Kashmir", "Syrie")}
     shown = every_display(store, tmp_path)
     for name in ("table", "markdown", "report"):
         assert "topic registry: kashmir; as written: Cachemire, Kashmir" in shown[name], name

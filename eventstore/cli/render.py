@@ -249,7 +249,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     if state.known_at:
         cut.append(f"known at {state.known_at:%Y-%m-%d %H:%M:%S}Z")
     lines = [f"{head}{state.track}" + (f" — {', '.join(cut)}" if cut else "")
-             + f"  ({state.facts} facts, up to position {state.position})"]
+             + f"  ({counted(state.facts, 'fact')}, up to position {state.position})"]
 
     def section(title: str, items: Iterable[Any], describe: Any) -> None:
         rows = list(items)
@@ -305,7 +305,8 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f": {a.reason}" if a.reason else "")))
     section("Incidents", state.incidents, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.kind.replace('_', ' ')} "
-        f"({'PLOVER ' + i.plover + ', ' if i.plover else ''}CAMEO {i.cameo}) — "
+        f"({'PLOVER ' + i.plover + ('/' + i.mode if i.mode else '') + ', ' if i.plover else ''}"
+        f"CAMEO {i.cameo}) — "
         f"{', '.join(p.label for p in i.actors)}"
         + (f" against {i.target.label}" if i.target else "")
         + (f" at {i.place}" if i.place else "") + _multilateral(i) + f": {i.what}"))
@@ -359,8 +360,8 @@ def _multilateral(item: Any) -> str:
 
 def _party(party: Any, item: Any) -> str:
     """A participant: with the country too at a multilateral item (which side is whose)."""
-    if getattr(item, "multilateral", None) and party.country:
-        return f"{party.label} ({party.country})"
+    if getattr(item, "multilateral", None) and party.country and party.name is not None:
+        return f"{party.label} ({party.country})"  # a role alone says its country already
     return str(party.label)
 
 
@@ -381,10 +382,15 @@ def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
     return "\n".join(lines) if lines else "no facts on this track"
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 fact``, ``2 facts``: a count with its noun (a regular plural)."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def tracks_text(docs: list[dict[str, Any]]) -> str:
     if not docs:
         return "no tracks yet"
-    return "\n".join(f"{d['track']}  {d['events']} events  {d['first'] or '?'} … "
+    return "\n".join(f"{d['track']}  {counted(d['events'], 'event')}  {d['first'] or '?'} … "
                      f"{d['last'] or '?'}  (last position {d['position']})"
                      + (f"  {d['multilateral']} of them multilateral"
                         if d.get("multilateral") else "") for d in docs)

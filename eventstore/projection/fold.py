@@ -80,7 +80,7 @@ from .timeline import chronology_key, counts_at
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder", "withdrawn_key"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 7  # 7: incidents say their multilateral stream
+PROJECTION_VERSION = 7  # 7: incidents say their stream; a meeting's topics by registered name
 
 
 _FORWARD = {
@@ -100,13 +100,17 @@ def _advance(kind: str, current: str | None, new: str) -> str:
 
 
 def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
-    """Participants by identity: a second spelling of someone already there adds nobody."""
+    """Participants by identity: a second spelling of someone already there adds nobody,
+    but a role the first report did not give is kept (the later report's words)."""
     merged = list(old)
-    known = {p.id for p in old}
+    known = {p.id: index for index, p in enumerate(old)}
     for party in new:
-        if party.id not in known:
-            known.add(party.id)
+        index = known.get(party.id)
+        if index is None:
+            known[party.id] = len(merged)
             merged.append(party)
+        elif merged[index].role is None and party.role is not None:
+            merged[index] = evolve(merged[index], role=party.role)
     return tuple(merged)
 
 
@@ -237,7 +241,10 @@ class Builder:
             self._put_meeting(fact, d.meeting, "held")
             meeting = self.meetings[d.meeting]
         names = [topic_name(t) for t in d.topics]
-        new_topics = tuple(dict.fromkeys(n for n in names if n not in meeting.topics))
+        # a topic the registry knows is shown by its registered name, once, in any language
+        shown = [registered.name if (registered := self.registry.topic(n)) else n
+                 for n in names]
+        new_topics = tuple(dict.fromkeys(n for n in shown if n not in meeting.topics))
         self.meetings[d.meeting] = evolve(
             meeting, topics=meeting.topics + new_topics,
             citations=self._cite("meeting", d.meeting, meeting.citations, fact.citations))
