@@ -265,6 +265,8 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f" by {m.by.label}" if m.by else "")
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status in ("planned",
                                                                            "postponed") else "")
+        + (f" (was scheduled for {_scheduled(m.scheduled)})" if m.scheduled
+           and m.status == "cancelled" else "")
         + (f" (before: {', '.join(m.rescheduled)})" if m.rescheduled else "")
         + (f" (condition: {m.condition})" if m.condition else "")
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
