@@ -101,17 +101,33 @@ def _advance(kind: str, current: str | None, new: str) -> str:
 
 def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
     """Participants by identity: a second spelling of someone already there adds nobody,
-    but a role the first report did not give is kept (the later report's words)."""
+    but a role the first report did not give is kept (the later report's words). Two
+    parties known by role alone are one when the actor registry says the same actor held
+    both roles then ("ministre des Affaires étrangères", "foreign minister"): the first
+    report's words stay, with the registry's inference; never a named party."""
     merged = list(old)
     known = {p.id: index for index, p in enumerate(old)}
+    known.update({_holder_key(p): index for index, p in enumerate(old) if _holder_key(p)})
     for party in new:
         index = known.get(party.id)
+        if index is None and _holder_key(party):
+            index = known.get(_holder_key(party))
         if index is None:
             known[party.id] = len(merged)
+            if _holder_key(party):
+                known[_holder_key(party)] = len(merged)
             merged.append(party)
         elif merged[index].role is None and party.role is not None:
             merged[index] = evolve(merged[index], role=party.role)
     return tuple(merged)
+
+
+def _holder_key(party: PartyRef) -> str:
+    """For a party known by role alone whom the registry names: who, as a key apart from
+    every party id; else empty."""
+    if party.name is None and party.inferred is not None:
+        return f"holder:{party.inferred.id}"
+    return ""
 
 
 class Builder:
