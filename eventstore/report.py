@@ -31,7 +31,7 @@ from .projection import Evidence, Step, TrackState
 from .projection.state import lifecycle_words
 from .projection.timeline import chronology_key, counts_at
 from .tracks import parse_track
-from .vocabulary import STANCES
+from .vocabulary import stance_words
 
 if TYPE_CHECKING:
     from . import EventStore
@@ -326,11 +326,7 @@ def _describe_item(kind: str, item: Any) -> str:
 
 def _stance(stance: str) -> str:
     """A stance in words with its codes: ``accusation: CAMEO 112, PLOVER ACCUSE``."""
-    code = next((c for member, c in STANCES.items() if member.value == stance), None)
-    if code is None:
-        return stance.replace("_", " ")
-    return (f"{stance.replace('_', ' ')}: CAMEO {code.cameo}"
-            + (f", PLOVER {code.plover}" if code.plover else ""))
+    return stance_words(stance)
 
 
 def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> str:

@@ -287,7 +287,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
         + (f" by {i.by.label}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
-        f"{_when(s.date)}  {s.speaker.label} ({s.stance.replace('_', ' ')}): {s.content}"
+        f"{_when(s.date)}  {s.speaker.label} ({_stance_words(s.stance)}): {s.content}"
         + _multilateral(s)
         + (f" [condition: {s.condition}]" if s.condition else "")
         + (f" [reported: {s.attribution}]" if s.attribution else "")
@@ -346,6 +346,12 @@ def _withdrawn(statement: Any) -> str:
     return (f" — withdrawn {_when(statement.withdrawn)}"
             + (f" by {statement.withdrawn_by.label}" if statement.withdrawn_by else "")
             + (f": {statement.withdrawn_reason}" if statement.withdrawn_reason else ""))
+
+
+def _stance_words(stance: str) -> str:
+    from ..vocabulary import stance_words
+
+    return stance_words(stance)
 
 
 def _side_meetings(state: Any, meeting: Any) -> str:
