@@ -8,7 +8,7 @@ Each event wrote a row of ``merkle_nodes`` beside its ``events`` row: the hashes
 RFC 9162 tree nodes its leaf completed (32 bytes a node, the leaf first). The append
 computes them before it inserts the event, so they now go into the event's own row,
 ``events.tree_nodes``, in the same INSERT: one row, one statement and one primary-key
-index entry fewer per event (docs/performance.md#rows-per-event).
+index entry fewer per event (docs/performance.md#rows-per-event-issue-15).
 
 The bytes are moved as they are. A log written before the tree existed (schema 0002)
 gets its missing nodes first, computed from the events, as its next append would have
