@@ -58,7 +58,7 @@ from .facts import (
 )
 from .projection import ActorRegistry, Evidence
 from .projection.resolve import Effective, resolve
-from .tracks import FIXED_STREAMS, parse_track
+from .tracks import FIXED_STREAMS, country_named, parse_track
 from .vocabulary import INCIDENTS, STANCES
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ _MEETING_CAMEO: dict[MeetingKind, str] = {
 #: a provider's own); ``docs/plover.md`` says what each holds.
 EXTENSION_FIELDS = ("cameo", "date_edtf", "date_precision", "date_lower", "date_upper",
                     "date_text", "citations", "fact_type", "track", "key", "condition",
-                    "not_coded")
+                    "not_coded", "withdrawn")
 
 
 @attrs.frozen
@@ -279,15 +279,17 @@ def _countries(codes: Iterable[str]) -> tuple[_Actor, ...]:
     return tuple({"code": code} for code in codes)
 
 
-def _addressee(text: str | None, speaker: Party, track: str) -> tuple[_Actor, ...]:
-    """A statement's addressee: the words the fact gives, and the country when the track
-    names only one other than the speaker's."""
+def _addressee(text: str | None) -> tuple[_Actor, ...]:
+    """A statement's addressee: the words the fact gives, and the country's code when those
+    words name a country (in any language ISO 3166's names are translated into:
+    :func:`eventstore.tracks.country_named`). Never a guess from the track: an addressee
+    may be a third country, or a person."""
     if text is None:
         return ()
     actor: _Actor = {"actor_text": text}
-    others = [code for code in track.split("-") if code != speaker.country]
-    if len(others) == 1 and speaker.country in track.split("-"):
-        actor["code"] = others[0]
+    code = country_named(text)
+    if code is not None:
+        actor["code"] = code
     return (actor,)
 
 
@@ -329,7 +331,7 @@ def _code(data: FactData, track: str, registry: ActorRegistry, items: _Lifecycle
     if isinstance(data, StatementMade):
         code = STANCES[data.stance]
         return _Coded(coding(code.cameo, code.mode), _parties([data.speaker], registry),
-                      _addressee(data.addressee, data.speaker, track), comment=data.content,
+                      _addressee(data.addressee), comment=data.content,
                       condition=data.condition)
     if isinstance(data, IncidentOccurred):
         code = INCIDENTS[data.kind]
@@ -519,6 +521,8 @@ def plover_records(facts: Iterable[Effective], *, track: str,
                               where="uncoded")
     facts = list(facts)
     items = _Lifecycles(facts)
+    withdrawals = {fact.data.statement: fact for fact in facts
+                   if isinstance(fact.data, StatementWithdrawn) and _skipped(fact) is None}
     records: list[dict[str, Any]] = []
     left: list[LeftOut] = []
     for fact in facts:
@@ -540,6 +544,10 @@ def plover_records(facts: Iterable[Effective], *, track: str,
             if uncoded == "omit":
                 continue
         record = _record(fact, track, coded, reason, sources, coder)
+        withdrawal = withdrawals.get(fact.event_id)
+        if withdrawal is not None:  # the statement was made: its record says it was withdrawn
+            record["withdrawn"] = {"fact": withdrawal.event_id} | (
+                {"date_edtf": withdrawal.valid.edtf} if withdrawal.valid else {})
         records.extend(_dyads(record) if dyadic and reason is None else [record])
     return PloverExport(tuple(records), tuple(left))
 

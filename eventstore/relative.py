@@ -285,7 +285,8 @@ def resolved_valid_time(words: str, anchor: str, language: str | None = None) ->
     meant = resolve_words(words, anchor, language)
     if meant is None:
         raise DateError(f"missing: the store cannot resolve {words!r} against "
-                        f"{valid.anchor}; give the date it means (e.g. --date 2018-08-23)",
+                        f"{valid.anchor}; give the date it means (e.g. --date 2018-08-23); "
+                        "docs/dates.md#relative-dates-checked lists the words it reads",
                         where="date")
     return ValidTime(edtf=meant.edtf, lower=meant.lower, upper=meant.upper, text=words,
                      anchor=valid.anchor, resolved=True)

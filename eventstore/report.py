@@ -31,7 +31,7 @@ from .projection import Evidence, Step, TrackState
 from .projection.state import lifecycle_words
 from .projection.timeline import chronology_key, counts_at
 from .tracks import parse_track
-from .vocabulary import STANCES
+from .vocabulary import stance_words
 
 if TYPE_CHECKING:
     from . import EventStore
@@ -252,8 +252,8 @@ def _lifecycle(item: Any) -> str:
 
 
 def _names(parties: Iterable[Any], *, countries: bool = False) -> str:
-    return ", ".join(f"{p.label} ({p.country})" if countries and p.country else p.label
-                     for p in parties)
+    return ", ".join(f"{p.label} ({p.country})" if countries and p.country and p.name
+                     is not None else p.label for p in parties)
 
 
 def _describe(kind: str, item: Any) -> str:
@@ -326,11 +326,7 @@ def _describe_item(kind: str, item: Any) -> str:
 
 def _stance(stance: str) -> str:
     """A stance in words with its codes: ``accusation: CAMEO 112, PLOVER ACCUSE``."""
-    code = next((c for member, c in STANCES.items() if member.value == stance), None)
-    if code is None:
-        return stance.replace("_", " ")
-    return (f"{stance.replace('_', ' ')}: CAMEO {code.cameo}"
-            + (f", PLOVER {code.plover}" if code.plover else ""))
+    return stance_words(stance)
 
 
 def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> str:
@@ -355,7 +351,10 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
                     f'<p class="item-head">{when}'
                     + ("" if kind == "statements" else f'<span class="key">{_e(item.key)}</span> ')
                     + f"{_status(item.status)}{_lifecycle(item)}</p>"
-                    f'<p class="item-text">{_e(_describe(kind, item))}</p>'
+                    f'<p class="item-text">{_e(_describe(kind, item))}'
+                    + (f"; side meetings: {_e(', '.join(sides))}"
+                       if kind == "meetings" and (sides := state.side_meetings(item.key))
+                       else "") + "</p>"
                     f"{_notes(getattr(item, 'notes', ()), marks)}"
                     f"{_citations(item.citations, marks)}</li>")
             out.append("</ol>")

@@ -175,6 +175,15 @@ class FoldedText:
         end_folded = min(len(self.folded), start_folded + len(needle)) - 1
         if not self.folded:
             return 0, ""
+        # the alignment is off by what the quote adds or drops before its longest match:
+        # never start or end the passage inside a word
+        folded = self.folded
+        while 0 < start_folded < len(folded) and folded[start_folded - 1].isalnum() \
+                and folded[start_folded].isalnum():
+            start_folded -= 1
+        while 0 <= end_folded < len(folded) - 1 and folded[end_folded].isalnum() \
+                and folded[end_folded + 1].isalnum():
+            end_folded += 1
         start = self.origin[start_folded]
         end = self.origin[max(end_folded, start_folded)] + 1
         return start, self.original[start:end]

@@ -15,14 +15,18 @@ events of its own stream and those of every multilateral stream with both CHN an
 from __future__ import annotations
 
 import functools
+import gettext
 import itertools
+import os
 import re
+import unicodedata
 
 import pycountry
 
 from .errors import TrackError
 
-__all__ = ["parse_track", "parse_stream", "is_country", "is_multilateral", "parties",
+__all__ = ["parse_track", "parse_stream", "is_country", "country_named", "is_multilateral",
+           "parties",
            "pairs", "MAX_PARTIES", "SOURCES_STREAM", "ACTORS_STREAM", "ERASURES_STREAM",
            "FIXED_STREAMS", "TOPICS_STREAM", "REGISTRY_STREAMS"]
 
@@ -58,6 +62,72 @@ def _alpha_3() -> frozenset[str]:
 def is_country(code: str) -> bool:
     """True when ``code`` is an ISO 3166-1 alpha-3 code (upper case)."""
     return code in _alpha_3()
+
+
+#: The combining accents of Latin, Greek and Cyrillic letters (other scripts' marks are
+#: part of their letters, and kept).
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
+def _folded(text: str) -> str:
+    """Casefolded, without accents, spaces collapsed: ``Etats-Unis`` as ``États-Unis``."""
+    if text.isascii():
+        return " ".join(text.casefold().split())
+    bare = _ACCENTS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    return " ".join(unicodedata.normalize("NFC", bare).split())
+
+
+def _name_forms(name: str) -> set[str]:
+    """A country's name as texts say it: whole, before its comma ("Russie, Fédération de":
+    "Russie") and without, or inside, a parenthesis ("大韓民国 (韓国)")."""
+    forms = {name}
+    if ", " in name:
+        forms.add(name.split(", ", 1)[0])
+    inner = re.fullmatch(r"(.+?)\s*\((.+)\)", name)
+    if inner:
+        forms.update(inner.groups())
+    return {_folded(form) for form in forms if form.strip()}
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Folded country name → alpha-3 code, from pycountry's names and their translations in
+    every language it ships (ISO 3166-1). A name two countries share ("Corée") is left out."""
+    english: dict[str, str] = {}
+    for country in pycountry.countries:
+        for field in ("name", "common_name", "official_name"):
+            name = getattr(country, field, None)
+            if name:
+                english[str(name)] = country.alpha_3
+    said: dict[str, set[str]] = {}  # a name as some language says it → the codes it names
+    for name, code in english.items():
+        said.setdefault(name, set()).add(code)
+    locales = pycountry.LOCALES_DIR
+    for lang in os.listdir(locales):
+        path = os.path.join(locales, lang, "LC_MESSAGES", "iso3166-1.mo")
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as catalog:
+            translated = gettext.GNUTranslations(catalog)
+        for name, code in english.items():
+            local = translated.gettext(name)
+            if local != name:
+                said.setdefault(local, set()).add(code)
+    seen: dict[str, set[str]] = {}
+    for name, codes in said.items():
+        for form in _name_forms(name):
+            seen.setdefault(form, set()).update(codes)
+    return {form: next(iter(codes)) for form, codes in seen.items() if len(codes) == 1}
+
+
+def country_named(text: str) -> str | None:
+    """The alpha-3 code of the country ``text`` names, in any language pycountry knows
+    ("Russie", "États-Unis", "日本", "USA"), or None when it names none, or several. Names
+    only, never a guess: "Russia" is no ISO name ("Russian Federation" is), so None."""
+    folded = _folded(text)
+    if folded.upper() in _alpha_3() and text.strip().isupper():
+        return folded.upper()
+    return _country_names().get(folded)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -54,7 +54,8 @@ import attrs
 
 from .facts import IncidentKind, Stance
 
-__all__ = ["Coding", "STANCES", "INCIDENTS", "PLOVER_TYPES", "coding", "markdown_table"]
+__all__ = ["Coding", "STANCES", "INCIDENTS", "PLOVER_TYPES", "coding", "markdown_table",
+           "stance_words"]
 
 #: PLOVER's sixteen event types, in the manual's order (verbal cooperation, material
 #: cooperation, verbal conflict, material conflict).
@@ -139,6 +140,19 @@ INCIDENTS: Mapping[IncidentKind, Coding] = types.MappingProxyType({
     IncidentKind.AID_PROVIDED: Coding("070", "AID", None, "Provide aid, not specified "
                                       "below"),
 })
+
+
+def stance_words(stance: str) -> str:
+    """A stance in words with its codes, as every display shows it: ``accusation: CAMEO
+    112, PLOVER ACCUSE``; ``hope: CAMEO 013`` where PLOVER codes none; the word alone for a
+    stance the vocabulary does not know."""
+    words = stance.replace("_", " ")
+    try:
+        code = STANCES[Stance(stance)]
+    except ValueError:
+        return words
+    return (f"{words}: CAMEO {code.cameo}"
+            + (f", PLOVER {code.plover}" if code.plover else ""))
 
 
 def coding(value: Stance | IncidentKind | str) -> Coding:

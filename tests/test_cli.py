@@ -163,6 +163,23 @@ def test_append_refuses_bad_fields(run: Cli, change: list[str], words: str) -> N
     assert words in run.refused(*args, *CITE)
 
 
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--place", "Moscou"], "--place was given twice, but takes one value"),
+    (["--place=Moscou", "--place", "Helsinki"], "--place was given 3 times"),
+    (["--date", "2018-08-24"], "--date was given twice"),
+])
+def test_a_one_value_option_given_twice_is_refused(run: Cli, extra: list[str],
+                                                  words: str) -> None:
+    """click keeps the last value of an option given twice and drops the others silently;
+    the store refuses instead (``--speaker A --speaker B`` recorded B alone)."""
+    assert words in run.refused(*MEETING, *CITE, *extra)
+    # repeatable options stay repeatable, and a value that looks like an option is a value
+    assert MEETING[-2] == "--place"
+    run(*MEETING[:-2], "--place", "--place", *CITE)
+    assert "twice" in run.refused("project", "--track", "RUS-USA", "--format", "json",
+                                  "--format", "text")
+
+
 @pytest.mark.parametrize(("cite", "words"), [
     ("7c3a6282:une rencontre à Moscou", "is not in source 7c3a628228e6; closest passage"),
     ("7c3a6282:M. Bolton", "occurs 2 times in source 7c3a628228e6: start=593"),

@@ -103,8 +103,8 @@ def test_a_condition_is_shown_wherever_the_item_is(store: EventStore, moscow: st
 
 def test_a_meeting_cancelled_by_one_side(store: EventStore, moscow: str) -> None:
     store.append("RUS-USA", [
-        fact("meeting.planned", "2018-06-27", {"key": "summit", "kind": "summit"}, moscow,
-             SUMMIT),
+        fact("meeting.planned", "2018-06-27", {"key": "summit", "kind": "summit",
+                                               "scheduled": "2018-07-16"}, moscow, SUMMIT),
         fact("meeting.cancelled", "2018-07-01", {"key": "summit", "by": PUTIN,
                                                  "reason": "désaccord"}, moscow, SUMMIT),
     ])
@@ -114,6 +114,9 @@ def test_a_meeting_cancelled_by_one_side(store: EventStore, moscow: str) -> None
     shown = _displays(store)
     _everywhere(shown, "Vladimir Poutine", "cancelled")
     assert "    meeting 'summit': by: Vladimir Poutine" in shown["history"].splitlines()
+    # the day it was to be held stays said, in the table as on the page
+    assert "by Vladimir Poutine (was scheduled for 2018-07-16)" in shown["table"]
+    assert "2018-07-16" in shown["report"] and meeting.scheduled == "2018-07-16"
 
 
 def test_a_declaration_not_signed_and_an_invitation_declined_by_one_side(
@@ -367,7 +370,7 @@ def test_the_command_line_appends_and_refuses_incidents(run: Cli) -> None:  # no
     assert "--data-actor" in err and "NAME:COUNTRY[:ROLE]" in err
     run(*base, "--kind", "diplomats_expelled")
     shown = run("project", "--track", "RUS-USA").output
-    assert "diplomats expelled (PLOVER SANCTION, CAMEO 161) — Kremlin, FSB against " \
+    assert "diplomats expelled (PLOVER SANCTION/expel, CAMEO 161) — Kremlin, FSB against " \
            "diplomates américains: expulsion de diplomates" in shown
     doc = json.loads(run("project", "--track", "RUS-USA", "--format", "json").output)
     (incident,) = doc["incidents"]

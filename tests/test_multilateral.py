@@ -20,7 +20,9 @@ from click.testing import CliRunner
 from eventstore import ConcurrencyError, EventStore, TrackError, ValidationError, parse_track
 from eventstore.cli import cli
 from eventstore.projection.fold import project
+from eventstore.storage import schema as t
 from eventstore.tracks import pairs, parse_stream
+from tests.tampering import tamper
 
 TEXT = ("Moscow, 10 September. The foreign ministers of China, India and Russia met in Moscow "
         "on Thursday for a trilateral meeting. Wang Yi and Subrahmanyam Jaishankar also held "
@@ -217,6 +219,43 @@ def test_same_as_between_a_bilateral_report_and_the_multilateral_event(
                                                         "same_as": report})])
 
 
+def test_a_key_is_shared_between_a_track_and_its_multilateral_streams(
+        store: EventStore, source: str) -> None:
+    """A meeting planned on CHN-IND and reported held on the trilateral stream under the same
+    key is one item on CHN-IND (planned, then held: the multilateral report's stream named),
+    and only the trilateral report on CHN-RUS, which never held the plan
+    (docs/projections.md#multilateral-events)."""
+    store.append("CHN-IND", [{"type": "meeting.planned", "date": "2020-09-01",
+                              "data": {"key": "ric-moscow", "kind": "talks",
+                                       "scheduled": "2020-09-10"},
+                              "citations": [{"source": source, "quote": AGAIN}]}])
+    store.append("CHN-IND-RUS", [held(source, "ric-moscow", [WANG, JAISHANKAR, LAVROV],
+                                      TRILATERAL)])
+    (meeting,) = store.project("CHN-IND").meetings
+    assert (meeting.status, meeting.multilateral) == ("held", "CHN-IND-RUS")
+    assert [stage.status for stage in meeting.stages] == ["planned", "held"]
+    assert len(meeting.citations) == 2
+    (other,) = store.project("CHN-RUS").meetings
+    assert [stage.status for stage in other.stages] == ["held"] and other.outcome_only
+    assert store.rebuild() and store.project("CHN-IND").meetings == (meeting,)
+
+
+def test_an_incident_of_three_countries_says_its_stream(store: EventStore,
+                                                        source: str) -> None:
+    store.append("CHN-IND-RUS", [{
+        "type": "incident.occurred", "date": "2020-09-10",
+        "data": {"key": "expulsions", "kind": "diplomats_expelled", "actors": [WANG, LAVROV],
+                 "target": JAISHANKAR, "what": "diplomats expelled"},
+        "citations": [{"source": source, "quote": AGAIN}]}])
+    for track in pairs("CHN-IND-RUS"):
+        (incident,) = store.project(track).incidents
+        assert incident.multilateral == "CHN-IND-RUS"
+    assert store.project("IND-RUS").to_dict()["incidents"][0]["multilateral"] == "CHN-IND-RUS"
+    url = store.engine.url.render_as_string(hide_password=False)
+    out = _cli(url, "project", "--track", "CHN-RUS")
+    assert "(multilateral: CHN, IND, RUS): diplomats expelled" in out.output
+
+
 def test_citation_added_to_a_multilateral_fact(store: EventStore, source: str,
                                                trilateral: str) -> None:
     store.append("CHN-IND-RUS", [_meta("citation.added", {"event": trilateral}, source)])
@@ -271,6 +310,27 @@ def test_erasing_a_multilateral_payload_refolds_each_view(
     for track in erasure.tracks:
         (redacted,) = store.project(track).redacted
         assert redacted.multilateral == "CHN-IND-RUS"
+
+
+def test_verify_checks_the_members_table(store: EventStore, source: str,
+                                        trilateral: str) -> None:
+    """A missing member row would hide the stream from a bilateral track, a forged one
+    would show it on a track not among its countries: verify catches both."""
+    assert store.verify().ok
+    first = store.project("CHN-IND").meetings[0].citations[0].position
+    tamper(store, lambda conn: conn.execute(sa.delete(t.stream_members).where(
+        t.stream_members.c.country == "IND")), restore_triggers=True)
+    report = store.verify()
+    assert not report.ok and report.first is not None
+    assert report.first.position == first
+    assert "stream CHN-IND-RUS: no stream_members row for IND" in str(report.first)
+    tamper(store, lambda conn: conn.execute(sa.insert(t.stream_members).values(
+        [{"country": "IND", "stream": "CHN-IND-RUS"},
+         {"country": "USA", "stream": "CHN-IND-RUS"}])), restore_triggers=True)
+    report = store.verify()
+    assert [str(p) for p in report.problems] == [
+        "the stream_members table puts USA in stream CHN-IND-RUS, which is not what the "
+        "log's events say (the row was forged)"]
 
 
 def test_export_and_import_keep_the_members(store: EventStore, source: str, trilateral: str,
@@ -358,6 +418,14 @@ def test_a_bilateral_meeting_names_the_summit_it_was_held_at(
     assert meetings["brics-2020"].multilateral == "BRA-CHN-IND-RUS-ZAF"
     assert store.project("CHN-IND").to_dict()["meetings"][1]["at"] == "brics-2020"
     assert [m.key for m in store.project("BRA-RUS").meetings] == ["brics-2020"]
+    # The summit lists the side meetings of the track it is shown on, in every format.
+    state = store.project("CHN-IND")
+    assert state.side_meetings("brics-2020") == ("wang-jaishankar",)
+    assert state.side_meetings("wang-jaishankar") == ()
+    assert store.project("BRA-RUS").side_meetings("brics-2020") == ()
+    docs = {m["key"]: m for m in state.to_dict()["meetings"]}
+    assert docs["brics-2020"]["side_meetings"] == ["wang-jaishankar"]
+    assert docs["wang-jaishankar"]["side_meetings"] == []
     with pytest.raises(ValidationError, match=r"a meeting is not held on the sidelines of "
                                               r"itself \('x'\).*data\.at"):
         store.append("CHN-IND", [held(source, "x", [WANG], SIDE, at="x")])
@@ -383,6 +451,9 @@ def test_the_sidelines_on_the_command_line(store: EventStore, source: str) -> No
     assert "wang-jaishankar: talks held, on the sidelines of brics-2020" in out.output
     assert "brics-2020: talks held at Moscow (multilateral: BRA, CHN, IND, RUS, ZAF)" \
         in out.output
+    assert "Sergey Lavrov (RUS); side meetings: wang-jaishankar (outcome only)" in out.output
+    out = _cli(url, "project", "--track", "BRA-RUS")
+    assert "brics-2020" in out.output and "side meetings" not in out.output
 
 
 def test_the_report_page_says_multilateral(store: EventStore, source: str,
@@ -395,6 +466,11 @@ def test_the_report_page_says_multilateral(store: EventStore, source: str,
     assert '<span class="multilateral">multilateral: CHN, IND, RUS</span>' in page  # its step
     with pytest.raises(TrackError, match="is a multilateral stream"):
         track_report(store, "CHN-IND-RUS")
+    store.append("CHN-IND", [held(source, "wang-jaishankar", [WANG, JAISHANKAR], SIDE,
+                                  at="ric-moscow")])
+    page = track_report(store, "chn-ind", today=dt.date(2020, 12, 31))
+    assert "(multilateral: CHN, IND, RUS); side meetings: wang-jaishankar</p>" in page
+    assert "on the sidelines of ric-moscow" in page
 
 
 def test_a_read_only_database_carries_multilateral_events_in_memory(db_url: str) -> None:

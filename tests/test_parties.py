@@ -136,6 +136,33 @@ def test_the_registry_says_who_held_the_role_then_marked_as_its_inference(
     assert_no_raw_values(shown)
 
 
+def test_one_role_in_two_languages_is_one_participant_when_the_registry_says_so(
+        store: EventStore, sources: tuple[str, str]) -> None:
+    """Two reports of one meeting, in French and English, name the minister by role alone:
+    one participant when the registry says one actor held both roles then (its inference,
+    the first report's words kept), two when it says nothing, and a named report of the
+    same man stays apart (a role is never merged with a name)."""
+    geneva, _ = sources
+    french = {"country": "CHN", "role": "ministre des Affaires étrangères"}
+    store.append("RUS-USA", [
+        held("geneva", "2018-08-23", [cite(geneva, MET)], participants=[french]),
+        held("geneva", "2018-08-23", [cite(geneva, WARNED)], participants=[MINISTER])])
+    (meeting,) = store.project("RUS-USA").meetings
+    assert [p.role for p in meeting.participants] == [french["role"], "foreign minister"]
+    store.append("$actors", [{"type": "actor.registered", "data": WANG_YI | {"roles": [
+        *WANG_YI["roles"], {"role": french["role"], "since": "2013-03-16",
+                            "until": "2022-12-30"}]}}])
+    (meeting,) = store.project("RUS-USA").meetings
+    (minister,) = meeting.participants
+    assert (minister.name, minister.role) == (None, french["role"])
+    assert minister.inferred is not None and minister.inferred.id == "wang-yi"
+    store.append("RUS-USA", [held("geneva", "2018-08-23", [cite(geneva, MET)],
+                                  participants=[{"name": "Wang Yi", "country": "CHN"}])])
+    (meeting,) = store.project("RUS-USA").meetings
+    assert [(p.name, p.id) for p in meeting.participants] == [
+        (None, "CHN:role:ministre des affaires etrangeres"), ("Wang Yi", "wang-yi")]
+
+
 def test_two_actors_holding_the_role_then_infer_nobody() -> None:
     from eventstore.dates import parse_valid_time
     from eventstore.facts import ActorRegistered, ActorRole
@@ -263,6 +290,12 @@ def test_one_topic_across_languages_keeps_the_names_used(
     assert (topic.key, topic.registered, topic.names) == ("Kashmir", "kashmir",
                                                           ("Cachemire", "Kashmir"))
     assert topic.meetings == ("geneva", "moscow") and len(topic.citations) == 2
+    # one meeting that heard both names lists the topic once, by its registered name
+    store.append("RUS-USA", [{"type": "topics.discussed", "date": "2018-09-01", "data": {
+        "meeting": "moscow", "topics": ["Cachemire", "Syrie"]},
+        "citations": [cite(moscow, PUTIN)]}])
+    meetings = {m.key: m.topics for m in store.project("RUS-USA").meetings}
+    assert meetings == {"geneva": ("Kashmir",), "moscow": ("Kashmir", "Syrie")}
     shown = every_display(store, tmp_path)
     for name in ("table", "markdown", "report"):
         assert "topic registry: kashmir; as written: Cachemire, Kashmir" in shown[name], name

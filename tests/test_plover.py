@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from eventstore import EventStore, ValidationError, plover_export
 from eventstore.cli import cli
 from eventstore.plover import EXTENSION_FIELDS, coding
+from eventstore.tracks import country_named
 from tests.conftest import ROOT
 
 SPEC = json.loads((Path(__file__).parent / "data" / "plover_spec.json").read_text("utf-8"))
@@ -430,6 +432,46 @@ def test_incidents_conditions_and_cancellations_are_coded_by_the_vocabulary(
     assert [a["code"] for a in cancelled["recipient"]] == ["RUS"]
     postponed = next(r for r in result.records if r["fact_type"] == "meeting.postponed")
     assert postponed["has_event"] is False and "postponement" in postponed["not_coded"]
+
+
+def test_an_addressee_gets_the_code_of_the_country_it_names_and_no_guess(
+        example: EventStore) -> None:
+    """The addressee's code comes from the words (any language), never from the track: a
+    third country is itself, a person or an ambiguous name has no code; a withdrawn
+    statement keeps its record and says it was withdrawn."""
+    geneva = example.get_source("7c3a6282").info.id
+    cite = [{"source": geneva, "quote": "marquée par l'existence de désaccords"}]
+    bolton = {"name": "John Bolton", "country": "USA"}
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    example.append("RUS-USA", [
+        {"type": "statement.made", "date": "2018-08-23", "citations": cite, "event_id": id_,
+         "data": {"speaker": bolton, "stance": "threat", "content": "des sanctions",
+                  "addressee": addressee}}
+        for id_, addressee in zip(ids, ["la Chine", "Chine", "Nikolaï Patrouchev", "Corée"],
+                                  strict=True)])
+    example.append("RUS-USA", [{"type": "statement.withdrawn", "date": "2018-08-24",
+                                "citations": cite, "data": {"statement": ids[1]}}])
+    records = {r["id"]: r for r in plover_export(example).records}
+    assert records[ids[1]]["recipient"] == [{"actor_text": "Chine", "code": "CHN"}]
+    for id_ in (ids[0], ids[2], ids[3]):  # an article, a person, a shared name: words only
+        assert "code" not in records[id_]["recipient"][0], records[id_]
+    assert records[ids[1]]["withdrawn"]["date_edtf"] == "2018-08-24"
+    assert "withdrawn" not in records[ids[0]]
+    for record in records.values():
+        assert problems_of(record) == [], record
+    dyads = [r for r in plover_export(example, dyadic=True).records
+             if r["id"].startswith(ids[1])]
+    assert [(r["source"][0]["code"], r["recipient"][0]["code"]) for r in dyads] == [
+        ("USA", "CHN")]
+
+
+@pytest.mark.parametrize(("words", "code"), [
+    ("Russie", "RUS"), ("Etats-Unis", "USA"), ("États-Unis", "USA"), ("日本", "JPN"),
+    ("Corée du Sud", "KOR"), ("South Korea", "KOR"), ("Inde", "IND"), ("USA", "USA"),
+    ("Allemagne", "DEU"), ("Corée", None), ("John Bolton", None), ("usa", None),
+    ("", None)])
+def test_country_named_reads_names_in_many_languages(words: str, code: str | None) -> None:
+    assert country_named(words) == code
 
 
 def test_a_multilateral_fact_is_one_record_under_its_own_stream(example: EventStore) -> None:

@@ -182,6 +182,16 @@ def test_participants_are_matched_by_identity(store: EventStore,
     (held,) = store.project("RUS-USA").meetings
     assert [p.id for p in held.participants] == ["nikolai-patrushev", "USA:john bolton"]
     assert held.participants[0].name == "Nikolaï Patrouchev"
+    assert held.participants[0].role is None
+    # a later report that gives the role keeps it; another role does not replace it
+    store.append("RUS-USA", [
+        meeting("held", "geneva", "2018-08-23", geneva, participants=[
+            {"name": "Nikolai Patrushev", "country": "RUS", "role": "secrétaire du Conseil"}]),
+        meeting("held", "geneva", "2018-08-23", geneva, participants=[
+            {"name": "Nikolai Patrushev", "country": "RUS", "role": "ancien directeur"}])])
+    (held,) = store.project("RUS-USA").meetings
+    assert [(p.id, p.role) for p in held.participants] == [
+        ("nikolai-patrushev", "secrétaire du Conseil"), ("USA:john bolton", None)]
 
 
 def test_retraction_and_correction(store: EventStore, sources: tuple[str, str]) -> None:

@@ -63,7 +63,7 @@ def test_a_state_document_has_the_published_shape() -> None:
                "stages": [{"status": "planned", "date": JULY_DATE},
                           {"status": "held", "date": DATE}],
                "at": None, "multilateral": None,
-               "lifecycle": "planned Jul → held 23 Aug 2018"}
+               "lifecycle": "planned Jul → held 23 Aug 2018", "side_meetings": []}
     invitation = {"key": "moscow", "status": "extended", "inviter": None, "invitee": PARTY,
                   "place": "Moscou", "purpose": None, "reason": None, "fulfilled_by": None,
                   "date": None, "outcome_only": False, "citations": [], "notes": [], "by": None,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventstore import AmbiguousQuote, CitationError, QuoteNotFound, SourceError, resolve_citation
-from eventstore.sources import CONTEXT_CHARS, MAX_SOURCE_BYTES, prepare_source_text
+from eventstore.sources import CONTEXT_CHARS, MAX_SOURCE_BYTES, FoldedText, prepare_source_text
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 
 GENEVA = ARTICLE_GENEVA.read_text(encoding="utf-8")
@@ -124,3 +126,23 @@ def test_markers_are_found_tolerantly() -> None:
     from eventstore.sources import locate_marker
     assert locate_marker(GENEVA, "Chine :  une logistique") == BODY[1]
     assert locate_marker(GENEVA, "Genève", after=10_000) is None
+
+
+_WORDS = st.lists(st.sampled_from(["India", "on", "Thursday", "l'Inde", "a", "expelled",
+                                   "deux", "diplomates", "Islamabad", "said", "that", "jeudi"]),
+                  min_size=1, max_size=30)
+
+
+@given(_WORDS, _WORDS, st.text(alphabet="xyz ,", max_size=4))
+def test_the_closest_passage_never_starts_or_ends_inside_a_word(
+        text: list[str], quote: list[str], noise: str) -> None:
+    """The passage a refusal shows is aligned on the quote's longest match, which is off by
+    whatever the quote adds or drops before it: snapped to words, never 'dia on Thursday'."""
+    original = " ".join(text)
+    start, passage = FoldedText.of(original).closest(noise + " ".join(quote))
+    assert original[start:start + len(passage)] == passage
+    end = start + len(passage)
+    if start > 0 and passage:
+        assert not (original[start - 1].isalnum() and original[start].isalnum()), passage
+    if end < len(original) and passage:
+        assert not (original[end - 1].isalnum() and original[end].isalnum()), passage

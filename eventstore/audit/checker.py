@@ -46,7 +46,7 @@ from ..codec import CITATION_KEYS, ENVELOPE_KEYS, GENESIS_HASH, citations_json, 
 from ..errors import AuditError
 from ..events import _utc_text
 from ..sources import CONTEXT_CHARS
-from ..tracks import ERASURES_STREAM, SOURCES_STREAM
+from ..tracks import ERASURES_STREAM, SOURCES_STREAM, is_multilateral, parties
 from .merkle import Frontier
 from .verifier import (
     Checkpoint,
@@ -224,6 +224,8 @@ class LogChecker:
         self._blanked: list[tuple[int, set[str]]] = []  # citation lists with erased quotes
         self._erasures: dict[tuple[str, str], SeenErasure] = {}  # (kind, target) → event
         self._erasure_rows: list[Mapping[str, Any]] | None = None
+        self._streams: dict[str, int] = {}  # multilateral stream → its first position
+        self._member_rows: list[Mapping[str, Any]] | None = None
         self._later: set[int] = set()  # positions of erasures after a checked prefix
         self._first_hash: str | None = None
         self._notes: list[str] = []
@@ -281,6 +283,13 @@ class LogChecker:
         """The database's ``erasures`` rows (what the guarded triggers let through): each
         must be an erasure event of the log, and each erasure event must have its row."""
         self._erasure_rows = list(rows)
+
+    def stream_member_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """The database's ``stream_members`` rows (``country``, ``stream``): at the end they
+        must be exactly one per country of each multilateral stream the log holds. A missing
+        row hides that stream's events from a bilateral track; a forged one shows a stream
+        on a track that is not among its countries."""
+        self._member_rows = list(rows)
 
     def later_erasures(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Erasures recorded after the checked prefix (a replay's check): what they erased
@@ -422,6 +431,8 @@ class LogChecker:
                                     f"{wanted}")
         if isinstance(version, int):
             self._versions[track] = max(version, self._versions.get(track, 0))
+        if track not in self._streams and is_multilateral(track):
+            self._streams[track] = position
 
     def _payload(self, position: int, envelope: Mapping[str, Any], payload: str | None) -> None:
         if payload is None:
@@ -584,6 +595,8 @@ class LogChecker:
                                             "happen: its text is still stored")
         if self._erasure_rows is not None:
             self._match_rows(self._erasure_rows)
+        if self._member_rows is not None:
+            self._match_members(self._member_rows)
         return payloads, texts, citations
 
     def _match_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -599,6 +612,20 @@ class LogChecker:
                                    "of the log (the guard of the triggers was forged)")
         for seen in by_position.values():
             self.problem(seen.position, "this erasure event has no row in the erasures table")
+
+
+    def _match_members(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        stored = {(str(row.get("stream")), str(row.get("country"))) for row in rows}
+        for stream, position in self._streams.items():
+            missing = [c for c in parties(stream) if (stream, c) not in stored]
+            if missing:
+                self.problem(position, f"stream {stream}: no stream_members row for "
+                                       f"{', '.join(missing)} (its events no longer show on "
+                                       "the bilateral tracks of that country)")
+        expected = {(stream, c) for stream in self._streams for c in parties(stream)}
+        for stream, country in sorted(stored - expected):
+            self.problem(None, f"the stream_members table puts {country} in stream {stream}, "
+                               "which is not what the log's events say (the row was forged)")
 
 
 _NO_SOURCE = _Source(length=0, body=(0, 0), position=0)

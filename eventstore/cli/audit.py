@@ -19,7 +19,7 @@ import click
 from ..errors import AuditError, ValidationError
 from ..jsonl import loads
 from . import render
-from .base import open_store
+from .base import Group, open_store
 from .options import actor_option, common, db_option, format_option, parse_moment
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _open_note(note: str, key: VerifierKey, origin: str, where: str) -> Checkpoi
         raise AuditError(f"{where}: {err}") from None
 
 
-@click.group("audit")
+@click.group("audit", cls=Group)
 def audit() -> None:
     """Signed checkpoints, inclusion and consistency proofs, and verifying the whole log."""
 

@@ -28,13 +28,56 @@ def fail(message: str) -> NoReturn:
 
 
 class Group(click.Group):
-    """A click group that turns every :class:`EventStoreError` into one clean error line."""
+    """A click group that turns every :class:`EventStoreError` into one clean error line,
+    and refuses a one-value option given twice to its commands (click keeps the last and
+    drops the others without a word: ``--speaker A --speaker B`` would record B alone)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except EventStoreError as err:
             raise click.ClickException(str(err)) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not isinstance(command, click.Group):
+            refuse_repeats(command, rest, ctx)
+        return name, command, rest
+
+
+def refuse_repeats(command: click.Command, args: list[str], ctx: click.Context) -> None:
+    """A :class:`click.UsageError` when ``args`` give one of ``command``'s one-value
+    options more than once. Values are skipped as click reads them (``--content --x`` is
+    the content ``--x``); nothing after ``--`` is an option."""
+    takes_value: dict[str, bool] = {}
+    once: dict[str, str] = {}  # each spelling of a one-value option → its first spelling
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        for opt in (*param.opts, *param.secondary_opts):
+            takes_value[opt] = not param.is_flag and not param.count
+            if not (param.multiple or param.count or param.is_flag):
+                once[opt] = param.opts[0]
+    seen: dict[str, int] = {}
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            break
+        opt, eq, _ = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if opt not in takes_value:
+            continue
+        if takes_value[opt] and not eq:
+            index += 1  # its value, whatever it looks like
+        if opt in once:
+            seen[once[opt]] = seen.get(once[opt], 0) + 1
+    repeated = [opt for opt, count in seen.items() if count > 1]
+    if repeated:
+        raise click.UsageError(
+            f"{repeated[0]} was given {_times(seen[repeated[0]])}, but takes one value (only "
+            "the last would be kept); give it once", ctx)
 
 
 class LazyGroup(Group):
@@ -81,3 +124,7 @@ def open_store(db: str | None, actor: str | None = None) -> EventStore:
 
         return EventStore.open(db, actor=actor, signer=signer_key(sign_key))
 
+
+
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"

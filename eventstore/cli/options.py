@@ -225,6 +225,7 @@ def field_options(cls: type[FactData]) -> list[tuple[FieldOption, click.Option]]
         else:
             kind, kwargs["metavar"] = "text", "TEXT"
         said = field.metadata.get("help")  # what the catalogue says of the field, if anything
+        said = said.rstrip(".") if said else said  # the help goes on after it
         kwargs["help"] = (f"data.{field.name}" + (f": {said}" if said else "")
                           + (" (repeatable)" if kwargs.get("multiple")
                              and "repeatable" not in (said or "") else ""))

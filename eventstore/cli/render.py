@@ -249,7 +249,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     if state.known_at:
         cut.append(f"known at {state.known_at:%Y-%m-%d %H:%M:%S}Z")
     lines = [f"{head}{state.track}" + (f" — {', '.join(cut)}" if cut else "")
-             + f"  ({state.facts} facts, up to position {state.position})"]
+             + f"  ({counted(state.facts, 'fact')}, up to position {state.position})"]
 
     def section(title: str, items: Iterable[Any], describe: Any) -> None:
         rows = list(items)
@@ -265,11 +265,14 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f" by {m.by.label}" if m.by else "")
         + (f" for {_scheduled(m.scheduled)}" if m.scheduled and m.status in ("planned",
                                                                            "postponed") else "")
+        + (f" (was scheduled for {_scheduled(m.scheduled)})" if m.scheduled
+           and m.status == "cancelled" else "")
         + (f" (before: {', '.join(m.rescheduled)})" if m.rescheduled else "")
         + (f" (condition: {m.condition})" if m.condition else "")
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
         + (f", on the sidelines of {m.at}" if m.at else "")
         + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
+        + _side_meetings(state, m)
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
@@ -284,7 +287,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + f" — {life(i)}" + (f" by {i.fulfilled_by}" if i.fulfilled_by else "")
         + (f" by {i.by.label}" if i.by else "")))
     section("Statements", state.statements, lambda s: (
-        f"{_when(s.date)}  {s.speaker.label} ({s.stance.replace('_', ' ')}): {s.content}"
+        f"{_when(s.date)}  {s.speaker.label} ({_stance_words(s.stance)}): {s.content}"
         + _multilateral(s)
         + (f" [condition: {s.condition}]" if s.condition else "")
         + (f" [reported: {s.attribution}]" if s.attribution else "")
@@ -304,10 +307,11 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f": {a.reason}" if a.reason else "")))
     section("Incidents", state.incidents, lambda i: (
         f"{_when(i.date)}  {i.key}: {i.kind.replace('_', ' ')} "
-        f"({'PLOVER ' + i.plover + ', ' if i.plover else ''}CAMEO {i.cameo}) — "
+        f"({'PLOVER ' + i.plover + ('/' + i.mode if i.mode else '') + ', ' if i.plover else ''}"
+        f"CAMEO {i.cameo}) — "
         f"{', '.join(p.label for p in i.actors)}"
         + (f" against {i.target.label}" if i.target else "")
-        + (f" at {i.place}" if i.place else "") + f": {i.what}"))
+        + (f" at {i.place}" if i.place else "") + _multilateral(i) + f": {i.what}"))
     if state.redacted:
         section("Redacted facts", state.redacted, lambda r: (
             f"{_when(r.date)}  {r.type} {r.key}: data erased on {r.erased_at} by "
@@ -344,6 +348,18 @@ def _withdrawn(statement: Any) -> str:
             + (f": {statement.withdrawn_reason}" if statement.withdrawn_reason else ""))
 
 
+def _stance_words(stance: str) -> str:
+    from ..vocabulary import stance_words
+
+    return stance_words(stance)
+
+
+def _side_meetings(state: Any, meeting: Any) -> str:
+    """``; side meetings: a, b`` when meetings of the track were held at this one."""
+    keys = state.side_meetings(meeting.key)
+    return f"; side meetings: {', '.join(keys)}" if keys else ""
+
+
 def _multilateral(item: Any) -> str:
     """`` (multilateral: CHN, IND, RUS)`` for an item recorded on a multilateral stream."""
     stream = getattr(item, "multilateral", None)
@@ -352,8 +368,8 @@ def _multilateral(item: Any) -> str:
 
 def _party(party: Any, item: Any) -> str:
     """A participant: with the country too at a multilateral item (which side is whose)."""
-    if getattr(item, "multilateral", None) and party.country:
-        return f"{party.label} ({party.country})"
+    if getattr(item, "multilateral", None) and party.country and party.name is not None:
+        return f"{party.label} ({party.country})"  # a role alone says its country already
     return str(party.label)
 
 
@@ -374,10 +390,15 @@ def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
     return "\n".join(lines) if lines else "no facts on this track"
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 fact``, ``2 facts``: a count with its noun (a regular plural)."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def tracks_text(docs: list[dict[str, Any]]) -> str:
     if not docs:
         return "no tracks yet"
-    return "\n".join(f"{d['track']}  {d['events']} events  {d['first'] or '?'} … "
+    return "\n".join(f"{d['track']}  {counted(d['events'], 'event')}  {d['first'] or '?'} … "
                      f"{d['last'] or '?'}  (last position {d['position']})"
                      + (f"  {d['multilateral']} of them multilateral"
                         if d.get("multilateral") else "") for d in docs)

@@ -80,7 +80,7 @@ from .timeline import chronology_key, counts_at
 __all__ = ["PROJECTION_VERSION", "project", "select", "Builder", "withdrawn_key"]
 
 #: Bumped whenever the fold's rules change, so stored read models are rebuilt.
-PROJECTION_VERSION = 6
+PROJECTION_VERSION = 7  # 7: incidents say their stream; a meeting's topics by registered name
 
 
 _FORWARD = {
@@ -100,14 +100,34 @@ def _advance(kind: str, current: str | None, new: str) -> str:
 
 
 def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[PartyRef, ...]:
-    """Participants by identity: a second spelling of someone already there adds nobody."""
+    """Participants by identity: a second spelling of someone already there adds nobody,
+    but a role the first report did not give is kept (the later report's words). Two
+    parties known by role alone are one when the actor registry says the same actor held
+    both roles then ("ministre des Affaires étrangères", "foreign minister"): the first
+    report's words stay, with the registry's inference; never a named party."""
     merged = list(old)
-    known = {p.id for p in old}
+    known = {p.id: index for index, p in enumerate(old)}
+    known.update({_holder_key(p): index for index, p in enumerate(old) if _holder_key(p)})
     for party in new:
-        if party.id not in known:
-            known.add(party.id)
+        index = known.get(party.id)
+        if index is None and _holder_key(party):
+            index = known.get(_holder_key(party))
+        if index is None:
+            known[party.id] = len(merged)
+            if _holder_key(party):
+                known[_holder_key(party)] = len(merged)
             merged.append(party)
+        elif merged[index].role is None and party.role is not None:
+            merged[index] = evolve(merged[index], role=party.role)
     return tuple(merged)
+
+
+def _holder_key(party: PartyRef) -> str:
+    """For a party known by role alone whom the registry names: who, as a key apart from
+    every party id; else empty."""
+    if party.name is None and party.inferred is not None:
+        return f"holder:{party.inferred.id}"
+    return ""
 
 
 class Builder:
@@ -237,7 +257,10 @@ class Builder:
             self._put_meeting(fact, d.meeting, "held")
             meeting = self.meetings[d.meeting]
         names = [topic_name(t) for t in d.topics]
-        new_topics = tuple(dict.fromkeys(n for n in names if n not in meeting.topics))
+        # a topic the registry knows is shown by its registered name, once, in any language
+        shown = [registered.name if (registered := self.registry.topic(n)) else n
+                 for n in names]
+        new_topics = tuple(dict.fromkeys(n for n in shown if n not in meeting.topics))
         self.meetings[d.meeting] = evolve(
             meeting, topics=meeting.topics + new_topics,
             citations=self._cite("meeting", d.meeting, meeting.citations, fact.citations))
@@ -437,7 +460,8 @@ class Builder:
             place=d.place or (old.place if old else None), plover=code.plover,
             mode=code.mode, cameo=code.cameo, date=fact.valid,
             citations=(fact.citations if old is None else
-                       self._cite("incident", d.key, old.citations, fact.citations)))
+                       self._cite("incident", d.key, old.citations, fact.citations)),
+            multilateral=(old.multilateral if old else None) or fact.stream)
 
     # the result
     def fulfil_invitations(self) -> None:

@@ -245,6 +245,9 @@ class Incident:
     cameo: str
     date: ValidTime | None
     citations: tuple[Evidence, ...]
+    #: The multilateral stream it was recorded on (``CHN-IND-RUS``: its countries), when
+    #: it is not the track's own: it shows, once, on each bilateral track among them.
+    multilateral: str | None = None
 
 
 @attrs.frozen
@@ -364,10 +367,18 @@ class TrackState:
         result: tuple[Any, ...] = getattr(self, kind)
         return result
 
+    def side_meetings(self, key: str) -> tuple[str, ...]:
+        """The keys of this track's meetings held on the sidelines of the meeting ``key``
+        (their ``at``), in the state's order: a summit lists the side meetings of the track
+        it is shown on."""
+        return tuple(m.key for m in self.meetings if m.at == key)
+
     def to_dict(self, *, today: dt.date | None = None) -> dict[str, Any]:
         """The ``project --format json`` document (schema in docs/projections.md); open
         items are marked overdue as of the state's ``as_of`` day, else as of ``today``."""
         doc = _state_document()(self)
+        for meeting, item in zip(self.meetings, doc["meetings"], strict=True):
+            item["side_meetings"] = list(self.side_meetings(meeting.key))
         doc["open_items"] = documents.unstructure(self.open_items_on(self.as_of or today))
         return doc
 

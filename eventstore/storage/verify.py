@@ -132,6 +132,9 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
         checker.later_erasures(row for row in erasures if row["position"] > upto)
         erasures = [row for row in erasures if row["position"] <= upto]
     checker.erasure_rows(erasures)
+    if upto is None and sa.inspect(conn).has_table(t.stream_members.name):
+        checker.stream_member_rows(dict(row._mapping)
+                                   for row in conn.execute(sa.select(t.stream_members)))
     for page in pages(conn, upto, kept):
         for row, body, citations, tree_row in page:
             checker.event(envelope_from_row(row), row.hash, body, citations,
