@@ -87,6 +87,27 @@ def test_any_batching_gives_the_same_tree(store: EventStore, batches: list[int])
                      root_of_leaves(reference))
 
 
+def test_a_tree_cut_short_refuses_the_next_append(db_url: str) -> None:
+    """The tree's nodes are in the events' rows (schema 0012): a row whose nodes were cut
+    short leaves the right edge incomplete, and the next append or checkpoint is refused,
+    naming the tree, rather than written on a wrong edge."""
+    with EventStore.open(db_url, create=True, actor="one") as store:
+        source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+        store.append_many([statement(source, n) for n in range(4)])  # 5 events: 4 + 1
+        size = store.head()[0]
+        tamper(store, lambda conn: conn.execute(
+            sa.update(t.events).where(t.events.c.position == size - 1)
+            .values(tree_nodes=b"")))
+    with EventStore.open(db_url, actor="two") as other:  # no edge kept in memory
+        with pytest.raises(IntegrityError, match=f"the Merkle tree of size {size} is "
+                                                 "missing nodes"):
+            other.append_many([statement(source, 9)])
+        with pytest.raises(IntegrityError, match="missing nodes"):
+            other.checkpoint(KEY)
+        assert other.head()[0] == size
+        assert not other.verify().ok
+
+
 def test_stores_taking_turns_keep_one_tree(db_url: str) -> None:
     """Each store keeps the tree's edge after its own append; when another store wrote
     since, or its own append was rolled back, it reads the edge again."""

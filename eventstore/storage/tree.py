@@ -54,8 +54,6 @@ __all__ = ["StoredCheckpoint", "store_checkpoint", "TreeHead", "InclusionProof",
 _PAGE = 5_000
 
 
-
-
 @attrs.frozen
 class StoredCheckpoint:
     """A signed tree head the store issued: the checkpoint and its whole signed note."""
@@ -171,10 +169,7 @@ def extend(conn: sa.Connection, upto: int) -> Frontier:
     envelope is refused.
     """
     size = tree_size(conn, BEFORE_0012)
-    edge = frontier(conn, size, BEFORE_0012)
-    if edge is None:
-        raise IntegrityError(f"the Merkle tree of size {size} is missing nodes; "
-                             "run `eventstore audit verify`")
+    edge = frontier(conn, size, BEFORE_0012) or missing(size)
     e = t.events.c
     while edge.size < upto:
         last = min(upto, edge.size + _PAGE)
