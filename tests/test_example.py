@@ -268,6 +268,12 @@ def test_statements_grouped_by_speaker_with_their_stances(example: EventStore) -
                                    "congratulation": 1, "offer": 1}),
         RUSSIAN_SIDE: Counter({"rejection": 1, "proposal": 1}),
     }
+    # the text formats word each stance with its codes, as the page does
+    from eventstore.cli.render import state_text
+
+    text = state_text(example.project(TRACK))
+    assert "John Bolton (warning: CAMEO 130, PLOVER THREATEN): " in text
+    assert "John Bolton (hope: CAMEO 013): " in text
     # the statements come grouped by speaker
     speakers = [s.speaker.name for s in statements]
     assert speakers == sorted(speakers)

@@ -113,6 +113,17 @@ def test_coding_of_an_unknown_word() -> None:
         coding("jubilation")
 
 
+@pytest.mark.parametrize("stance", list(Stance))
+def test_every_display_words_a_stance_with_its_codes(stance: Stance) -> None:
+    from eventstore.vocabulary import stance_words
+
+    code = STANCES[stance]
+    words = stance_words(stance.value)
+    assert words.startswith(stance.value.replace("_", " ") + ": CAMEO " + code.cameo)
+    assert words.endswith(f", PLOVER {code.plover}" if code.plover else code.cameo)
+    assert stance_words("jubilation") == "jubilation"
+
+
 def test_the_page_shows_the_code_s_tables() -> None:
     page = (DOCS / "facts.md").read_text(encoding="utf-8")
     assert markdown_table(STANCES, "stance") in page
