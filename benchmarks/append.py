@@ -122,6 +122,7 @@ from eventstore.audit.merkle import Frontier
 from eventstore.codec import canonical_json, sha256_hex, structure_data, unstructure_data
 from eventstore.events import citations_bytes
 from eventstore.sources import Citation, resolve_citation
+from eventstore.storage import schema as _schema
 
 SEED = 20261123
 N_TRACKS = 1_000
@@ -133,18 +134,29 @@ RUN_ID = uuid.uuid4().hex[:8]
 #: Pre-serialised rows of one table, in its columns' order.
 Rows = list[tuple[Any, ...]]
 
+#: The Merkle tree's nodes are a column of ``events`` (schema 0012 on); the package of an
+#: older commit (``--rev``) keeps them in rows of ``merkle_nodes``, and ``raw``/``copy``
+#: write what the store of that commit writes.
+TREE_IN_EVENTS = "tree_nodes" in _schema.events.c
+
 # -- SQL (literal text; values always go through parameters) ----------------------------
 
 EVENT_COLUMNS = ("position", "event_id", "track", "version", "type", "schema_version",
                  "valid_edtf", "valid_lower", "valid_upper", "valid_text", "valid_anchor",
                  "recorded_at", "recorded_by", "correlation_id", "causation_id",
-                 "payload_hash", "citations_hash", "prev_hash", "hash")
+                 "payload_hash", "citations_hash", "prev_hash", "hash",
+                 *(("tree_nodes",) if TREE_IN_EVENTS else ()))
 PAYLOAD_COLUMNS = ("position", "hash", "body")
 CITATION_COLUMNS = ("position", "ordinal", "source_id", "start_offset", "end_offset", "exact",
                     "prefix", "suffix")
 NODE_COLUMNS = ("position", "hashes")
 
 SQLITE_INSERT_EVENTS = (
+    "INSERT INTO events (position, event_id, track, version, type, schema_version, "
+    "valid_edtf, valid_lower, valid_upper, valid_text, valid_anchor, recorded_at, "
+    "recorded_by, correlation_id, causation_id, payload_hash, citations_hash, prev_hash, "
+    "hash, tree_nodes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    if TREE_IN_EVENTS else
     "INSERT INTO events (position, event_id, track, version, type, schema_version, "
     "valid_edtf, valid_lower, valid_upper, valid_text, valid_anchor, recorded_at, "
     "recorded_by, correlation_id, causation_id, payload_hash, citations_hash, prev_hash, "
@@ -159,6 +171,12 @@ PG_INSERT_EVENTS = (
     "INSERT INTO events (position, event_id, track, version, type, schema_version, "
     "valid_edtf, valid_lower, valid_upper, valid_text, valid_anchor, recorded_at, "
     "recorded_by, correlation_id, causation_id, payload_hash, citations_hash, prev_hash, "
+    "hash, tree_nodes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "%s, %s, %s, %s, %s)"
+    if TREE_IN_EVENTS else
+    "INSERT INTO events (position, event_id, track, version, type, schema_version, "
+    "valid_edtf, valid_lower, valid_upper, valid_text, valid_anchor, recorded_at, "
+    "recorded_by, correlation_id, causation_id, payload_hash, citations_hash, prev_hash, "
     "hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 PG_INSERT_PAYLOADS = "INSERT INTO payloads (position, hash, body) VALUES (%s, %s, %s)"
 PG_INSERT_CITATIONS = (
@@ -169,8 +187,8 @@ PG_INSERT_NODES = "INSERT INTO merkle_nodes (position, hashes) VALUES (%s, %s)"
 PG_COPY_EVENTS = (
     "COPY events (position, event_id, track, version, type, schema_version, valid_edtf, "
     "valid_lower, valid_upper, valid_text, valid_anchor, recorded_at, recorded_by, "
-    "correlation_id, causation_id, payload_hash, citations_hash, prev_hash, hash) "
-    "FROM STDIN (FORMAT BINARY)")
+    "correlation_id, causation_id, payload_hash, citations_hash, prev_hash, hash"
+    f"{', tree_nodes' if TREE_IN_EVENTS else ''}) FROM STDIN (FORMAT BINARY)")
 PG_COPY_PAYLOADS = "COPY payloads (position, hash, body) FROM STDIN (FORMAT BINARY)"
 PG_COPY_CITATIONS = (
     "COPY citations (position, ordinal, source_id, start_offset, end_offset, exact, prefix, "
@@ -179,7 +197,8 @@ PG_COPY_NODES = "COPY merkle_nodes (position, hashes) FROM STDIN (FORMAT BINARY)
 # The column types, as the migration creates them (binary COPY needs them exactly).
 PG_EVENT_TYPES = ["int8", "varchar", "varchar", "int4", "varchar", "int2", "text", "date",
                   "date", "text", "text", "timestamptz", "text", "varchar", "varchar",
-                  "varchar", "varchar", "varchar", "varchar"]
+                  "varchar", "varchar", "varchar", "varchar",
+                  *(["bytea"] if TREE_IN_EVENTS else [])]
 PG_PAYLOAD_TYPES = ["int8", "varchar", "text"]
 PG_CITATION_TYPES = ["int8", "int2", "varchar", "int4", "int4", "text", "text", "text"]
 PG_NODE_TYPES = ["int8", "bytea"]
@@ -338,7 +357,8 @@ def build_dataset(n: int, engines: Sequence[str]) -> Dataset:
 def _rows(data: Dataset, engine: str) -> tuple[Rows, Rows, Rows, Rows]:
     """The rows the store would write for the facts, pre-serialised for ``engine``: events,
     payloads, citations and the Merkle tree's rows (as many hashes per row as the
-    store's, each event's tree row the hashes its leaf completes)."""
+    store's, each event's tree row the hashes its leaf completes; from schema 0012 on the
+    last column of the event's row, and no tree rows)."""
     recorded = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
     sqlite = engine == "sqlite"
     stamp: Any = recorded.replace(tzinfo=None).isoformat(sep=" ") if sqlite else recorded
@@ -357,14 +377,16 @@ def _rows(data: Dataset, engine: str) -> tuple[Rows, Rows, Rows, Rows]:
         citations_hash = sha256_hex(citations_bytes([citation]))
         event_hash = sha256_hex(f"{prev_hash}:{position}:{payload_hash}".encode())
         day: Any = data.dates[i].isoformat() if sqlite else data.dates[i]
+        tree = edge.append_leaf(event_hash.encode())
         events.append((position, data.event_ids[i], data.tracks[i], data.versions[i],
                        "statement.made", 2, data.dates[i].isoformat(), day, day, None, None,
                        stamp, ACTOR, None, None, payload_hash, citations_hash, prev_hash,
-                       event_hash))
+                       event_hash, *((tree,) if TREE_IN_EVENTS else ())))
         payloads.append((position, payload_hash, body))
         citations.append((position, 0, citation.source, citation.start, citation.end,
                           citation.exact, citation.prefix, citation.suffix))
-        nodes.append((position, edge.append_leaf(event_hash.encode())))
+        if not TREE_IN_EVENTS:
+            nodes.append((position, tree))
         prev_hash = event_hash
     return events, payloads, citations, nodes
 
@@ -581,7 +603,8 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                     con.executemany(SQLITE_INSERT_EVENTS, events[start:end])
                     con.executemany(SQLITE_INSERT_PAYLOADS, payloads[start:end])
                     con.executemany(SQLITE_INSERT_CITATIONS, citations[start:end])
-                    con.executemany(SQLITE_INSERT_NODES, nodes[start:end])
+                    if nodes:
+                        con.executemany(SQLITE_INSERT_NODES, nodes[start:end])
                     con.execute("COMMIT")
             count = con.execute(SQLITE_COUNT_FACTS).fetchone()[0]
         finally:
@@ -594,7 +617,8 @@ def run_raw(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                         cur.executemany(PG_INSERT_EVENTS, events[start:end])
                         cur.executemany(PG_INSERT_PAYLOADS, payloads[start:end])
                         cur.executemany(PG_INSERT_CITATIONS, citations[start:end])
-                        cur.executemany(PG_INSERT_NODES, nodes[start:end])
+                        if nodes:
+                            cur.executemany(PG_INSERT_NODES, nodes[start:end])
             count = _pg_count(pg)
     assert count == n, (count, n)
     return info
@@ -626,7 +650,8 @@ def run_copy(spec: Spec, place: Place, timer: Timer) -> dict[str, Any]:
                     _copy(cur, PG_COPY_EVENTS, PG_EVENT_TYPES, events[start:end])
                     _copy(cur, PG_COPY_PAYLOADS, PG_PAYLOAD_TYPES, payloads[start:end])
                     _copy(cur, PG_COPY_CITATIONS, PG_CITATION_TYPES, citations[start:end])
-                    _copy(cur, PG_COPY_NODES, PG_NODE_TYPES, nodes[start:end])
+                    if nodes:
+                        _copy(cur, PG_COPY_NODES, PG_NODE_TYPES, nodes[start:end])
         count = _pg_count(pg)
     assert count == n, (count, n)
     return {}
@@ -1018,10 +1043,13 @@ def check_columns() -> None:
     """The raw SQL above names the store's columns: refuse to run if the schema moved on."""
     from eventstore.storage import schema
 
-    for table_, columns in ((schema.events, EVENT_COLUMNS), (schema.payloads, PAYLOAD_COLUMNS),
-                            (schema.citations, CITATION_COLUMNS),
-                            (schema.merkle_nodes, NODE_COLUMNS)):
-        actual = {column.name for column in table_.columns}
+    tables = [(schema.events, EVENT_COLUMNS), (schema.payloads, PAYLOAD_COLUMNS),
+              (schema.citations, CITATION_COLUMNS)]
+    if not TREE_IN_EVENTS:  # the package of a commit before schema 0012 (--rev)
+        tables.append((schema.metadata.tables["merkle_nodes"], NODE_COLUMNS))
+    for table_, columns in tables:
+        # valid_resolved (schema 0007) is null for every fact here, as the store leaves it
+        actual = {column.name for column in table_.columns} - {"valid_resolved"}
         if actual != set(columns):
             raise SystemExit(f"benchmarks/append.py is out of date: table {table_.name} has "
                              f"columns {sorted(actual)}, the benchmark writes "

@@ -6,7 +6,9 @@ later migration adds a column it writes (``sources.agency``), so :func:`written_
 today's code write into a scratch store at the head revision, then copies each table the
 older revision has, with the columns it has, into a database migrated only that far. The
 rows are the ones an append writes (the canonical JSON and the hashes do not depend on
-the schema), so the copy verifies as the scratch store does.
+the schema), so the copy verifies as the scratch store does. A revision that kept the
+Merkle tree in a table of its own (``merkle_nodes``, 0003 to 0011) gets it from the
+scratch store's ``events.tree_nodes``, the same bytes.
 """
 
 from __future__ import annotations
@@ -83,10 +85,27 @@ def _copy_common(source: sa.Engine, target: sa.Engine) -> None:
                             .scalar_subquery(), False)))
 
 
-def written_at(db_url: str, revision: str,
-               write: Callable[[EventStore], T]) -> tuple[sa.Engine, T]:
+def _copy_tree(source: sa.Engine, target: sa.Engine) -> None:
+    """Fill ``merkle_nodes`` (revisions 0003 to 0011) from ``events.tree_nodes``."""
+    have, want = sa.MetaData(), sa.MetaData()
+    have.reflect(source, only=["events"])
+    want.reflect(target)
+    if "merkle_nodes" not in want.tables:
+        return
+    events = have.tables["events"]
+    with source.connect() as read, target.begin() as write:
+        rows = read.execute(sa.select(events.c.position, events.c.tree_nodes.label("hashes"))
+                            .order_by(events.c.position)).mappings().all()
+        if rows:
+            write.execute(want.tables["merkle_nodes"].insert(), [dict(row) for row in rows])
+
+
+def written_at(db_url: str, revision: str, write: Callable[[EventStore], T], *,
+               tree: bool = True) -> tuple[sa.Engine, T]:
     """A database at ``revision`` holding what ``write`` appended (see the module's text),
-    and what ``write`` returned (read from the scratch store, which is then dropped)."""
+    and what ``write`` returned (read from the scratch store, which is then dropped).
+    Without ``tree``, ``merkle_nodes`` is left empty, as in a log written before the tree
+    existed (schema 0002) and migrated to 0003 or later without an append since."""
     with _scratch_url(db_url) as scratch:
         with EventStore.open(scratch, create=True, actor="old") as store:
             written = write(store)
@@ -94,6 +113,8 @@ def written_at(db_url: str, revision: str,
         target = migrated_to(db_url, revision)
         try:
             _copy_common(source, target)
+            if tree:
+                _copy_tree(source, target)
         finally:
             source.dispose()
     return target, written

@@ -22,8 +22,8 @@ from eventstore.storage.engine import make_engine
 from eventstore.storage.rows import envelope_columns, envelope_from_row
 from eventstore.storage.tree import frontier
 
-#: The tables whose rows share an event's position.
-POSITIONED = (t.events, t.payloads, t.citations, t.merkle_nodes)
+#: The tables whose rows share an event's position (the tree's nodes are in ``events``).
+POSITIONED = (t.events, t.payloads, t.citations)
 
 
 def _trigger_ddl(conn: sa.Connection) -> list[tuple[str, str, str]]:
@@ -80,12 +80,11 @@ def last_position(conn: sa.Connection) -> int:
 def rechain(conn: sa.Connection, start: int) -> None:
     """Recompute every hash and tree row from ``start`` on, from the rows as they are now:
     afterwards the chain and the tree are consistent again."""
-    e, m = t.events.c, t.merkle_nodes.c
+    e = t.events.c
     prev = (conn.execute(sa.select(e.hash).where(e.position == start - 1)).scalar()
             or GENESIS_HASH)
     edge = frontier(conn, start - 1) if start > 1 else Frontier()
     assert edge is not None
-    conn.execute(sa.delete(t.merkle_nodes).where(m.position >= start))
     rows = conn.execute(sa.select(*envelope_columns(conn.dialect)).where(e.position >= start)
                         .order_by(e.position)).all()
     for row in rows:
@@ -94,9 +93,8 @@ def rechain(conn: sa.Connection, start: int) -> None:
         body = envelope_json(envelope)
         event_hash = sha256_hex(body)
         conn.execute(sa.update(t.events).where(e.position == row.position)
-                     .values(prev_hash=prev, hash=event_hash))
-        conn.execute(sa.insert(t.merkle_nodes).values(position=row.position,
-                                                      hashes=edge.append_leaf(body)))
+                     .values(prev_hash=prev, hash=event_hash,
+                             tree_nodes=edge.append_leaf(body)))
         prev = event_hash
 
 
@@ -112,7 +110,7 @@ def delete_tail(conn: sa.Connection, count: int) -> None:
 
 
 def swap(conn: sa.Connection, a: int, b: int) -> None:
-    columns = [c for c in t.events.columns if c.name != "position"]
+    columns = [c for c in t.events.columns if c.name not in ("position", "tree_nodes")]
     row_a = conn.execute(sa.select(*columns).where(t.events.c.position == a)).one()
     row_b = conn.execute(sa.select(*columns).where(t.events.c.position == b)).one()
     conn.execute(sa.update(t.events).where(t.events.c.position == a).values(

@@ -28,7 +28,6 @@ from eventstore.audit import (
     verify_inclusion,
 )
 from eventstore.storage import schema as t
-from eventstore.storage.engine import make_engine, upgrade
 from tests.conftest import ARTICLE_GENEVA
 from tests.tampering import (
     delete_event,
@@ -88,23 +87,25 @@ def test_any_batching_gives_the_same_tree(store: EventStore, batches: list[int])
                      root_of_leaves(reference))
 
 
-def test_a_log_written_before_the_tree_gets_it(db_url: str) -> None:
-    """A log whose tree rows are missing, as one written before revision 0003 (which
-    added the tree without filling it) has: the next read or append fills them in."""
-    engine = make_engine(db_url)
-    upgrade(engine)
-    store = EventStore(engine, actor="old")
-    source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
-    store.append_many([statement(source, n) for n in range(5)])
-    with engine.begin() as conn:  # as a log written before revision 0003 is
-        conn.execute(sa.text("DROP TRIGGER merkle_nodes_refuse_delete") if
-                     engine.dialect.name == "sqlite" else
-                     sa.text("DROP TRIGGER merkle_nodes_refuse_change ON merkle_nodes"))
-        conn.execute(sa.delete(t.merkle_nodes))
-    assert store.tree_head().root == root_of_leaves(leaves(store))
-    store.append_many([statement(source, 9)])
-    assert store.tree_head().root == root_of_leaves(leaves(store))
-    engine.dispose()
+def test_a_tree_cut_short_refuses_the_next_append(db_url: str) -> None:
+    """The tree's nodes are in the events' rows (schema 0012): a row whose nodes were cut
+    short leaves the right edge incomplete, and the next append or checkpoint is refused,
+    naming the tree, rather than written on a wrong edge."""
+    with EventStore.open(db_url, create=True, actor="one") as store:
+        source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+        store.append_many([statement(source, n) for n in range(4)])  # 5 events: 4 + 1
+        size = store.head()[0]
+        tamper(store, lambda conn: conn.execute(
+            sa.update(t.events).where(t.events.c.position == size - 1)
+            .values(tree_nodes=b"")))
+    with EventStore.open(db_url, actor="two") as other:  # no edge kept in memory
+        with pytest.raises(IntegrityError, match=f"the Merkle tree of size {size} is "
+                                                 "missing nodes"):
+            other.append_many([statement(source, 9)])
+        with pytest.raises(IntegrityError, match="missing nodes"):
+            other.checkpoint(KEY)
+        assert other.head()[0] == size
+        assert not other.verify().ok
 
 
 def test_stores_taking_turns_keep_one_tree(db_url: str) -> None:
@@ -121,7 +122,7 @@ def test_stores_taking_turns_keep_one_tree(db_url: str) -> None:
 
         def fail_on_tree(conn: Any, table: Any, rows: Any) -> None:
             real_run(conn, table, rows)
-            if table is t.merkle_nodes:
+            if table is t.citations:  # the last INSERT, after the events and their nodes
                 raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
 
         one._appender._db.bulk.run = fail_on_tree  # type: ignore[method-assign]
@@ -277,7 +278,6 @@ def test_a_rewritten_log_contradicts_the_checkpoint(example: EventStore) -> None
         from eventstore.storage.rows import envelope_columns
         last = conn.execute(sa.select(*envelope_columns(conn.dialect))
                             .where(t.events.c.position == size)).one()
-        conn.execute(sa.delete(t.merkle_nodes).where(t.merkle_nodes.c.position == size))
         from eventstore import canonical_json
         from eventstore.codec import sha256_hex
         from eventstore.storage.rows import envelope_from_row
@@ -285,12 +285,11 @@ def test_a_rewritten_log_contradicts_the_checkpoint(example: EventStore) -> None
         envelope = envelope_from_row(last)
         envelope["recorded_by"] = "mallory"
         body = canonical_json(envelope)
-        conn.execute(sa.update(t.events).where(t.events.c.position == size)
-                     .values(recorded_by="mallory", hash=sha256_hex(body)))
         edge = frontier(conn, size - 1)
         assert edge is not None
-        conn.execute(sa.insert(t.merkle_nodes).values(
-            position=size, hashes=b"".join(edge.append(leaf_hash(body)))))
+        conn.execute(sa.update(t.events).where(t.events.c.position == size)
+                     .values(recorded_by="mallory", hash=sha256_hex(body),
+                             tree_nodes=b"".join(edge.append(leaf_hash(body)))))
 
     tamper(example, rewrite)
     report = example.verify([KEY.verifier()])
@@ -394,7 +393,7 @@ def test_an_import_writes_the_rows_an_append_wrote(example: EventStore, db_url: 
     with EventStore.open(copy_url, create=True) as copy:
         copy.import_export(lambda: iter(lines), "export.jsonl", [KEY.verifier()])
         for table in (t.events, t.payloads, t.citations, t.sources, t.source_texts,
-                      t.merkle_nodes, t.erasures):
+                      t.erasures):
             key = list(table.primary_key.columns)
             with example.engine.connect() as a, copy.engine.connect() as b:
                 mine = a.execute(sa.select(table).order_by(*key)).all()

@@ -1,4 +1,5 @@
-"""Schema 0008_lean: a store written at the previous revision, migrated in place.
+"""Schemas 0008_lean and 0012_tree_in_events: a store written at the revision before each,
+migrated in place.
 
 The store is written at the previous revision (today's code writes it, and its rows are
 copied into a database migrated only that far: tests/old_stores.py), then brought
@@ -24,12 +25,14 @@ from eventstore.storage import engine as engine_module
 from eventstore.storage import schema as t
 from eventstore.storage.engine import upgrade
 from eventstore.storage.schema import metadata
+from eventstore.storage.tree import MERKLE_NODES
 from tests.conftest import ARTICLE_GENEVA, ARTICLE_MOSCOW
 from tests.old_stores import written_at
 from tests.tampering import tamper
 from tests.test_example import import_example
 
-PREVIOUS = "0007_resolved_dates"
+PREVIOUS = "0007_resolved_dates"  # before 0008_lean
+BEFORE_TREE_IN_EVENTS = "0011_multilateral"
 
 
 def _statement(source: str, n: int, event_id: str | None = None) -> dict[str, object]:
@@ -141,3 +144,93 @@ def test_new_event_ids_are_time_ordered(store: EventStore) -> None:
     millis = [i.int >> 80 for i in made]
     assert millis == sorted(millis)
     assert str(result.events[-1].event_id) == given
+
+
+# -- 0012_tree_in_events ----------------------------------------------------------------
+
+
+def _legacy_nodes(engine: sa.Engine) -> list[tuple[int, bytes]]:
+    with engine.connect() as conn:
+        return [(p, bytes(h)) for p, h in conn.execute(
+            sa.select(MERKLE_NODES.c.position, MERKLE_NODES.c.hashes)
+            .order_by(MERKLE_NODES.c.position))]
+
+
+def _event_nodes(engine: sa.Engine) -> list[tuple[int, bytes]]:
+    e = t.events.c
+    with engine.connect() as conn:
+        return [(p, bytes(h)) for p, h in conn.execute(
+            sa.select(e.position, e.tree_nodes).order_by(e.position))]
+
+
+@pytest.fixture
+def store_0011(db_url: str) -> Iterator[tuple[sa.Engine, list[str]]]:
+    """The same store at 0011_multilateral, its tree in ``merkle_nodes``."""
+    engine, export = written_at(db_url, BEFORE_TREE_IN_EVENTS, _write_old)
+    yield engine, export
+    engine.dispose()
+
+
+def test_the_tree_moves_into_the_events_rows(store_0011: tuple[sa.Engine, list[str]]) -> None:
+    engine, before = store_0011
+    nodes = _legacy_nodes(engine)
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar()
+    assert len(nodes) == events and events > 40
+    assert upgrade(engine) == (BEFORE_TREE_IN_EVENTS, engine_module.HEAD_REVISION)
+    assert _event_nodes(engine) == nodes  # the very bytes, at the same positions
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("merkle_nodes")
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    assert _export(engine) == before
+    with EventStore(engine, actor="new") as store:
+        assert store.verify().ok
+        head = store.tree_head()
+        _, proof = store.inclusion_proof(7)
+        source = store.add_source(ARTICLE_GENEVA.read_bytes()).id
+        store.append_many([_statement(source, 100), _statement(source, 101)])
+        assert store.verify().ok
+        assert store.tree_head(head.size) == head
+        assert store.inclusion_proof(7, head.size)[1] == proof
+        assert store.consistency_proof(head.size).root1 == head.root
+    with pytest.raises(sa.exc.DBAPIError, match="refused"), engine.begin() as conn:
+        conn.execute(sa.update(t.events).values(tree_nodes=b""))
+    assert upgrade(engine) == (engine_module.HEAD_REVISION, engine_module.HEAD_REVISION)
+
+
+def test_a_log_written_before_the_tree_gets_it(db_url: str) -> None:
+    """A log whose ``merkle_nodes`` rows are missing, as one written before revision 0003
+    (which added the tree without filling it) has: the migration computes them."""
+    engine, before = written_at(db_url, BEFORE_TREE_IN_EVENTS, _write_old, tree=False)
+    try:
+        assert _legacy_nodes(engine) == []
+        upgrade(engine)
+        assert _export(engine) == before
+        with EventStore(engine) as store:
+            assert store.verify().ok
+            assert store.tree_head().root == store.checkpoints()[-1].checkpoint.root
+    finally:
+        engine.dispose()
+
+
+def test_a_store_whose_tree_does_not_verify_is_not_moved(
+        store_0011: tuple[sa.Engine, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, _ = store_0011
+    m = MERKLE_NODES.c
+
+    def flip(conn: sa.Connection) -> None:
+        row = bytes(conn.execute(sa.select(m.hashes).where(m.position == 5)).scalar_one())
+        conn.execute(sa.update(MERKLE_NODES).where(m.position == 5)
+                     .values(hashes=bytes([row[0] ^ 1]) + row[1:]))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_module, "head_revision", lambda: BEFORE_TREE_IN_EVENTS)
+        store = EventStore(engine)
+        tamper(store, flip, restore_triggers=True)
+        store.close()
+    nodes = _legacy_nodes(engine)
+    with pytest.raises(IntegrityError, match="0012_tree_in_events: the log does not verify "
+                                             "before the migration"):
+        upgrade(engine)
+    assert _revision(engine) == BEFORE_TREE_IN_EVENTS
+    assert _legacy_nodes(engine) == nodes  # nothing changed

@@ -85,10 +85,11 @@ def _repoint(position: int) -> Change:
 
 def _flip_tree_byte(position: int) -> Change:
     def run(conn: sa.Connection) -> None:
-        m = t.merkle_nodes.c
-        row = bytes(conn.execute(sa.select(m.hashes).where(m.position == position)).scalar_one())
-        conn.execute(sa.update(t.merkle_nodes).where(m.position == position)
-                     .values(hashes=bytes([row[0] ^ 1]) + row[1:]))
+        e = t.events.c
+        row = bytes(conn.execute(sa.select(e.tree_nodes)
+                                 .where(e.position == position)).scalar_one())
+        conn.execute(sa.update(t.events).where(e.position == position)
+                     .values(tree_nodes=bytes([row[0] ^ 1]) + row[1:]))
     return run
 
 

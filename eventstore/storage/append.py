@@ -378,17 +378,15 @@ class Appender:
         stamp = stored_time(now, sqlite)
         # The tree's right edge: kept from this store's last append when the log's head is
         # still the event it ended with (the head's hash fixes every leaf before it), else
-        # read; a log written before the tree existed gets its tree rows first.
+        # read.
         kept = self._edge
-        if (kept is not None and head is not None and head.in_tree
-                and (kept[0], kept[1]) == (position, prev_hash)):
+        if kept is not None and head is not None and (kept[0], kept[1]) == (position, prev_hash):
             edge = kept[2].copy()
         else:
-            edge = tree.frontier(conn, position) or tree.extend(conn, position)
+            edge = tree.frontier(conn, position) or tree.missing(position)
         event_rows: list[dict[str, Any]] = []
         payload_rows: list[dict[str, Any]] = []
         cited_rows: list[dict[str, Any]] = []
-        node_rows: list[dict[str, Any]] = []
         members: list[dict[str, Any]] = []
         for index, item in zip(indexes, items, strict=True):
             position += 1
@@ -402,12 +400,12 @@ class Appender:
                 citations_hash=item.citations_hash, prev_hash=prev_hash)
             leaf = envelope_json(envelope)
             event_hash = sha256_hex(leaf)
-            node_rows.append({"position": position, "hashes": edge.append_leaf(leaf)})
             valid = item.valid
             event_rows.append(event_row(
                 envelope, event_hash, recorded_at=stamp,
                 lower=stored_day(valid.lower, sqlite) if valid else None,
-                upper=stored_day(valid.upper, sqlite) if valid else None))
+                upper=stored_day(valid.upper, sqlite) if valid else None,
+                tree_nodes=edge.append_leaf(leaf)))
             payload_rows.append(payload_row(position, item.payload_hash,
                                                  item.payload_body))
             cited_rows.extend(citation_rows(position, item.cited))
@@ -418,7 +416,6 @@ class Appender:
         self._db.bulk.run(conn, t.events, event_rows)
         self._db.bulk.run(conn, t.payloads, payload_rows)
         self._db.bulk.run(conn, t.citations, cited_rows)
-        self._db.bulk.run(conn, t.merkle_nodes, node_rows)
         if members:
             conn.execute(t.stream_members.insert(), members)
         if self.signer is not None:
@@ -430,11 +427,8 @@ class Appender:
         self._edge = (position, prev_hash, edge.copy())
 
 
-#: The log's last event, where the next append goes on from, and whether the tree has
-#: its row (a log written before the tree may not).
-_HEAD = (sa.select(t.events.c.position, t.events.c.hash, t.events.c.recorded_at,
-                   sa.exists().where(t.merkle_nodes.c.position == t.events.c.position)
-                   .label("in_tree"))
+#: The log's last event, where the next append goes on from.
+_HEAD = (sa.select(t.events.c.position, t.events.c.hash, t.events.c.recorded_at)
          .order_by(t.events.c.position.desc()).limit(1))
 
 

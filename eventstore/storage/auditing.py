@@ -112,16 +112,8 @@ class Auditing:
         self.actor = actor
 
     def _tree_conn(self) -> sa.Connection:
-        """A read connection on a log whose tree covers every event.
-
-        Only a log written before the tree existed (schema 0002) lags; its tree is then
-        completed once, under the writer lock.
-        """
-        with self._db.read() as conn:
-            behind = tree.tree_size(conn) < self._db.head_position(conn)
-        if behind:
-            with self._db.write() as conn:
-                tree.extend(conn, self._db.head_position(conn))
+        """A read connection for the tree's heads and proofs (every event row carries its
+        nodes: schema 0012)."""
         return self._db.engine.connect()
 
     def _size(self, conn: sa.Connection, size: int | None, what: str = "size") -> int:
@@ -179,7 +171,7 @@ class Auditing:
         origin = self.origin()
         with self._db.write() as conn:
             size = self._db.head_position(conn)
-            edge = tree.frontier(conn, size) or tree.extend(conn, size)
+            edge = tree.frontier(conn, size) or tree.missing(size)
             return tree.store_checkpoint(conn, origin, size, edge.root(), key,
                                          dt.datetime.now(dt.UTC), self.actor)
 

@@ -1,6 +1,7 @@
 """Bulk inserts: statements compiled once from the table metadata, run by the driver.
 
-The append path writes three rows per event. Handing SQLAlchemy a list of dicts costs
+The append path writes two rows per event and one per citation (the Merkle tree's
+nodes are a column of the event's row: schema 0012). Handing SQLAlchemy a list of dicts costs
 more per row than everything else the store does for an event, so the INSERT statements
 are compiled once per engine (from the tables, never from strings) and executed with the
 driver's own ``executemany`` on rows already in the column order the statement expects.
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from . import schema as t
 
-_TABLES = (t.events, t.payloads, t.citations, t.merkle_nodes)
+_TABLES = (t.events, t.payloads, t.citations)
 
 
 def sqlite_datetime(moment: dt.datetime) -> str:

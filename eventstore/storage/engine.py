@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_URL", "resolve_url", "make_engine", "upgrade", "check_schema
 DEFAULT_URL = "sqlite:///facts.db"
 #: The revision of the newest migration (``migrations/versions``): the schema this code
 #: needs. A test checks it against the migration scripts.
-HEAD_REVISION = "0011_multilateral"
+HEAD_REVISION = "0012_tree_in_events"
 #: Seconds a writer waits for the lock held by another writer before giving up.
 LOCK_TIMEOUT_SECONDS = 60
 #: Execution option that marks a connection as a writer (``BEGIN IMMEDIATE`` on SQLite).

@@ -110,9 +110,10 @@ def parse_time(value: str) -> dt.datetime:
 
 
 def event_row(envelope: Mapping[str, Any], event_hash: str, *, recorded_at: Any,
-              lower: Any, upper: Any) -> dict[str, Any]:
+              lower: Any, upper: Any, tree_nodes: bytes) -> dict[str, Any]:
     """The ``events`` row of an envelope; ``recorded_at`` and the valid-time bounds as the
-    driver takes them (:func:`stored_time`, :func:`stored_day`)."""
+    driver takes them (:func:`stored_time`, :func:`stored_day`); ``tree_nodes``, the
+    Merkle tree's nodes its leaf completed (:meth:`Frontier.append_leaf`)."""
     valid = envelope["valid"]
     return {
         "position": envelope["position"], "event_id": envelope["event_id"],
@@ -126,7 +127,7 @@ def event_row(envelope: Mapping[str, Any], event_hash: str, *, recorded_at: Any,
         "recorded_by": envelope["recorded_by"], "correlation_id": envelope["correlation_id"],
         "causation_id": envelope["causation_id"], "payload_hash": envelope["payload_hash"],
         "citations_hash": envelope["citations_hash"], "prev_hash": envelope["prev_hash"],
-        "hash": event_hash}
+        "hash": event_hash, "tree_nodes": tree_nodes}
 
 
 def payload_row(position: int, payload_hash: str, body: str) -> dict[str, Any]:

@@ -12,6 +12,8 @@ source id (itself a hash of the text).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -53,6 +55,10 @@ events = sa.Table(
     sa.Column("citations_hash", HASH, nullable=False),
     sa.Column("prev_hash", HASH, nullable=False),
     sa.Column("hash", HASH, nullable=False),
+    # The Merkle tree's nodes completed when this event was appended: RFC 9162 node
+    # hashes, level 0 (the leaf) first, 32 bytes each (eventstore.audit.merkle). Written
+    # in the event's own INSERT (schema 0012_tree_in_events; the table merkle_nodes before).
+    sa.Column("tree_nodes", sa.LargeBinary, nullable=False),
     sa.UniqueConstraint("event_id", name="uq_events_event_id"),
     sa.UniqueConstraint("track", "version", name="uq_events_track_version"),
     sa.Index("ix_events_type", "type"),
@@ -138,16 +144,29 @@ consumers = sa.Table(
     sa.Column("code_version", sa.Integer, nullable=True),  # PROJECTION_VERSION
 )
 
-#: The Merkle tree: for each position, the hashes of the RFC 9162 nodes completed when
-#: that event was appended, level 0 (the leaf) first, 32 bytes each
-#: (eventstore.audit.merkle).
-merkle_nodes = sa.Table(
-    "merkle_nodes", metadata,
-    sa.Column("position", sa.BigInteger, sa.ForeignKey("events.position",
-                                                       name="fk_merkle_nodes_position"),
-              primary_key=True, autoincrement=False),
+
+class NodeColumns:
+    """Where the tree's node hashes are kept: a position column and the hashes beside it."""
+
+    def __init__(self, position: sa.Column[Any], hashes: sa.Column[Any]) -> None:
+        self.position = position
+        self.hashes = hashes
+        self.query = (sa.select(position, hashes)
+                      .where(position.in_(sa.bindparam("positions", expanding=True))))
+
+
+#: The table schemas 0003 to 0011 kept the tree in (not in :data:`metadata`: no
+#: longer part of the schema; the migrations before 0012 still read and fill it).
+MERKLE_NODES = sa.Table(
+    "merkle_nodes", sa.MetaData(),
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("hashes", sa.LargeBinary, nullable=False),
 )
+
+#: The nodes in the event's own row (schema 0012 on).
+IN_EVENTS = NodeColumns(events.c.position, events.c.tree_nodes)
+#: The nodes in ``merkle_nodes`` (schemas 0003 to 0011).
+BEFORE_0012 = NodeColumns(MERKLE_NODES.c.position, MERKLE_NODES.c.hashes)
 
 #: Every signed tree head the store issued (C2SP checkpoint notes).
 checkpoints = sa.Table(
@@ -201,4 +220,4 @@ stream_members = sa.Table(
 #: Tables the database itself keeps append-only (triggers refuse UPDATE and DELETE;
 #: on payloads, source_texts and citations, all but what an erasure names).
 APPEND_ONLY_TABLES = ("events", "payloads", "citations", "sources", "source_texts",
-                      "merkle_nodes", "checkpoints", "erasures", "stream_members")
+                      "checkpoints", "erasures", "stream_members")

@@ -160,7 +160,7 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
     """Load a checked export into the empty database behind ``conn`` (in its transaction).
 
     Rows are written as exported (positions, record times, hashes), so both stores have
-    the same chain and the same tree; the tree rows are recomputed from the envelopes.
+    the same chain and the same tree; the tree's nodes are recomputed from the envelopes.
     """
     held = conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar()
     if held:
@@ -183,7 +183,8 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
             recorded_at = parse_time(envelope["recorded_at"])
             batch["events"].append(event_row(
                 envelope, record["hash"], recorded_at=recorded_at,
-                lower=_day(valid.get("lower")), upper=_day(valid.get("upper"))))
+                lower=_day(valid.get("lower")), upper=_day(valid.get("upper")),
+                tree_nodes=edge.append_leaf(envelope_json(envelope))))
             if payload is not None:
                 batch["payloads"].append(payload_row(position, envelope["payload_hash"],
                                                      payload))
@@ -198,8 +199,6 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
             batch["citations"].extend(citation_rows(position, record["citations"]))
             batch["stream_members"].extend(member_rows(envelope["track"],
                                                        envelope["version"]))
-            batch["merkle_nodes"].append({"position": position,
-                                          "hashes": edge.append_leaf(envelope_json(envelope))})
         elif kind == "source":
             registration, position = registrations[record["id"]]
             batch["sources"].append(source_row(registration, position))
@@ -213,8 +212,8 @@ def import_export(conn: sa.Connection, lines: Iterable[str | bytes], name: str) 
     return edge.size
 
 
-_IMPORT_ORDER = ("events", "payloads", "sources", "source_texts", "citations", "merkle_nodes",
-                 "erasures", "stream_members", "checkpoints")
+_IMPORT_ORDER = ("events", "payloads", "sources", "source_texts", "citations", "erasures",
+                 "stream_members", "checkpoints")
 
 
 def _flush(conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:

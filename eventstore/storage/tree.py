@@ -1,10 +1,15 @@
-"""The Merkle tree over the log, kept beside it in ``merkle_nodes``.
+"""The Merkle tree over the log, kept in the log itself: ``events.tree_nodes``.
 
 The imperative shell around :mod:`eventstore.audit.merkle`: each appended event is a leaf of an
 RFC 9162 tree in position order, its leaf bytes the canonical envelope whose SHA-256 is
 the event's ``hash``. The row of position *p* holds the hashes of every node completed
 when *p* was appended (the leaf first), so that any perfect subtree is one primary-key
 read, and the root at any size and any proof need O(log n) of them, fetched in one query.
+
+Before schema 0012 the hashes were a row of their own in ``merkle_nodes``
+(:data:`MERKLE_NODES`), filled lazily for a log written before the tree existed (schema
+0002); the migrations up to 0012 read and complete that table through :data:`BEFORE_0012`
+and :func:`extend`. From 0012 on every event row carries its nodes.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ from ..codec import envelope_json, sha256_hex
 from ..errors import IntegrityError
 from . import schema as t
 from .rows import envelope_columns, envelope_from_row
+from .schema import BEFORE_0012, IN_EVENTS, MERKLE_NODES, NodeColumns
 
 __all__ = ["StoredCheckpoint", "store_checkpoint", "TreeHead", "InclusionProof",
-           "ConsistencyProof", "fetch_nodes", "frontier", "tree_size", "extend", "root_at",
-           "inclusion", "consistency"]
+           "ConsistencyProof", "NodeColumns", "IN_EVENTS", "BEFORE_0012", "MERKLE_NODES",
+           "fetch_nodes", "frontier", "missing", "tree_size", "extend", "root_at", "inclusion",
+           "consistency"]
 
 _PAGE = 5_000
 
@@ -113,18 +120,15 @@ def store_checkpoint(conn: sa.Connection, origin: str, size: int, root: bytes, k
                             created_at=now, created_by=actor)
 
 
-_NODES = (sa.select(t.merkle_nodes.c.position, t.merkle_nodes.c.hashes)
-          .where(t.merkle_nodes.c.position.in_(sa.bindparam("positions", expanding=True))))
-
-
-def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
+def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node],
+                kept: NodeColumns = IN_EVENTS) -> dict[Node, bytes]:
     """The hashes of perfect subtrees, one query for all (missing ones are left out)."""
     wanted = {node: node_slot(node) for node in nodes}
     positions = sorted({position for position, _ in wanted.values()})
     rows: dict[int, bytes] = {}
     for start in range(0, len(positions), 500):
         chunk = positions[start:start + 500]
-        for position, hashes in conn.execute(_NODES, {"positions": chunk}):
+        for position, hashes in conn.execute(kept.query, {"positions": chunk}):
             rows[position] = bytes(hashes)
     found: dict[Node, bytes] = {}
     for node, (position, level) in wanted.items():
@@ -134,32 +138,38 @@ def fetch_nodes(conn: sa.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]
     return found
 
 
-def tree_size(conn: sa.Connection) -> int:
+def tree_size(conn: sa.Connection, kept: NodeColumns = IN_EVENTS) -> int:
     """How many events the stored tree covers."""
-    return int(conn.execute(sa.select(sa.func.max(t.merkle_nodes.c.position))).scalar() or 0)
+    return int(conn.execute(sa.select(sa.func.max(kept.position))).scalar() or 0)
 
 
-def frontier(conn: sa.Connection, size: int) -> Frontier | None:
+def frontier(conn: sa.Connection, size: int,
+             kept: NodeColumns = IN_EVENTS) -> Frontier | None:
     """The right edge of the stored tree of ``size`` (None when the tree is shorter)."""
     nodes = root_nodes(size)
-    hashes = fetch_nodes(conn, nodes)
+    hashes = fetch_nodes(conn, nodes, kept)
     if len(hashes) != len(nodes):
         return None
     return Frontier(size, [hashes[node] for node in nodes])
 
 
+def missing(size: int) -> Frontier:
+    """Raise: the stored tree of ``size`` lacks a node of its right edge."""
+    raise IntegrityError(f"the Merkle tree of size {size:,} is missing nodes; "
+                         "run `eventstore audit verify`")
+
+
 def extend(conn: sa.Connection, upto: int) -> Frontier:
-    """Add the tree rows of positions the tree does not cover yet, up to ``upto``.
+    """Add the ``merkle_nodes`` rows of positions that table does not cover yet, up to
+    ``upto``: for the migrations before 0012 only, on a schema that still has the table.
 
     Only a log written before the tree existed (schema 0002) has such positions; the
-    append path writes the rows with the events. Each leaf is recomputed from its row,
-    and an event whose stored ``hash`` is not that of its envelope is refused.
+    appends of schemas 0003 to 0011 wrote the rows with the events. Each leaf is
+    recomputed from its row, and an event whose stored ``hash`` is not that of its
+    envelope is refused.
     """
-    size = tree_size(conn)
-    edge = frontier(conn, size)
-    if edge is None:
-        raise IntegrityError(f"the Merkle tree of size {size} is missing nodes; "
-                             "run `eventstore audit verify`")
+    size = tree_size(conn, BEFORE_0012)
+    edge = frontier(conn, size, BEFORE_0012) or missing(size)
     e = t.events.c
     while edge.size < upto:
         last = min(upto, edge.size + _PAGE)
@@ -178,7 +188,7 @@ def extend(conn: sa.Connection, upto: int) -> Frontier:
             out.append({"position": position, "hashes": edge.append_leaf(body)})
         if not out:
             raise IntegrityError(f"position {edge.size + 1} is missing from the log")
-        conn.execute(t.merkle_nodes.insert(), out)
+        conn.execute(MERKLE_NODES.insert(), out)
     return edge
 
 

@@ -33,6 +33,9 @@ PAGE = 5_000
 #: Append-only tables a later revision adds: a log checked before that revision is
 #: migrated (as 0008_lean checks it) has none yet, and no trigger of theirs to miss.
 _ADDED_LATER = ("stream_members",)  # 0011_multilateral
+#: Append-only tables a later revision drops: a log checked before that revision is
+#: migrated (as 0012_tree_in_events checks it) still has them, and their triggers.
+_DROPPED_LATER = ("merkle_nodes",)  # 0012_tree_in_events
 
 
 def _expected_triggers(dialect: str, tables: Sequence[str]) -> dict[str, str]:
@@ -50,8 +53,8 @@ def triggers_missing(conn: sa.Connection) -> list[str]:
     dialect = conn.dialect.name
     inspector = sa.inspect(conn)
     expected = _expected_triggers(dialect, [
-        table for table in t.APPEND_ONLY_TABLES
-        if table not in _ADDED_LATER or inspector.has_table(table)])
+        table for table in (*t.APPEND_ONLY_TABLES, *_DROPPED_LATER)
+        if table not in (*_ADDED_LATER, *_DROPPED_LATER) or inspector.has_table(table)])
     if dialect == "sqlite":
         query = sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     else:
@@ -70,12 +73,16 @@ def checkpoint_rows(conn: sa.Connection) -> list[dict[str, Any]]:
 _Page = list[tuple[Any, str | None, list[dict[str, Any]], bytes | None]]
 
 
-def pages(conn: sa.Connection, upto: int | None = None) -> Iterator[_Page]:
-    """The log a page at a time: (event row, payload body, citations, tree row)."""
-    e, p, m, c = t.events.c, t.payloads.c, t.merkle_nodes.c, t.citations.c
-    query = (sa.select(*envelope_columns(conn.dialect), p.body, m.hashes)
-             .join(t.payloads, p.position == e.position, isouter=True)
-             .join(t.merkle_nodes, m.position == e.position, isouter=True))
+def pages(conn: sa.Connection, upto: int | None = None,
+          kept: t.NodeColumns = t.IN_EVENTS) -> Iterator[_Page]:
+    """The log a page at a time: (event row, payload body, citations, tree nodes).
+    ``kept`` says where the tree's nodes are (a migration before 0012 reads them from
+    ``merkle_nodes``)."""
+    e, p, c = t.events.c, t.payloads.c, t.citations.c
+    query = (sa.select(*envelope_columns(conn.dialect), p.body, kept.hashes.label("hashes"))
+             .join(t.payloads, p.position == e.position, isouter=True))
+    if kept is not t.IN_EVENTS:
+        query = query.join(kept.position.table, kept.position == e.position, isouter=True)
     if upto is not None:
         query = query.where(e.position <= upto)
     after = 0
@@ -101,13 +108,15 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
                       upto: int | None = None,
                       checkpoints: Sequence[Mapping[str, Any]] | None = None,
                       known_at: dt.datetime | None = None,
-                      require_signed: bool = False) -> Report:
+                      require_signed: bool = False,
+                      kept: t.NodeColumns = t.IN_EVENTS) -> Report:
     """Check everything the database holds (see :mod:`eventstore.audit.checker`).
 
     ``upto`` checks only the first events (a prefix: replay at record time ``known_at``),
     against ``checkpoints`` given by the caller instead of the stored ones; every event
     after the prefix must then have been recorded after ``known_at``. With
-    ``require_signed``, events that no signed checkpoint covers are a problem.
+    ``require_signed``, events that no signed checkpoint covers are a problem. ``kept``
+    says where the tree's nodes are (:data:`schema.BEFORE_0012` for a migration before 0012).
     """
 
     @functools.lru_cache(maxsize=64)
@@ -126,7 +135,7 @@ def verify_connection(conn: sa.Connection, keys: Sequence[VerifierKey] = (), *,
     if upto is None and sa.inspect(conn).has_table(t.stream_members.name):
         checker.stream_member_rows(dict(row._mapping)
                                    for row in conn.execute(sa.select(t.stream_members)))
-    for page in pages(conn, upto):
+    for page in pages(conn, upto, kept):
         for row, body, citations, tree_row in page:
             checker.event(envelope_from_row(row), row.hash, body, citations,
                           stored_tree=tree_row, tree_expected=True)
