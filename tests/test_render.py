@@ -149,3 +149,13 @@ def test_markdown_nests_notes_and_citations_under_their_item(examples: Any) -> N
         under = sum(len(item.citations) + len(getattr(item, "notes", ())) for item in items)
         nested = html.count("<li>") - len(items) - len(state.open_items)
         assert nested == under and under > 0, (track, nested, under)
+
+
+def test_history_markdown_nests_changes_and_citations_under_their_step(examples: Any) -> None:
+    import markdown
+
+    steps = examples.history("RUS-USA")
+    html = markdown.markdown(render.history_text(steps, markdown=True))
+    assert "<pre" not in html and "<code" not in html
+    under = sum(len(step.changes) + len(step.citations) for step in steps)
+    assert html.count("<li>") - len(steps) == under > 0

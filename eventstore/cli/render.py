@@ -388,8 +388,9 @@ def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
         head = f"{_when(step.valid)}  #{step.position} {step.type}" + (
             f" (multilateral: {step.stream.replace('-', ', ')})" if step.stream else "")
         lines.append(f"- **{head}**" if markdown else head)
-        lines.extend(f"    {change}" for change in step.changes)
-        lines.extend(_cites(step.citations, "      "))
+        # in Markdown, a list nested in the step's bullet (as project's citations)
+        lines.extend(f"{'    - ' if markdown else '    '}{change}" for change in step.changes)
+        lines.extend(_cites(step.citations, "    - " if markdown else "      "))
     return "\n".join(lines) if lines else "no facts on this track"
 
 
