@@ -132,3 +132,30 @@ def test_both_worked_examples_in_every_format_show_no_raw_value(examples: Any) -
     for name, text in texts.items():
         found = RAW.search(text.replace('"None"', ""))
         assert found is None, f"{found.group(0)!r} in {name}"
+
+
+def test_markdown_nests_notes_and_citations_under_their_item(examples: Any) -> None:
+    """``project --format markdown`` pasted into a report: each item a bullet, its notes and
+    citations a list inside it, never a code block (Python-Markdown, as MkDocs renders)."""
+    import markdown
+
+    for track in ("RUS-USA", "JPN-KOR"):
+        state = examples.project(track)
+        html = markdown.markdown(render.state_text(state, markdown=True))
+        assert "<pre" not in html and "<code" not in html, track
+        kinds = ("meetings", "declarations", "invitations", "statements", "topics",
+                 "actions", "incidents", "redacted")
+        items = [item for kind in kinds for item in getattr(state, kind)]
+        under = sum(len(item.citations) + len(getattr(item, "notes", ())) for item in items)
+        nested = html.count("<li>") - len(items) - len(state.open_items)
+        assert nested == under and under > 0, (track, nested, under)
+
+
+def test_history_markdown_nests_changes_and_citations_under_their_step(examples: Any) -> None:
+    import markdown
+
+    steps = examples.history("RUS-USA")
+    html = markdown.markdown(render.history_text(steps, markdown=True))
+    assert "<pre" not in html and "<code" not in html
+    under = sum(len(step.changes) + len(step.citations) for step in steps)
+    assert html.count("<li>") - len(steps) == under > 0

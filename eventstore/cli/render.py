@@ -243,6 +243,9 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
     head = "# " if markdown else ""
     sub = "## " if markdown else ""
     bullet = "- " if markdown else "  "
+    # an item's notes and citations: in Markdown a nested list (four spaces, which both
+    # CommonMark and Python-Markdown nest; six would make them a code block)
+    under = "    - " if markdown else "      "
     cut = []
     if state.as_of:
         cut.append(f"as of {state.as_of}" + (" (possibly)" if state.possible else ""))
@@ -257,8 +260,8 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         lines.append(f"{sub}{title} ({len(rows)})")
         for item in rows:
             lines.append(f"{bullet}{describe(item)}")
-            lines.extend(note_lines(getattr(item, "notes", ()), "      "))
-            lines.extend(_cites(item.citations, "      "))
+            lines.extend(note_lines(getattr(item, "notes", ()), under))
+            lines.extend(_cites(item.citations, under))
 
     section("Meetings", state.meetings, lambda m: (
         f"{_when(m.date)}  {m.key}: {m.kind or 'meeting'} {life(m)}"
@@ -385,8 +388,9 @@ def history_text(steps: Iterable[Any], *, markdown: bool = False) -> str:
         head = f"{_when(step.valid)}  #{step.position} {step.type}" + (
             f" (multilateral: {step.stream.replace('-', ', ')})" if step.stream else "")
         lines.append(f"- **{head}**" if markdown else head)
-        lines.extend(f"    {change}" for change in step.changes)
-        lines.extend(_cites(step.citations, "      "))
+        # in Markdown, a list nested in the step's bullet (as project's citations)
+        lines.extend(f"{'    - ' if markdown else '    '}{change}" for change in step.changes)
+        lines.extend(_cites(step.citations, "    - " if markdown else "      "))
     return "\n".join(lines) if lines else "no facts on this track"
 
 
