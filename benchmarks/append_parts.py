@@ -18,9 +18,10 @@ taken out), so the sections add up to the timed block; "rest" is what none of th
 covers. The driver's calls (sqlite3 through SQLAlchemy's dialect or the library's cursor;
 psycopg's cursor and commit) are also timed in this process's CPU time, so that their
 wait (the disk flushes, the PostgreSQL server) is told from their CPU. A wrapper costs
-about 0.2 µs a call (2 to 4 µs per event here: see the "sections run" rows against the
-plain run's). For which functions inside a section cost what, ``benchmarks/append.py
---profile DIR`` gives cProfile's view.
+about 0.5 µs a call (0.1 inside the section it times, 0.4 in its caller's), measured in
+the child before the run and taken out of the figures (the "sections run" row is before
+that). For which functions inside a section cost what, ``benchmarks/append.py --profile
+DIR`` gives cProfile's view.
 """
 
 from __future__ import annotations
@@ -208,13 +209,16 @@ class SectionTimer(bench.Timer):
         return super().timing()
 
 
+#: Whether the next measurement is split into sections (set by the parent before it
+#: forks the child).
+SPLIT = [False]
+
+
 def measure(spec: bench.Spec) -> dict[str, Any]:
-    """One measurement in the forked child: split into sections if ``profile_dir`` is set
-    (here: "split"; append.py's cProfile is not run)."""
-    if spec.profile_dir:
+    """One measurement in the forked child, split into sections if :data:`SPLIT` says so."""
+    if SPLIT[0]:
         _calibrate()
         instrument()
-        spec.profile_dir = None
     result = bench.measure(spec)
     result.pop("profile_text", None)
     result["sections"] = {k: list(v) for k, v in SECTIONS.items()}
@@ -265,8 +269,8 @@ def main() -> int:
                     sections = rep == args.repeat
                     spec = bench.Spec(engine=engine, method=method, batch=batch,
                                       events=args.events, pg_url=args.pg_url, workdir=None,
-                                      profile_dir="split" if sections else None,
                                       schema=f"parts_{os.getpid()}_{count}")
+                    SPLIT[0] = sections
                     result = run(spec)
                     if sections:
                         split[method] = result
