@@ -57,6 +57,7 @@ from .facts import (
     StatementWithdrawn,
 )
 from .projection import ActorRegistry, Evidence
+from .projection.fold import withdrawn_key
 from .projection.resolve import Effective, resolve
 from .tracks import FIXED_STREAMS, country_named, parse_track
 from .vocabulary import INCIDENTS, STANCES
@@ -521,7 +522,7 @@ def plover_records(facts: Iterable[Effective], *, track: str,
                               where="uncoded")
     facts = list(facts)
     items = _Lifecycles(facts)
-    withdrawals = {fact.data.statement: fact for fact in facts
+    withdrawals = {withdrawn_key(fact.data): fact for fact in facts  # any form of the id
                    if isinstance(fact.data, StatementWithdrawn) and _skipped(fact) is None}
     records: list[dict[str, Any]] = []
     left: list[LeftOut] = []

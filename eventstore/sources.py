@@ -177,16 +177,23 @@ class FoldedText:
             return 0, ""
         # the alignment is off by what the quote adds or drops before its longest match:
         # never start or end the passage inside a word
+        # (a word is at most _WORD_REACH characters: scripts written without spaces, such
+        # as Chinese and Japanese, would otherwise widen it to the whole clause)
         folded = self.folded
-        while 0 < start_folded < len(folded) and folded[start_folded - 1].isalnum() \
-                and folded[start_folded].isalnum():
+        floor, ceiling = start_folded - _WORD_REACH, end_folded + _WORD_REACH
+        while floor < start_folded < len(folded) and start_folded > 0 \
+                and folded[start_folded - 1].isalnum() and folded[start_folded].isalnum():
             start_folded -= 1
-        while 0 <= end_folded < len(folded) - 1 and folded[end_folded].isalnum() \
+        while 0 <= end_folded < min(len(folded) - 1, ceiling) and folded[end_folded].isalnum() \
                 and folded[end_folded + 1].isalnum():
             end_folded += 1
         start = self.origin[start_folded]
         end = self.origin[max(end_folded, start_folded)] + 1
         return start, self.original[start:end]
+
+
+#: How far the closest passage may move to reach a word's edge.
+_WORD_REACH = 24
 
 
 @functools.lru_cache(maxsize=8192)

@@ -85,7 +85,12 @@ def _name_forms(name: str) -> set[str]:
         forms.add(name.split(", ", 1)[0])
     inner = re.fullmatch(r"(.+?)\s*\((.+)\)", name)
     if inner:
-        forms.update(inner.groups())
+        outside, within = inner.groups()
+        forms.add(outside)
+        # a short name in the parenthesis ("韓国"), never an abbreviation ("SUA": which
+        # country's?) nor a phrase ("Democratic Republic")
+        if " " not in within and not within.isupper():
+            forms.add(within)
     return {_folded(form) for form in forms if form.strip()}
 
 
@@ -100,8 +105,10 @@ def _country_names() -> dict[str, str]:
             if name:
                 english[str(name)] = country.alpha_3
     said: dict[str, set[str]] = {}  # a name as some language says it → the codes it names
+    said_in_english: dict[str, set[str]] = {}
     for name, code in english.items():
         said.setdefault(name, set()).add(code)
+        said_in_english.setdefault(_folded(name), set()).add(code)
     locales = pycountry.LOCALES_DIR
     for lang in os.listdir(locales):
         path = os.path.join(locales, lang, "LC_MESSAGES", "iso3166-1.mo")
@@ -117,7 +124,12 @@ def _country_names() -> dict[str, str]:
     for name, codes in said.items():
         for form in _name_forms(name):
             seen.setdefault(form, set()).update(codes)
-    return {form: next(iter(codes)) for form, codes in seen.items() if len(codes) == 1}
+    named = {form: next(iter(codes)) for form, codes in seen.items() if len(codes) == 1}
+    # ISO's own (English) names win over a translation that says the same words of
+    # another country ("Mexico" is Mexico, whatever one catalogue says)
+    named.update({_folded(name): code for name, code in english.items()
+                  if len(said_in_english[_folded(name)]) == 1})
+    return named
 
 
 def country_named(text: str) -> str | None:

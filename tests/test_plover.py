@@ -450,7 +450,7 @@ def test_an_addressee_gets_the_code_of_the_country_it_names_and_no_guess(
         for id_, addressee in zip(ids, ["la Chine", "Chine", "Nikolaï Patrouchev", "Corée"],
                                   strict=True)])
     example.append("RUS-USA", [{"type": "statement.withdrawn", "date": "2018-08-24",
-                                "citations": cite, "data": {"statement": ids[1]}}])
+                                "citations": cite, "data": {"statement": ids[1].upper()}}])
     records = {r["id"]: r for r in plover_export(example).records}
     assert records[ids[1]]["recipient"] == [{"actor_text": "Chine", "code": "CHN"}]
     for id_ in (ids[0], ids[2], ids[3]):  # an article, a person, a shared name: words only
@@ -468,8 +468,10 @@ def test_an_addressee_gets_the_code_of_the_country_it_names_and_no_guess(
 @pytest.mark.parametrize(("words", "code"), [
     ("Russie", "RUS"), ("Etats-Unis", "USA"), ("États-Unis", "USA"), ("日本", "JPN"),
     ("Corée du Sud", "KOR"), ("South Korea", "KOR"), ("Inde", "IND"), ("USA", "USA"),
-    ("Allemagne", "DEU"), ("Corée", None), ("John Bolton", None), ("usa", None),
-    ("", None)])
+    ("Allemagne", "DEU"), ("Corée", None), ("John Bolton", None), ("usa", "USA"),
+    ("", None), ("韓国", "KOR"), ("Mexico", "MEX"), ("Samoa", "WSM"),
+    # an abbreviation or a phrase in a translation's parenthesis names nobody for sure
+    ("SUA", None), ("ЗША", None), ("Democratic Republic", None)])
 def test_country_named_reads_names_in_many_languages(words: str, code: str | None) -> None:
     assert country_named(words) == code
 

@@ -41,8 +41,9 @@ class Group(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]
                         ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
-        if command is not None and not isinstance(command, click.Group):
-            refuse_repeats(command, rest, ctx)
+        if command is not None and not isinstance(command, click.Group) \
+                and "--help" not in rest:  # help wins, as click gives it
+            refuse_repeats(command, rest, click.Context(command, info_name=name, parent=ctx))
         return name, command, rest
 
 
