@@ -18,7 +18,7 @@ LAYERS = [
     {"schema", "engine", "errors", "bulk"},
     {"db", "rows", "states", "tree", "verify", "transfer"},
     {"sources", "append", "erasure", "reads", "read_models", "auditing", "subscriptions",
-     "consumers"},
+     "consumers", "migrating"},
     {"store"},
     {"__init__"},
 ]
@@ -32,6 +32,7 @@ SIDEWAYS = {
     "auditing": {"reads", "read_models", "verify", "transfer"},
     "subscriptions": {"reads"},
     "consumers": {"reads", "subscriptions"},
+    "migrating": set(),
     "db": {"bulk", "engine", "errors"},
     "rows": set(),
     "states": set(),

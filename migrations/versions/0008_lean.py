@@ -27,19 +27,18 @@ to start on a log whose ``verify`` fails, and verifies it again before it commit
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import op
+
+from eventstore.storage.migrating import in_pages, verified
+from eventstore.storage.schema import BEFORE_0012
 
 revision = "0008_lean"
 down_revision = "0007_resolved_dates"
 branch_labels = None
 depends_on = None
 
-#: Positions copied per statement when SQLite's table is rebuilt.
-PAGE = 5_000
+_NAME = "schema 0008_lean"
 
 # The trigger bodies are fixed text (as in revision 0001).
 _SQLITE_TRIGGER = """
@@ -48,38 +47,6 @@ BEGIN
     SELECT RAISE(ABORT, 'eventstore: {op} on events is refused: the log is append-only');
 END
 """
-
-
-def _verified(conn: sa.Connection, when: str) -> None:
-    """Refuse (raise) unless the log checks out; a log written before the tree (0002)
-    gets its tree rows first, as its next append would give them."""
-    from eventstore.errors import IntegrityError
-    from eventstore.storage import tree
-    from eventstore.storage.verify import verify_connection
-
-    head = conn.execute(sa.text("SELECT max(position) FROM events")).scalar() or 0
-    if not head:
-        return
-    if when == "before" and tree.tree_size(conn, tree.BEFORE_0012) < head:
-        tree.extend(conn, head)
-    report = verify_connection(conn, kept=tree.BEFORE_0012)  # the tree is in merkle_nodes
-    if not report.ok:
-        raise IntegrityError(f"schema 0008_lean: the log does not verify {when} the migration "
-                             f"({report.first}); nothing was changed. Run `eventstore audit "
-                             "verify` to see every problem")
-
-
-def _progress(total: int) -> Any:
-    """A progress bar on stderr (rich), or None for an empty log."""
-    if not total:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False,
-                    disable=not sys.stderr.isatty())
 
 
 def _lean_events(conn: sa.Connection, name: str) -> tuple[sa.Table, sa.Table]:
@@ -110,23 +77,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
         sa.select(*old.columns).where(old.c.position > sa.bindparam("after"),
                                       old.c.position <= sa.bindparam("upto"))
         .order_by(old.c.position))
-    total = conn.execute(sa.text("SELECT count(*) FROM events")).scalar() or 0
-    head = conn.execute(sa.text("SELECT max(position) FROM events")).scalar() or 0
-    bar = _progress(total)
-    if bar is not None:
-        bar.start()
-        task = bar.add_task("schema 0008_lean: copying events", total=total)
-    try:
-        after = 0
-        while after < head:
-            upto = after + PAGE
-            copied = conn.execute(copy, {"after": after, "upto": upto}).rowcount
-            if bar is not None:
-                bar.advance(task, copied)
-            after = upto
-    finally:
-        if bar is not None:
-            bar.stop()
+    _, total = in_pages(conn, copy, f"{_NAME}: copying events")
     copied_total = conn.execute(sa.text("SELECT count(*) FROM events_lean")).scalar()
     if copied_total != total:
         raise RuntimeError(f"schema 0008_lean: copied {copied_total} events of {total}")
@@ -143,13 +94,13 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
 
 def upgrade() -> None:
     conn = op.get_bind()
-    _verified(conn, "before")
+    verified(conn, _NAME, "before", BEFORE_0012)
     if conn.dialect.name == "sqlite":
         _rebuild_sqlite(conn)
     else:
         op.drop_constraint("uq_events_hash", "events", type_="unique")
         op.drop_index("ix_events_track_valid", table_name="events")
-    _verified(conn, "after")
+    verified(conn, _NAME, "after", BEFORE_0012)  # the tree is still in merkle_nodes
 
 
 def downgrade() -> None:

@@ -28,19 +28,18 @@ The migration refuses to start on a log whose ``verify`` fails, and verifies it 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
+from eventstore.storage.migrating import in_pages, verified
+from eventstore.storage.schema import BEFORE_0012, IN_EVENTS
+
 revision = "0012_tree_in_events"
 down_revision = "0011_multilateral"
 branch_labels = None
 depends_on = None
-
-#: Positions moved per statement.
-PAGE = 5_000
 
 _NAME = "schema 0012_tree_in_events"
 
@@ -53,67 +52,6 @@ END
 """
 _PG_DISABLE = "ALTER TABLE events DISABLE TRIGGER events_refuse_change"
 _PG_ENABLE = "ALTER TABLE events ENABLE TRIGGER events_refuse_change"
-
-
-def _verified(conn: sa.Connection, when: str) -> None:
-    """Refuse (raise) unless the log checks out. Before: the tree read from
-    ``merkle_nodes``, completed first for a log written before the tree (0002); after:
-    from the events."""
-    from eventstore.errors import IntegrityError
-    from eventstore.storage import tree
-    from eventstore.storage.verify import verify_connection
-
-    head = conn.execute(sa.text("SELECT max(position) FROM events")).scalar() or 0
-    if not head:
-        return
-    kept = tree.BEFORE_0012 if when == "before" else tree.IN_EVENTS
-    if when == "before" and tree.tree_size(conn, kept) < head:
-        tree.extend(conn, head)
-    report = verify_connection(conn, kept=kept)
-    if not report.ok:
-        raise IntegrityError(f"{_NAME}: the log does not verify {when} the migration "
-                             f"({report.first}); nothing was changed. Run `eventstore audit "
-                             "verify` to see every problem")
-
-
-def _progress(total: int) -> Any:
-    """A progress bar on stderr (rich), or None for an empty log."""
-    if not total:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False,
-                    disable=not sys.stderr.isatty())
-
-
-def _in_pages(conn: sa.Connection, statement: Any, what: str) -> int:
-    """Run ``statement`` (bound by ``after`` and ``upto``) over every page of positions,
-    with a progress bar; returns the rows it touched."""
-    total = conn.execute(sa.text("SELECT count(*) FROM events")).scalar() or 0
-    head = conn.execute(sa.text("SELECT max(position) FROM events")).scalar() or 0
-    bar = _progress(total)
-    if bar is not None:
-        bar.start()
-        task = bar.add_task(f"{_NAME}: {what}", total=total)
-    done = 0
-    try:
-        after = 0
-        while after < head:
-            upto = after + PAGE
-            count = conn.execute(statement, {"after": after, "upto": upto}).rowcount
-            done += count
-            if bar is not None:
-                bar.advance(task, count)
-            after = upto
-    finally:
-        if bar is not None:
-            bar.stop()
-    if done != total:
-        raise RuntimeError(f"{_NAME}: moved the tree nodes of {done} events of {total}")
-    return done
 
 
 def _rebuild_sqlite(conn: sa.Connection) -> None:
@@ -137,7 +75,7 @@ def _rebuild_sqlite(conn: sa.Connection) -> None:
         .join(nodes, nodes.c.position == old.c.position)
         .where(old.c.position > sa.bindparam("after"), old.c.position <= sa.bindparam("upto"))
         .order_by(old.c.position))
-    _in_pages(conn, copy, "moving the tree into events")
+    _moved(conn, copy)
     op.drop_table("merkle_nodes")
     op.drop_table("events")
     op.rename_table("events_with_tree", "events")
@@ -163,20 +101,27 @@ def _fill_postgresql(conn: sa.Connection) -> None:
                    events.c.position > sa.bindparam("after"),
                    events.c.position <= sa.bindparam("upto")))
     op.execute(_PG_DISABLE)
-    _in_pages(conn, fill, "moving the tree into events")
+    _moved(conn, fill)
     op.execute(_PG_ENABLE)
     op.alter_column("events", "tree_nodes", nullable=False, existing_type=sa.LargeBinary)
     op.drop_table("merkle_nodes")
 
 
+def _moved(conn: sa.Connection, statement: Any) -> None:
+    """Every event's nodes moved by ``statement``, a page at a time; all of them."""
+    done, total = in_pages(conn, statement, f"{_NAME}: moving the tree into events")
+    if done != total:
+        raise RuntimeError(f"{_NAME}: moved the tree nodes of {done} events of {total}")
+
+
 def upgrade() -> None:
     conn = op.get_bind()
-    _verified(conn, "before")
+    verified(conn, _NAME, "before", BEFORE_0012)  # from merkle_nodes, completed first
     if conn.dialect.name == "sqlite":
         _rebuild_sqlite(conn)
     else:
         _fill_postgresql(conn)
-    _verified(conn, "after")
+    verified(conn, _NAME, "after", IN_EVENTS)
 
 
 def downgrade() -> None:
