@@ -301,7 +301,7 @@ def _describe_item(kind: str, item: Any) -> str:
                 + (f"; {item.status.replace('_', ' ')} by {item.by.label}" if item.by else "")
                 + (f"; reason: {item.reason}" if item.reason else ""))
     if kind == "statements":
-        return (f"{item.speaker.label} ({_stance(item.stance)}): {item.content}"
+        return (f"{item.speaker.label} ({stance_words(item.stance)}): {item.content}"
                 + (f" [to {item.addressee}]" if item.addressee else "")
                 + (f" [condition: {item.condition}]" if item.condition else "")
                 + (f" [reported: {item.attribution}]" if item.attribution else "")
@@ -324,12 +324,8 @@ def _describe_item(kind: str, item: Any) -> str:
             f"({item.reason})")
 
 
-def _stance(stance: str) -> str:
-    """A stance in words with its codes: ``accusation: CAMEO 112, PLOVER ACCUSE``."""
-    return stance_words(stance)
-
-
 def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> str:
+    side_meetings = state.side_meetings_by_key()
     out = ['<section id="state" aria-labelledby="state-h">',
            '<h2 id="state-h">Where the track stands</h2>']
     for kind in _LISTS:
@@ -353,7 +349,7 @@ def _state_section(state: TrackState, marks: _MarkIds, day: dt.date | None) -> s
                     + f"{_status(item.status)}{_lifecycle(item)}</p>"
                     f'<p class="item-text">{_e(_describe(kind, item))}'
                     + (f"; side meetings: {_e(', '.join(sides))}"
-                       if kind == "meetings" and (sides := state.side_meetings(item.key))
+                       if kind == "meetings" and (sides := side_meetings.get(item.key))
                        else "") + "</p>"
                     f"{_notes(getattr(item, 'notes', ()), marks)}"
                     f"{_citations(item.citations, marks)}</li>")

@@ -43,14 +43,20 @@ class Group(click.Group):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not isinstance(command, click.Group) \
                 and "--help" not in rest:  # help wins, as click gives it
-            refuse_repeats(command, rest, click.Context(command, info_name=name, parent=ctx))
+            repeated = repeated_option(command, rest)
+            if repeated is not None:
+                option, count = repeated
+                raise click.UsageError(
+                    f"{option} was given {_times(count)}, but takes one value (only the last "
+                    "would be kept); give it once",
+                    click.Context(command, info_name=name, parent=ctx))
         return name, command, rest
 
 
-def refuse_repeats(command: click.Command, args: list[str], ctx: click.Context) -> None:
-    """A :class:`click.UsageError` when ``args`` give one of ``command``'s one-value
-    options more than once. Values are skipped as click reads them (``--content --x`` is
-    the content ``--x``); nothing after ``--`` is an option."""
+def repeated_option(command: click.Command, args: list[str]) -> tuple[str, int] | None:
+    """The first of ``command``'s one-value options that ``args`` give more than once, and
+    how many times (None when none is). Values are skipped as click reads them
+    (``--content --x`` is the content ``--x``); nothing after ``--`` is an option."""
     takes_value: dict[str, bool] = {}
     once: dict[str, str] = {}  # each spelling of a one-value option → its first spelling
     for param in command.params:
@@ -74,11 +80,7 @@ def refuse_repeats(command: click.Command, args: list[str], ctx: click.Context) 
             index += 1  # its value, whatever it looks like
         if opt in once:
             seen[once[opt]] = seen.get(once[opt], 0) + 1
-    repeated = [opt for opt, count in seen.items() if count > 1]
-    if repeated:
-        raise click.UsageError(
-            f"{repeated[0]} was given {_times(seen[repeated[0]])}, but takes one value (only "
-            "the last would be kept); give it once", ctx)
+    return next(((opt, count) for opt, count in seen.items() if count > 1), None)
 
 
 class LazyGroup(Group):

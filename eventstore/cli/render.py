@@ -251,6 +251,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         cut.append(f"as of {state.as_of}" + (" (possibly)" if state.possible else ""))
     if state.known_at:
         cut.append(f"known at {state.known_at:%Y-%m-%d %H:%M:%S}Z")
+    sides = state.side_meetings_by_key()
     lines = [f"{head}{state.track}" + (f" — {', '.join(cut)}" if cut else "")
              + f"  ({counted(state.facts, 'fact')}, up to position {state.position})"]
 
@@ -275,7 +276,7 @@ def state_text(state: Any, *, markdown: bool = False, today: dt.date | None = No
         + (f" at {m.place}" if m.place else "") + _multilateral(m)
         + (f", on the sidelines of {m.at}" if m.at else "")
         + (f" — {', '.join(_party(p, m) for p in m.participants)}" if m.participants else "")
-        + _side_meetings(state, m)
+        + _side_meetings(sides.get(m.key, ()))
         + (f"; topics: {', '.join(m.topics)}" if m.topics else "")
         + (" (outcome only)" if m.outcome_only else "")))
     section("Declarations", state.declarations, lambda d: (
@@ -357,9 +358,8 @@ def _stance_words(stance: str) -> str:
     return stance_words(stance)
 
 
-def _side_meetings(state: Any, meeting: Any) -> str:
+def _side_meetings(keys: tuple[str, ...]) -> str:
     """``; side meetings: a, b`` when meetings of the track were held at this one."""
-    keys = state.side_meetings(meeting.key)
     return f"; side meetings: {', '.join(keys)}" if keys else ""
 
 

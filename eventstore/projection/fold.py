@@ -53,6 +53,7 @@ from ..facts import (
     StatementMade,
     StatementWithdrawn,
     TopicCite,
+    TopicRegistered,
     TopicsDiscussed,
     topic_name,
 )
@@ -106,16 +107,18 @@ def _merge_refs(old: tuple[PartyRef, ...], new: Iterable[PartyRef]) -> tuple[Par
     both roles then ("ministre des Affaires étrangères", "foreign minister"): the first
     report's words stay, with the registry's inference; never a named party."""
     merged = list(old)
-    known = {p.id: index for index, p in enumerate(old)}
-    known.update({_holder_key(p): index for index, p in enumerate(old) if _holder_key(p)})
+    known: dict[str, int] = {}  # a party's id, and its holder key if it has one → index
+    for slot, party in enumerate(old):
+        known[party.id] = slot
+        if holder := _holder_key(party):
+            known[holder] = slot
     for party in new:
-        index = known.get(party.id)
-        if index is None and _holder_key(party):
-            index = known.get(_holder_key(party))
+        holder = _holder_key(party)
+        index = known.get(party.id, known.get(holder) if holder else None)
         if index is None:
             known[party.id] = len(merged)
-            if _holder_key(party):
-                known[_holder_key(party)] = len(merged)
+            if holder:
+                known[holder] = len(merged)
             merged.append(party)
         elif merged[index].role is None and party.role is not None:
             merged[index] = evolve(merged[index], role=party.role)
@@ -257,21 +260,22 @@ class Builder:
             self._put_meeting(fact, d.meeting, "held")
             meeting = self.meetings[d.meeting]
         names = [topic_name(t) for t in d.topics]
+        registered = [self.registry.topic(name) for name in names]
         # a topic the registry knows is shown by its registered name, once, in any language
-        shown = [registered.name if (registered := self.registry.topic(n)) else n
-                 for n in names]
+        shown = [known.name if known else name
+                 for name, known in zip(names, registered, strict=True)]
         new_topics = tuple(dict.fromkeys(n for n in shown if n not in meeting.topics))
         self.meetings[d.meeting] = evolve(
             meeting, topics=meeting.topics + new_topics,
             citations=self._cite("meeting", d.meeting, meeting.citations, fact.citations))
-        for topic, name in zip(d.topics, names, strict=True):
-            self._put_topic(fact, d.meeting, name, _topic_citations(topic, fact.citations))
+        for topic, name, known in zip(d.topics, names, registered, strict=True):
+            self._put_topic(fact, d.meeting, name, known,
+                            _topic_citations(topic, fact.citations))
 
     def _put_topic(self, fact: Effective, meeting: str, name: str,
-                   citations: tuple[Evidence, ...]) -> None:
+                   registered: TopicRegistered | None, citations: tuple[Evidence, ...]) -> None:
         """A topic as discussed at ``meeting``, cited by ``citations``; a name the topic
-        registry knows is that topic, whatever the language."""
-        registered = self.registry.topic(name)
+        registry knows (``registered``) is that topic, whatever the language."""
         key = _topic_slot(registered.id if registered else None, name)
         old = self.topics.get(key)
         if old is None:

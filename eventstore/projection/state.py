@@ -371,14 +371,24 @@ class TrackState:
         """The keys of this track's meetings held on the sidelines of the meeting ``key``
         (their ``at``), in the state's order: a summit lists the side meetings of the track
         it is shown on."""
-        return tuple(m.key for m in self.meetings if m.at == key)
+        return self.side_meetings_by_key().get(key, ())
+
+    def side_meetings_by_key(self) -> dict[str, tuple[str, ...]]:
+        """:meth:`side_meetings` of every meeting that has any, in one pass (a display
+        asks for each meeting's)."""
+        sides: dict[str, list[str]] = {}
+        for meeting in self.meetings:
+            if meeting.at is not None:
+                sides.setdefault(meeting.at, []).append(meeting.key)
+        return {key: tuple(keys) for key, keys in sides.items()}
 
     def to_dict(self, *, today: dt.date | None = None) -> dict[str, Any]:
         """The ``project --format json`` document (schema in docs/projections.md); open
         items are marked overdue as of the state's ``as_of`` day, else as of ``today``."""
         doc = _state_document()(self)
+        sides = self.side_meetings_by_key()
         for meeting, item in zip(self.meetings, doc["meetings"], strict=True):
-            item["side_meetings"] = list(self.side_meetings(meeting.key))
+            item["side_meetings"] = list(sides.get(meeting.key, ()))
         doc["open_items"] = documents.unstructure(self.open_items_on(self.as_of or today))
         return doc
 
