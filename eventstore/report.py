@@ -252,8 +252,7 @@ def _lifecycle(item: Any) -> str:
 
 
 def _names(parties: Iterable[Any], *, countries: bool = False) -> str:
-    return ", ".join(f"{p.label} ({p.country})" if countries and p.country and p.name
-                     is not None else p.label for p in parties)
+    return ", ".join(p.label_with_country if countries else p.label for p in parties)
 
 
 def _describe(kind: str, item: Any) -> str:

@@ -371,9 +371,8 @@ def _multilateral(item: Any) -> str:
 
 def _party(party: Any, item: Any) -> str:
     """A participant: with the country too at a multilateral item (which side is whose)."""
-    if getattr(item, "multilateral", None) and party.country and party.name is not None:
-        return f"{party.label} ({party.country})"  # a role alone says its country already
-    return str(party.label)
+    return str(party.label_with_country if getattr(item, "multilateral", None)
+               else party.label)
 
 
 #: Said wherever an answer shows erased content: erasure rewrites past answers too.

@@ -72,6 +72,14 @@ class PartyRef:
             return f"{self.role}, {self.country} ({self.inferred.name}, by the actor registry)"
         return f"{self.role}, {self.country} (unnamed)"
 
+    @property
+    def label_with_country(self) -> str:
+        """The label with the country, where a reader must tell the sides apart (a
+        multilateral item): ``Wang Yi (CHN)``; a role alone says its country already."""
+        if self.country and self.name is not None:
+            return f"{self.label} ({self.country})"
+        return self.label
+
 
 @attrs.frozen
 class Stage:
